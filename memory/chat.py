@@ -1,0 +1,112 @@
+"""Conversations with the model: saving turns durably and streaming replies into the store."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from memory.engine import ChatModel, GenerationStats
+from memory.prompt import ContextOverflow, Turn, plan_prompt
+from memory.settings import Settings
+from memory.store import DEFAULT_TITLE, Message, Store
+from memory.text import clean_text, title_from
+
+# How often a streaming reply is written to disk: a crash loses at most this much of it.
+SAVE_INTERVAL = 0.25
+# Message statuses that take part in later prompts.
+IN_CONTEXT = {"complete", "stopped", "interrupted"}
+TOO_LONG = "too_long"
+
+
+class ReplyRefused(Exception):
+    """No reply was generated; the message is written for the user."""
+
+
+@dataclass
+class ReplyResult:
+    message: Message
+    stats: GenerationStats
+    dropped_turns: int
+
+
+class ChatService:
+    """The one place where user messages and model replies meet the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._first_turn: dict[int, int] = {}  # per conversation: where its prompt history starts
+
+    def send(self, conversation_id: int, text: str) -> Message:
+        """Commit the user's message (before any generation starts) and title a new conversation."""
+        text = clean_text(text)
+        if not text.strip():
+            raise ValueError("empty message")
+        message = self.store.add_message(conversation_id, "user", text)
+        if self.store.conversation(conversation_id).title == DEFAULT_TITLE:
+            self.store.rename_conversation(conversation_id, title_from(text))
+        return message
+
+    def history(self, conversation_id: int) -> list[Message]:
+        return [m for m in self.store.messages(conversation_id) if m.status in IN_CONTEXT]
+
+    def reply(
+        self, conversation_id: int, model: ChatModel, settings: Settings, *,
+        should_stop: Callable[[], bool] = lambda: False,
+        on_started: Callable[[Message], None] = lambda _: None,
+        on_text: Callable[[int, str], None] = lambda _id, _text: None,
+    ) -> ReplyResult:
+        """Generate and store the assistant's reply to the conversation's last user message."""
+        history = self.history(conversation_id)
+        if not history or history[-1].role != "user":
+            raise ReplyRefused("There is no message to reply to.")
+        turns = [Turn(m.role, m.content) for m in history]
+        try:
+            plan = plan_prompt(
+                model, settings.system_prompt, turns, reply_room=settings.max_tokens,
+                start_hint=self._first_turn.get(conversation_id, 0),
+            )
+        except ContextOverflow as exc:
+            self.store.update_message(history[-1].id, status=TOO_LONG)
+            raise ReplyRefused(str(exc)) from exc
+        self._first_turn[conversation_id] = plan.first_turn
+        message = self.store.add_message(
+            conversation_id, "assistant", "", status="streaming", model=model.name
+        )
+        on_started(message)
+        stats = self._stream_into(message.id, model, plan.tokens, settings, should_stop, on_text)
+        return ReplyResult(self.store.message(message.id), stats, plan.dropped)
+
+    def _stream_into(
+        self, message_id: int, model: ChatModel, prompt: list[int], settings: Settings,
+        should_stop: Callable[[], bool], on_text: Callable[[int, str], None],
+    ) -> GenerationStats:
+        generation = model.generate(
+            prompt, max_tokens=settings.max_tokens, temperature=settings.temperature,
+            should_stop=should_stop,
+        )
+        text, last_save = "", time.monotonic()
+        try:
+            for piece in generation:
+                text += piece
+                on_text(message_id, text)
+                if time.monotonic() - last_save >= SAVE_INTERVAL:
+                    self.store.update_message(message_id, content=text)
+                    last_save = time.monotonic()
+        except Exception:
+            self.store.update_message(message_id, content=text, status="error")
+            raise
+        stats = generation.stats
+        self.store.update_message(
+            message_id, content=text.strip(), status="stopped" if stats.stopped else "complete",
+            tokens=stats.completion_tokens, tokens_per_second=round(stats.tokens_per_second, 2),
+        )
+        return stats
+
+    def forget_last_reply(self, conversation_id: int) -> bool:
+        """Remove the last assistant reply so it can be regenerated; False if there is none."""
+        messages = self.store.messages(conversation_id)
+        if not messages or messages[-1].role != "assistant":
+            return False
+        self.store.delete_message(messages[-1].id)
+        return True

@@ -1,0 +1,196 @@
+"""The chat model behind Memoir: a protocol, and its llama.cpp implementation."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+GGUF_MAGIC = b"GGUF"
+# Anything smaller cannot hold a GGUF header plus a single tensor.
+MIN_GGUF_BYTES = 1024
+
+# Used when a GGUF carries no chat template of its own: ChatML is the most common format.
+CHATML_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class ModelError(Exception):
+    """A model that cannot be used; the message is written for the user."""
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens llama.cpp found already in its KV cache
+    completion_tokens: int = 0
+    time_to_first_token: float = 0.0
+    seconds: float = 0.0
+    stopped: bool = False  # the user pressed Stop
+    truncated: bool = False  # hit the max-tokens limit
+
+    @property
+    def evaluated_tokens(self) -> int:
+        return self.prompt_tokens - self.reused_tokens
+
+    @property
+    def tokens_per_second(self) -> float:
+        decode = self.seconds - self.time_to_first_token
+        if self.completion_tokens <= 1 or decode <= 0:
+            return 0.0
+        return (self.completion_tokens - 1) / decode
+
+
+@dataclass
+class Generation:
+    """An iterator of text pieces; ``stats`` is complete once iteration ends."""
+
+    pieces: Iterator[str]
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.pieces
+
+
+class ChatModel(Protocol):
+    name: str
+    n_ctx: int
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def format_prompt(self, messages: list[dict[str, str]]) -> list[int]: ...
+
+    def generate(
+        self, prompt: list[int], *, max_tokens: int, temperature: float,
+        should_stop: Callable[[], bool],
+    ) -> Generation: ...
+
+    def close(self) -> None: ...
+
+
+def check_model_file(path: Path) -> None:
+    """Raise :class:`ModelError` with a clear reason unless ``path`` looks like a GGUF model."""
+    if not path.exists():
+        raise ModelError(f"The model file {path} does not exist.")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder; choose a .gguf model file.")
+    try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelError(f"The model file {path} cannot be read: {exc.strerror}.") from exc
+    if magic != GGUF_MAGIC:
+        raise ModelError(f"{path.name} is not a GGUF model file (it does not start with 'GGUF').")
+    if path.stat().st_size < MIN_GGUF_BYTES:
+        raise ModelError(f"{path.name} is too small to be a model: the file looks truncated.")
+
+
+def read_through(path: Path, progress: Callable[[float], None], chunk: int = 8 << 20) -> None:
+    """Read the file once so that loading it reports real progress (and warms the page cache)."""
+    total = max(1, path.stat().st_size)
+    done = 0
+    with path.open("rb", buffering=0) as handle:
+        while block := handle.read(chunk):
+            done += len(block)
+            progress(min(1.0, done / total))
+
+
+class LlamaChatModel:
+    """A GGUF chat model run by llama-cpp-python. Not thread-safe: use it from one lane."""
+
+    def __init__(self, llama: Any, path: Path) -> None:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self._llama = llama
+        self.path = path
+        self.name = path.stem
+        self.n_ctx = llama.n_ctx()
+        metadata = llama.metadata
+        self.has_chat_template = "tokenizer.chat_template" in metadata
+        eos_id, bos_id = llama.token_eos(), llama.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=metadata.get("tokenizer.chat_template", CHATML_TEMPLATE),
+            eos_token=llama._model.token_get_text(eos_id) if eos_id != -1 else "",
+            bos_token=llama._model.token_get_text(bos_id) if bos_id != -1 else "",
+        )
+
+    @classmethod
+    def load(
+        cls, path: Path, *, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = 0,
+        progress: Callable[[float], None] = lambda _: None,
+    ) -> LlamaChatModel:
+        check_model_file(path)
+        read_through(path, lambda f: progress(0.9 * f))
+        from llama_cpp import Llama
+
+        threads = n_threads or max(1, os.cpu_count() or 1)
+        try:
+            llama = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers, verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"llama.cpp could not load {path.name}: the file may be truncated, corrupt, "
+                f"or a model architecture this build does not support ({exc})."
+            ) from exc
+        progress(1.0)
+        return cls(llama, path)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
+        rendered = self._formatter(messages=messages)  # type: ignore[arg-type]
+        return list(
+            self._llama.tokenize(
+                rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
+            )
+        )
+
+    def cached_prefix(self, prompt: list[int]) -> int:
+        """How many leading prompt tokens llama.cpp can reuse from its KV cache."""
+        cached = self._llama._input_ids.tolist()
+        common = self._llama.longest_token_prefix(cached, prompt)
+        return int(min(common, len(prompt) - 1))
+
+    def generate(
+        self, prompt: list[int], *, max_tokens: int, temperature: float,
+        should_stop: Callable[[], bool],
+    ) -> Generation:
+        stats = GenerationStats(prompt_tokens=len(prompt), reused_tokens=self.cached_prefix(prompt))
+        return Generation(self._stream(prompt, max_tokens, temperature, should_stop, stats), stats)
+
+    def _stream(
+        self, prompt: list[int], max_tokens: int, temperature: float,
+        should_stop: Callable[[], bool], stats: GenerationStats,
+    ) -> Iterator[str]:
+        start = time.perf_counter()
+        chunks = self._llama.create_completion(
+            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True,
+            stop=[self._formatter.eos_token] if self._formatter.eos_token else None,
+        )
+        try:
+            for chunk in chunks:
+                choice = chunk["choices"][0]
+                if stats.completion_tokens == 0:
+                    stats.time_to_first_token = time.perf_counter() - start
+                stats.completion_tokens += 1
+                if choice.get("finish_reason") == "length":
+                    stats.truncated = True
+                if choice["text"]:
+                    yield choice["text"]
+                if should_stop():
+                    stats.stopped = True
+                    break
+        finally:
+            chunks.close()
+            stats.seconds = time.perf_counter() - start
+
+    def close(self) -> None:
+        self._llama.close()

@@ -1,0 +1,62 @@
+"""A serial worker lane: one thread that owns a resource and runs jobs on it in order."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Lower numbers run first: a user's reply must never wait behind background work.
+URGENT, NORMAL, BACKGROUND = 0, 10, 20
+
+
+class SerialLane:
+    """Runs submitted callables one at a time, by priority then submission order.
+
+    llama.cpp objects are not thread-safe, so every call on the model goes through one lane.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._counter = itertools.count()
+        self._thread = threading.Thread(target=self._run, name=f"lane-{name}", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def submit(self, fn: Callable[..., T], *args: Any, priority: int = NORMAL) -> Future[T]:
+        if self._closed:
+            raise RuntimeError(f"lane {self.name} is shut down")
+        future: Future[T] = Future()
+        self._queue.put((priority, next(self._counter), (future, fn, args)))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            _, _, item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # delivered to whoever waits on the future
+                log.debug("job on lane %s failed", self.name, exc_info=True)
+                future.set_exception(exc)
+
+    def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop after the jobs already queued (the sentinel sorts after every priority)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put((1 << 30, next(self._counter), None))
+        if wait:
+            self._thread.join(timeout)

@@ -1,0 +1,114 @@
+"""A typed settings schema whose titles and descriptions drive the settings dialog."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memory.paths import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Memoir, a helpful, honest assistant running privately on the user's computer. "
+    "Answer clearly and concisely. Use Markdown when it helps."
+)
+
+
+def _meta(title: str, description: str, **limits: Any) -> dict[str, Any]:
+    return {"title": title, "description": description, **limits}
+
+
+@dataclass
+class Settings:
+    """Everything the user can set; stored as JSON in the data directory."""
+
+    model_path: str = field(
+        default="",
+        metadata=_meta("Model file", "A GGUF chat model. Empty: the bundled SmolLM2-135M-Instruct."),
+    )
+    n_ctx: int = field(
+        default=4096,
+        metadata=_meta("Context size", "Tokens the model sees at once.", minimum=512, maximum=131072),
+    )
+    n_threads: int = field(
+        default=0, metadata=_meta("Threads", "CPU threads; 0 picks automatically.", minimum=0, maximum=256)
+    )
+    n_gpu_layers: int = field(
+        default=0,
+        metadata=_meta("GPU layers", "Layers offloaded to a GPU, if llama.cpp was built with one.",
+                       minimum=-1, maximum=1000),
+    )
+    temperature: float = field(
+        default=0.7, metadata=_meta("Temperature", "Higher is more varied.", minimum=0.0, maximum=2.0)
+    )
+    max_tokens: int = field(
+        default=512,
+        metadata=_meta("Max reply tokens", "The longest reply, in tokens.", minimum=16, maximum=32768),
+    )
+    system_prompt: str = field(
+        default=DEFAULT_SYSTEM_PROMPT,
+        metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),
+    )
+
+    @classmethod
+    def fields(cls) -> tuple[dataclasses.Field[Any], ...]:
+        return dataclasses.fields(cls)
+
+    def validated(self) -> Settings:
+        """A copy with every number clamped into its allowed range."""
+        values = dataclasses.asdict(self)
+        for f in self.fields():
+            lo, hi = f.metadata.get("minimum"), f.metadata.get("maximum")
+            if lo is not None:
+                values[f.name] = max(lo, values[f.name])
+            if hi is not None:
+                values[f.name] = min(hi, values[f.name])
+        return Settings(**values)
+
+
+class SettingsStore:
+    """Loads and saves :class:`Settings`; a broken file is set aside, never silently lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problem: str | None = None
+
+    def load(self) -> Settings:
+        if not self.path.exists():
+            return Settings()
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("top level is not an object")
+            return _from_dict(raw).validated()
+        except (OSError, ValueError, TypeError) as exc:
+            backup = self.path.with_name(self.path.name + ".broken")
+            self.path.replace(backup)
+            self.problem = f"Settings file was unreadable ({exc}); kept as {backup.name}, using defaults."
+            log.warning(self.problem)
+            return Settings()
+
+    def save(self, settings: Settings) -> None:
+        text = json.dumps(dataclasses.asdict(settings.validated()), indent=2)
+        atomic_write_text(self.path, text + "\n")
+
+
+def _from_dict(raw: dict[str, Any]) -> Settings:
+    known = {f.name: f for f in Settings.fields()}
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        f = known.get(name)
+        if f is None:
+            continue  # a setting from a newer or older version: ignore, don't fail
+        expected = type(getattr(Settings(), name))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            raise ValueError(f"{name} should be {expected.__name__}, got {value!r}")
+        values[name] = value
+    return Settings(**values)

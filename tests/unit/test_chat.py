@@ -1,0 +1,117 @@
+import threading
+
+import pytest
+
+from memory.chat import TOO_LONG, ChatService, ReplyRefused
+from memory.fake_model import FakeChatModel
+from memory.settings import Settings
+from memory.store import Store
+
+
+def test_reply_is_streamed_into_the_store(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "Tell me about lists please")
+    assert store.conversation(conv.id).title == "Tell me about lists please"
+    seen: list[str] = []
+    result = chat.reply(conv.id, FakeChatModel(["one two three"]), Settings(),
+                        on_text=lambda _id, text: seen.append(text))
+    assert seen == ["one", "one two", "one two three"]
+    assert result.message.content == "one two three"
+    assert result.message.status == "complete"
+    assert result.message.tokens == 3
+    assert [m.role for m in store.messages(conv.id)] == ["user", "assistant"]
+
+
+def test_stop_keeps_the_partial_reply_marked_stopped(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "go")
+    stop = threading.Event()
+    count = 0
+
+    def on_text(_id: int, _text: str) -> None:
+        nonlocal count
+        count += 1
+        if count == 2:
+            stop.set()
+
+    result = chat.reply(conv.id, FakeChatModel(["a b c d e f"]), Settings(),
+                        should_stop=stop.is_set, on_text=on_text)
+    assert result.message.status == "stopped"
+    assert result.message.content == "a b"
+
+
+def test_user_message_is_committed_before_generation(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "important")
+
+    class Exploding(FakeChatModel):
+        def generate(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            raise RuntimeError("model crashed")
+
+    with pytest.raises(RuntimeError):
+        chat.reply(conv.id, Exploding(), Settings())
+    assert store.messages(conv.id)[0].content == "important"
+
+
+def test_failure_mid_stream_keeps_partial_text_as_error(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "go")
+
+    def on_text(_id: int, text: str) -> None:
+        if text.count(" ") == 1:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        chat.reply(conv.id, FakeChatModel(["a b c"]), Settings(), on_text=on_text)
+    reply = store.messages(conv.id)[-1]
+    assert (reply.status, reply.content) == ("error", "a b")
+
+
+def test_too_long_message_is_kept_but_refused_and_left_out_later(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "word " * 5000)
+    model = FakeChatModel(["ok"], n_ctx=512)
+    with pytest.raises(ReplyRefused, match="context"):
+        chat.reply(conv.id, model, Settings(max_tokens=128))
+    assert store.messages(conv.id)[0].status == TOO_LONG
+    chat.send(conv.id, "short one")
+    assert chat.reply(conv.id, model, Settings(max_tokens=128)).message.content == "ok"
+
+
+def test_control_characters_and_lone_surrogates_are_stored_safely(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    message = chat.send(conv.id, "a\x00b \ud800 c")
+    assert store.message(message.id).content == "ab \ufffd c"
+    with pytest.raises(ValueError):
+        chat.send(conv.id, "   \n ")
+
+
+def test_regenerate_replaces_the_last_reply(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    chat.send(conv.id, "hi")
+    model = FakeChatModel(["first", "second"])
+    chat.reply(conv.id, model, Settings())
+    assert chat.forget_last_reply(conv.id)
+    chat.reply(conv.id, model, Settings())
+    assert [m.content for m in store.messages(conv.id)] == ["hi", "second"]
+    assert not ChatService(store).forget_last_reply(store.create_conversation().id)
+
+
+def test_prefix_is_reused_across_turns(store: Store) -> None:
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    model = FakeChatModel(["a reply of several words"])
+    evaluated = []
+    for i in range(5):
+        chat.send(conv.id, f"question number {i}")
+        evaluated.append(chat.reply(conv.id, model, Settings()).stats.evaluated_tokens)
+    # after the first turn only the new turn (plus the re-rendered reply) is evaluated
+    assert max(evaluated[1:]) < evaluated[0] + 20
+    assert all(e < 25 for e in evaluated[1:])
