@@ -22,7 +22,7 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _m001_conversations_and_messages(conn: sqlite3.Connection) -> None:
-    run_script(conn, 
+    run_script(conn,
         """
         CREATE TABLE conversations (
             id INTEGER PRIMARY KEY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -21,10 +22,8 @@ def data_dir() -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` if needed and make it readable by its owner only."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    try:
+    with contextlib.suppress(OSError):  # e.g. a filesystem without POSIX modes
         os.chmod(path, 0o700)
-    except OSError:  # e.g. a filesystem without POSIX modes: nothing better to do
-        pass
     return path
 
 

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,17 @@ DEFAULT_TITLE = "New conversation"
 INTERRUPTED = "interrupted"
 
 
+_clock_lock = threading.Lock()
+_last_stamp = datetime.min.replace(tzinfo=UTC)
+
+
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    """A UTC timestamp, strictly increasing within the process (coarse clocks tie otherwise)."""
+    global _last_stamp
+    with _clock_lock:
+        stamp = max(datetime.now(UTC), _last_stamp + timedelta(microseconds=1))
+        _last_stamp = stamp
+    return stamp.isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

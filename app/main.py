@@ -1,0 +1,70 @@
+"""The ``memoir`` command: the desktop app by default, or a headless self-test."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from memory import __version__
+from memory.offline import enforce_offline
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="memoir", description="A private assistant that remembers you.")
+    parser.add_argument("--model", type=Path, help="a GGUF chat model to use for this session")
+    parser.add_argument("--self-test", action="store_true",
+                        help="run one real chat turn without a window, print JSON, exit 0 on success")
+    parser.add_argument("--version", action="version", version=f"memoir {__version__}")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    enforce_offline()  # before any library that might phone home is imported
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.self_test:
+        from memory.selftest import main as self_test
+
+        return self_test(args.model)
+    return run_gui(args.model)
+
+
+def run_gui(model_override: Path | None) -> int:
+    started = time.perf_counter()
+    from PySide6.QtCore import QSettings
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from app.controller import ChatController
+    from app.resources import icon_path, stylesheet
+    from app.window import MainWindow
+    from memory.paths import data_dir
+    from memory.settings import SettingsStore
+    from memory.store import Store
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Memoir")
+    app.setWindowIcon(QIcon(str(icon_path())))
+    app.setStyleSheet(stylesheet())
+    home = data_dir()
+    settings_store = SettingsStore(home / "settings.json")
+    controller = ChatController(Store(home / "memoir.db"), settings_store, model_override=model_override)
+    ui_state = QSettings(str(home / "window.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(controller, ui_state)
+    window.show()
+    logging.getLogger(__name__).info("window shown after %.3f s", time.perf_counter() - started)
+    if settings_store.problem:
+        window.statusBar().showMessage(settings_store.problem, 15000)
+    controller.load_model()  # in the background; the window is already usable
+    try:
+        return app.exec()
+    finally:
+        controller.shutdown()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The settings dialog, generated from the typed settings schema; Cancel changes nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from memory.settings import Settings
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Memoir Settings")
+        self.setMinimumWidth(560)
+        self._original = settings
+        self._editors: dict[str, QWidget] = {}
+        form = QFormLayout()
+        for f in Settings.fields():
+            editor = self._editor_for(f, getattr(settings, f.name))
+            editor.setToolTip(f.metadata["description"])
+            self._editors[f.name] = editor
+            row = self._with_browse(editor) if f.name == "model_path" else editor
+            form.addRow(f.metadata["title"] + ":", row)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            | QDialogButtonBox.StandardButton.RestoreDefaults
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        restore.clicked.connect(lambda: self._show(Settings()))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _editor_for(self, f: dataclasses.Field[Any], value: Any) -> QWidget:
+        if isinstance(value, bool):
+            raise TypeError("no boolean settings yet")
+        if isinstance(value, int):
+            spin = QSpinBox()
+            spin.setRange(f.metadata.get("minimum", 0), f.metadata.get("maximum", 1 << 30))
+            spin.setValue(value)
+            return spin
+        if isinstance(value, float):
+            dspin = QDoubleSpinBox()
+            dspin.setRange(f.metadata.get("minimum", 0.0), f.metadata.get("maximum", 100.0))
+            dspin.setSingleStep(0.05)
+            dspin.setValue(value)
+            return dspin
+        if f.name == "system_prompt":
+            text = QPlainTextEdit(value)
+            text.setMinimumHeight(90)
+            return text
+        line = QLineEdit(value)
+        line.setPlaceholderText(f.metadata["description"])
+        return line
+
+    def _with_browse(self, line: QWidget) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(line)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_model)
+        layout.addWidget(browse)
+        return row
+
+    def _browse_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a GGUF model", "", "GGUF models (*.gguf);;All files (*)"
+        )
+        if path:
+            editor = self._editors["model_path"]
+            assert isinstance(editor, QLineEdit)
+            editor.setText(path)
+
+    def _show(self, settings: Settings) -> None:
+        for name, editor in self._editors.items():
+            value = getattr(settings, name)
+            if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+                editor.setValue(value)
+            elif isinstance(editor, QPlainTextEdit):
+                editor.setPlainText(value)
+            elif isinstance(editor, QLineEdit):
+                editor.setText(value)
+
+    def settings(self) -> Settings:
+        """The settings as edited (the original if the dialog was cancelled)."""
+        if self.result() != QDialog.DialogCode.Accepted:
+            return self._original
+        values: dict[str, Any] = {}
+        for name, editor in self._editors.items():
+            if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+                values[name] = editor.value()
+            elif isinstance(editor, QPlainTextEdit):
+                values[name] = editor.toPlainText()
+            elif isinstance(editor, QLineEdit):
+                values[name] = editor.text().strip()
+        return Settings(**values).validated()

@@ -1,0 +1,183 @@
+"""The chat transcript: a list view whose delegate paints each message as a Markdown bubble."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QColor,
+    QGuiApplication,
+    QMouseEvent,
+    QPainter,
+    QPalette,
+    QTextDocument,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from app.models import ObjectRole
+from memory.store import Message
+
+Index = QModelIndex | QPersistentModelIndex
+MARGIN = 12  # around each bubble
+PADDING = 10  # inside each bubble
+HEADER = 20  # the "You / model · status" line
+MAX_BUBBLE = 820
+STATUS_NOTES = {
+    "stopped": "stopped",
+    "interrupted": "interrupted — the app closed while this was written",
+    "error": "failed",
+    "too_long": "too long for the model's context — saved, not answered",
+    "streaming": "writing…",
+}
+MARKDOWN = (
+    QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+    | QTextDocument.MarkdownFeature.MarkdownNoHTML  # HTML in a message shows as text, never runs
+)
+CODE_CSS = "pre, code { font-family: monospace; background: #eef0f3; } table { border-collapse: collapse; }"
+
+
+class _Document(QTextDocument):
+    """A message body that never loads images or other resources (no file or network access)."""
+
+    def loadResource(self, type: int, name: QUrl | str) -> Any:
+        return None
+
+
+class MessageDelegate(QStyledItemDelegate):
+    """Paints bubbles; a "Copy" link in each header copies that message's Markdown."""
+
+    copy_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._docs: OrderedDict[tuple[int, str, int], QTextDocument] = OrderedDict()
+
+    def document(self, message: Message, width: int) -> QTextDocument:
+        key = (message.id, message.content, width)
+        doc = self._docs.get(key)
+        if doc is None:
+            doc = _Document()
+            doc.setDefaultStyleSheet(CODE_CSS)
+            doc.setDocumentMargin(0)
+            doc.setMarkdown(message.content or " ", MARKDOWN)
+            doc.setTextWidth(width)
+            self._docs[key] = doc
+            if len(self._docs) > 400:
+                self._docs.popitem(last=False)
+        else:
+            self._docs.move_to_end(key)
+        return doc
+
+    def _bubble(self, option_rect: QRect, message: Message) -> QRect:
+        width = min(option_rect.width() - 2 * MARGIN, MAX_BUBBLE)
+        if message.role == "user":
+            width = min(width, int(option_rect.width() * 0.8))
+            left = option_rect.right() - MARGIN - width
+        else:
+            left = option_rect.left() + MARGIN
+        return QRect(left, option_rect.top() + MARGIN // 2, width, option_rect.height() - MARGIN)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        message: Message = index.data(ObjectRole)
+        bubble = self._bubble(QRect(0, 0, option.rect.width() or 600, 0), message)
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING))
+        return QSize(option.rect.width(), int(doc.size().height()) + HEADER + 2 * PADDING + MARGIN)
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        message: Message = index.data(ObjectRole)
+        bubble = self._bubble(option.rect, message)
+        palette = option.palette
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill = QColor("#dbe9ff") if message.role == "user" else QColor("#f3f4f6")
+        if message.status in ("error", "too_long"):
+            fill = QColor("#fdecea")
+        painter.setPen(QColor("#7aa7e8") if selected else Qt.PenStyle.NoPen)
+        painter.setBrush(fill)
+        painter.drawRoundedRect(bubble, 10, 10)
+        self._paint_header(painter, bubble, message, palette)
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING))
+        painter.translate(bubble.left() + PADDING, bubble.top() + PADDING + HEADER)
+        context = QAbstractTextDocumentLayout.PaintContext()
+        context.palette.setColor(QPalette.ColorRole.Text, QColor("#1f2328"))
+        doc.documentLayout().draw(painter, context)
+        painter.restore()
+
+    def _paint_header(self, painter: QPainter, bubble: QRect, message: Message, palette: QPalette) -> None:
+        who = "You" if message.role == "user" else (message.model or "Assistant")
+        note = STATUS_NOTES.get(message.status)
+        header = f"{who}  ·  {note}" if note else who
+        font = painter.font()
+        font.setPointSizeF(font.pointSizeF() * 0.85)
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(QColor("#b42318") if message.status in ("error", "too_long") else QColor("#57606a"))
+        top = QRect(bubble.left() + PADDING, bubble.top() + PADDING - 2, bubble.width() - 2 * PADDING, HEADER)
+        painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, header)
+        painter.setPen(QColor("#0969da"))
+        painter.drawText(top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, "Copy")
+
+    def copy_rect(self, option_rect: QRect, message: Message) -> QRect:
+        bubble = self._bubble(option_rect, message)
+        return QRect(bubble.right() - PADDING - 44, bubble.top() + PADDING - 2, 44, HEADER)
+
+    def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem, index: Index) -> bool:
+        if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
+            message: Message = index.data(ObjectRole)
+            if self.copy_rect(option.rect, message).contains(event.position().toPoint()):
+                self.copy_requested.emit(message.content)
+                return True
+        return super().editorEvent(event, model, option, index)
+
+
+class TranscriptView(QListView):
+    """Shows a conversation; follows a streaming reply while the user is at the bottom."""
+
+    copied = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.delegate = MessageDelegate(self)
+        self.setItemDelegate(self.delegate)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setUniformItemSizes(False)
+        self.setWordWrap(True)
+        self.setMouseTracking(True)
+        self.setObjectName("transcript")
+        self.delegate.copy_requested.connect(self.copy_text)
+
+    def copy_text(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.emit()
+
+    def copy_current(self) -> None:
+        index = self.currentIndex()
+        if index.isValid():
+            self.copy_text(index.data(ObjectRole).content)
+
+    def at_bottom(self) -> bool:
+        bar = self.verticalScrollBar()
+        return bar.value() >= bar.maximum() - 8
+
+    def row_grew(self, row: int, follow: bool) -> None:
+        """A message's text changed: re-measure it and keep following if we were at the end."""
+        self.delegate.sizeHintChanged.emit(self.model().index(row, 0))
+        if follow:
+            self.scrollToBottom()
+
+    def message_at(self, pos: QPoint) -> Message | None:
+        index = self.indexAt(pos)
+        return index.data(ObjectRole) if index.isValid() else None

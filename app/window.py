@@ -1,0 +1,312 @@
+"""The main window: conversations on the left, the transcript and composer on the right."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import dialogs
+from app.composer import Composer
+from app.controller import ChatController, ModelState
+from app.conversation_panel import ConversationPanel
+from app.models import TranscriptModel
+from app.settings_dialog import SettingsDialog
+from app.transcript import TranscriptView
+from memory.chat import ReplyResult
+from memory.store import Conversation, Message
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: ChatController, ui_state: QSettings | None = None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.ui_state = ui_state
+        self.current_id: int | None = None
+        self.setWindowTitle("Memoir")
+        self.resize(1100, 760)
+        self.transcript_model = TranscriptModel()
+        self._build_widgets()
+        self._build_menus()
+        self._build_status_bar()
+        self._connect()
+        self._restore_geometry()
+        self._update_actions()
+        controller.refresh_conversations()
+
+    # Construction --------------------------------------------------------------------------
+
+    def _build_widgets(self) -> None:
+        self.conversations = ConversationPanel()
+        self.banner = QLabel()
+        self.banner.setObjectName("banner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.transcript = TranscriptView()
+        self.transcript.setModel(self.transcript_model)
+        self.transcript.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.empty_hint = QLabel("Start a conversation: type a message below.")
+        self.empty_hint.setObjectName("emptyHint")
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.composer = Composer()
+        self.send_button = QPushButton("Send")
+        self.send_button.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stop")
+        self.regenerate_button = QPushButton("Regenerate")
+        buttons = QVBoxLayout()
+        for button in (self.send_button, self.stop_button, self.regenerate_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        input_row = QHBoxLayout()
+        input_row.addWidget(self.composer, 1)
+        input_row.addLayout(buttons)
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 6, 6, 6)
+        column.addWidget(self.banner)
+        column.addWidget(self.empty_hint)
+        column.addWidget(self.transcript, 1)
+        column.addLayout(input_row)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.conversations)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 840])
+        self.setCentralWidget(self.splitter)
+
+    def _build_menus(self) -> None:
+        def action(
+            text: str, slot: object, shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None
+        ) -> QAction:
+            act = QAction(text, self)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            return act
+
+        keys = QKeySequence.StandardKey
+        self.new_action = action("&New Conversation", self.new_conversation, keys.New)
+        self.settings_action = action("&Settings…", self.open_settings, keys.Preferences)
+        self.quit_action = action("&Quit", self.close, keys.Quit)
+        self.stop_action = action("&Stop Generating", self.controller.stop, "Esc")
+        self.regenerate_action = action("&Regenerate Reply", self.regenerate, "Ctrl+R")
+        self.copy_action = action("&Copy Message", self.transcript.copy_current, keys.Copy)
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.transcript.addAction(self.copy_action)
+        file_menu = self.menuBar().addMenu("&File")
+        for act in (self.new_action, self.settings_action, self.quit_action):
+            file_menu.addAction(act)
+        chat_menu = self.menuBar().addMenu("&Conversation")
+        chat_menu.addActions([self.conversations.rename_action, self.conversations.delete_action])
+        chat_menu.addSeparator()
+        chat_menu.addActions([self.stop_action, self.regenerate_action, self.copy_action])
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(action("&About Memoir", self._show_about))
+
+    def _build_status_bar(self) -> None:
+        self.model_label = QLabel()
+        self.state_label = QLabel()
+        self.speed_label = QLabel()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(160)
+        self.progress.hide()
+        bar = self.statusBar()
+        bar.addWidget(self.model_label)
+        bar.addWidget(self.state_label)
+        bar.addWidget(self.progress)
+        bar.addPermanentWidget(self.speed_label)
+
+    def _connect(self) -> None:
+        c = self.controller
+        c.model_state_changed.connect(self._on_controller_model_state_changed)
+        c.load_progressed.connect(lambda f: self.progress.setValue(int(f * 100)))
+        c.conversations_loaded.connect(self._on_controller_conversations_loaded)
+        c.messages_loaded.connect(self._on_controller_messages_loaded)
+        c.message_added.connect(self._on_controller_message_added)
+        c.reply_text_changed.connect(self._on_controller_reply_text_changed)
+        c.reply_finished.connect(self._on_controller_reply_finished)
+        c.reply_failed.connect(self._on_controller_reply_failed)
+        c.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.conversations.selected.connect(self.open_conversation)
+        self.conversations.new_requested.connect(self.new_conversation)
+        self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
+        self.conversations.model.rename_requested.connect(c.rename_conversation)
+        self.composer.submitted.connect(self.send)
+        self.send_button.clicked.connect(lambda: self.send(self.composer.toPlainText()))
+        self.stop_button.clicked.connect(c.stop)
+        self.regenerate_button.clicked.connect(self.regenerate)
+        self.transcript.copied.connect(lambda: self.statusBar().showMessage("Copied", 2000))
+        self.transcript.customContextMenuRequested.connect(self._on_transcript_context_menu)
+        self.transcript_model.modelReset.connect(self._update_empty_hint)
+        self.transcript_model.rowsInserted.connect(self._update_empty_hint)
+
+    # Conversations -------------------------------------------------------------------------
+
+    def new_conversation(self) -> None:
+        def created(conversation: Conversation) -> None:
+            self.current_id = conversation.id
+            self.transcript_model.set_messages(conversation.id, [])
+            self.controller.refresh_conversations()
+            self.composer.setFocus()
+
+        self.controller.new_conversation(created)
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.current_id = conversation_id
+        self.controller.open_conversation(conversation_id)
+        self._update_actions()
+
+    def _on_controller_conversations_loaded(self, items: list[Conversation]) -> None:
+        if self.current_id is not None and all(c.id != self.current_id for c in items):
+            self.current_id = None
+            self.transcript_model.set_messages(None, [])
+        self.conversations.set_conversations(items, self.current_id)
+        if self.current_id is None and items:
+            self.conversations.select(items[0].id)
+        self._update_actions()
+
+    def _on_controller_messages_loaded(self, conversation_id: int, messages: list[Message]) -> None:
+        if conversation_id == self.current_id:
+            self.transcript_model.set_messages(conversation_id, messages)
+            self.transcript.scrollToBottom()
+            self._update_actions()
+
+    def _on_conversations_delete_requested(self, conversation_id: int) -> None:
+        if conversation_id == self.current_id:
+            self.current_id = None
+            self.transcript_model.set_messages(None, [])
+        self.controller.delete_conversation(conversation_id)
+
+    # Chatting ------------------------------------------------------------------------------
+
+    def send(self, text: str) -> None:
+        if not text.strip() or not self.controller.can_send():
+            return
+        self.composer.clear()
+        if self.current_id is None:
+            def created(conversation: Conversation) -> None:
+                self.current_id = conversation.id
+                self.transcript_model.set_messages(conversation.id, [])
+                self.controller.send(conversation.id, text)
+
+            self.controller.new_conversation(created)
+        else:
+            self.controller.send(self.current_id, text)
+        self._update_actions()
+
+    def regenerate(self) -> None:
+        if self.current_id is not None and self.controller.can_send():
+            self.controller.regenerate(self.current_id)
+
+    def _on_controller_message_added(self, message: Message) -> None:
+        follow = self.transcript.at_bottom()
+        self.transcript_model.upsert(message)
+        if follow or message.role == "user":
+            self.transcript.scrollToBottom()
+        self._update_actions()
+
+    def _on_controller_reply_text_changed(self, message_id: int, text: str) -> None:
+        follow = self.transcript.at_bottom()
+        row = self.transcript_model.update_text(message_id, text)
+        if row >= 0:
+            self.transcript.row_grew(row, follow)
+
+    def _on_controller_reply_finished(self, result: ReplyResult) -> None:
+        follow = self.transcript.at_bottom()
+        self.transcript_model.upsert(result.message)
+        row = self.transcript_model.row_of(result.message.id)
+        if row >= 0:
+            self.transcript.row_grew(row, follow)
+        if result.dropped_turns:
+            self.statusBar().showMessage(
+                f"{result.dropped_turns} older messages no longer fit the model's context.", 6000)
+        self.controller.refresh_conversations()
+
+    def _on_controller_reply_failed(self, conversation_id: int, reason: str) -> None:
+        self.statusBar().showMessage(reason, 10000)
+        if conversation_id == self.current_id:
+            dialogs.warn(self, "No reply", reason)
+
+    def _on_controller_model_state_changed(self, state: ModelState, detail: str) -> None:
+        self.model_label.setText(self.controller.model_name or "no model")
+        self.state_label.setText(state.value if state != ModelState.READY else detail)
+        self.progress.setVisible(state == ModelState.LOADING)
+        if state == ModelState.READY and self.controller.last_tokens_per_second:
+            self.speed_label.setText(f"{self.controller.last_tokens_per_second:.1f} tokens/s")
+        if state == ModelState.ERROR:
+            self.banner.setText(f"<b>The model could not be loaded.</b> {detail}<br>"
+                                "Your conversations are still here. Choose another model in "
+                                "<i>File → Settings</i>.")
+            self.banner.show()
+        elif state in (ModelState.READY, ModelState.LOADING):
+            self.banner.hide()
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        generating = self.controller.state == ModelState.GENERATING
+        ready = self.controller.can_send()
+        has_reply = any(m.role == "assistant" for m in self.transcript_model.messages())
+        self.send_button.setEnabled(ready)
+        self.stop_button.setEnabled(generating)
+        self.stop_action.setEnabled(generating)
+        self.regenerate_button.setEnabled(ready and has_reply)
+        self.regenerate_action.setEnabled(ready and has_reply)
+        self.composer.setPlaceholderText(
+            "Message Memoir…  (Enter to send, Shift+Enter for a new line)" if ready or generating
+            else "The model is not ready yet — you can type; sending waits for it."
+        )
+
+    def _update_empty_hint(self) -> None:
+        self.empty_hint.setVisible(self.transcript_model.rowCount() == 0)
+
+    def _on_transcript_context_menu(self, pos: QPoint) -> None:
+        message = self.transcript.message_at(pos)
+        if message is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Copy Message", lambda: self.transcript.copy_text(message.content))
+        if message.role == "assistant":
+            menu.addAction(self.regenerate_action)
+        menu.exec(self.transcript.viewport().mapToGlobal(pos))
+
+    # Dialogs and lifecycle -----------------------------------------------------------------
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(self.controller.settings, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.controller.apply_settings(dialog.settings())
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About Memoir",
+                          "<b>Memoir</b><br>A private assistant that runs entirely on this computer."
+                          "<br>No data ever leaves it.")
+
+    def _restore_geometry(self) -> None:
+        if self.ui_state is not None:
+            geometry = self.ui_state.value("geometry")
+            if geometry is not None:
+                self.restoreGeometry(geometry)
+            splitter = self.ui_state.value("splitter")
+            if splitter is not None:
+                self.splitter.restoreState(splitter)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.ui_state is not None:
+            self.ui_state.setValue("geometry", self.saveGeometry())
+            self.ui_state.setValue("splitter", self.splitter.saveState())
+        self.controller.stop()  # the caller of app.exec() shuts the controller down
+        event.accept()

@@ -1,0 +1,173 @@
+"""The main window driven through qtbot with a scripted fake model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from app import dialogs
+from app.controller import ChatController, ModelState
+from app.window import MainWindow
+from memory.engine import ModelError
+from memory.fake_model import FakeChatModel
+from memory.settings import SettingsStore
+from memory.store import Store
+
+REPLY = "Here is a list:\n\n- **bold** item\n- `code` item\n\n| a | b |\n|---|---|\n| 1 | 2 |"
+
+
+def make_window(qtbot: QtBot, home: Path, model: FakeChatModel | None, error: str = "") -> MainWindow:
+    def factory(path: Path, settings: object, progress: object) -> FakeChatModel:
+        if error:
+            raise ModelError(error)
+        assert model is not None
+        return model
+
+    home.mkdir(parents=True, exist_ok=True)
+    controller = ChatController(Store(home / "memoir.db"), SettingsStore(home / "settings.json"),
+                                model_factory=factory, model_override=home / "fake.gguf")
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    controller.load_model()
+    return window
+
+
+@pytest.fixture
+def window(qtbot: QtBot, memoir_home: Path) -> Iterator[MainWindow]:
+    w = make_window(qtbot, memoir_home, FakeChatModel([REPLY, "Second answer."], delay=0.002))
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
+    yield w
+    w.controller.shutdown()
+
+
+def type_and_send(qtbot: QtBot, window: MainWindow, text: str) -> None:
+    window.composer.setFocus()
+    window.composer.setPlainText(text)
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+
+
+def test_enter_sends_and_reply_streams_into_view_and_store(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, window, "Show me a list")
+    assert window.composer.toPlainText() == ""
+    messages = window.transcript_model.messages()
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].content == REPLY.strip()
+    stored = window.controller.store.messages(window.current_id or -1)
+    assert [m.content for m in stored] == ["Show me a list", REPLY.strip()]
+    assert window.conversations.model.conversation(0).title == "Show me a list"
+    assert "tokens/s" in window.speed_label.text()
+
+
+def test_shift_enter_inserts_a_newline(qtbot: QtBot, window: MainWindow) -> None:
+    window.composer.setPlainText("line one")
+    window.composer.moveCursor(window.composer.textCursor().MoveOperation.End)
+    with qtbot.assertNotEmitted(window.composer.submitted):
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert window.composer.toPlainText() == "line one\n"
+
+
+def test_stop_keeps_partial_reply_marked_stopped(qtbot: QtBot, memoir_home: Path) -> None:
+    w = make_window(qtbot, memoir_home, FakeChatModel(["word " * 400], delay=0.01))
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
+    streamed: list[str] = []
+    w.controller.reply_text_changed.connect(lambda _id, text: streamed.append(text))
+    type_and_send(qtbot, w, "talk a lot")
+    qtbot.waitUntil(lambda: len(streamed) >= 2, timeout=5000)
+    assert w.stop_button.isEnabled()
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=2000) as blocker:
+        qtbot.mouseClick(w.stop_button, Qt.MouseButton.LeftButton)
+    message = blocker.args[0].message
+    assert message.status == "stopped"
+    assert 0 < len(message.content.split()) < 400
+    assert w.controller.store.message(message.id).status == "stopped"
+    w.controller.shutdown()
+
+
+def test_regenerate_replaces_the_last_reply(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, window, "hello")
+    assert window.regenerate_button.isEnabled()
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        qtbot.mouseClick(window.regenerate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: [m.content for m in window.transcript_model.messages()]
+                    == ["hello", "Second answer."])
+
+
+def test_rename_filter_and_delete_with_confirmation(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = window.controller.store
+    for title in ("Holiday plans", "Tax questions"):
+        store.create_conversation(title)
+    window.controller.refresh_conversations()
+    qtbot.waitUntil(lambda: window.conversations.model.rowCount() == 2)
+    panel = window.conversations
+    panel.filter.setText("tax")
+    assert panel.proxy.rowCount() == 1
+    panel.filter.clear()
+    panel.model.setData(panel.model.index(panel.model.row_of(1)), "Summer holiday")
+    qtbot.waitUntil(lambda: store.conversation(1).title == "Summer holiday")
+    panel.select(1)
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: False)
+    panel.delete_current()
+    assert len(store.conversations()) == 2
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    panel.delete_current()
+    qtbot.waitUntil(lambda: [c.title for c in store.conversations()] == ["Tax questions"])
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1)
+
+
+def test_new_conversation_gets_focus_and_empty_transcript(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, window, "first")
+    first = window.current_id
+    window.new_action.trigger()
+    qtbot.waitUntil(lambda: window.current_id != first and window.current_id is not None)
+    assert window.transcript_model.rowCount() == 0
+    assert window.empty_hint.isVisible()
+
+
+def test_copy_message_puts_markdown_on_the_clipboard(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, window, "copy this")
+    window.transcript.setCurrentIndex(window.transcript_model.index(1))
+    window.transcript.copy_current()
+    assert QGuiApplication.clipboard().text() == REPLY.strip()
+
+
+def test_broken_model_shows_a_banner_and_conversations_stay_readable(
+    qtbot: QtBot, memoir_home: Path
+) -> None:
+    memoir_home.mkdir(parents=True, exist_ok=True)
+    store = Store(memoir_home / "memoir.db")
+    conv = store.create_conversation("Old chat")
+    store.add_message(conv.id, "user", "remember me")
+    store.close()
+    w = make_window(qtbot, memoir_home, None, error="broken.gguf is not a GGUF model file.")
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.ERROR)
+    assert w.banner.isVisible() and "not a GGUF" in w.banner.text()
+    assert not w.send_button.isEnabled()
+    qtbot.waitUntil(lambda: w.transcript_model.rowCount() == 1)
+    assert w.transcript_model.messages()[0].content == "remember me"
+    w.controller.shutdown()
+
+
+def test_too_long_message_is_refused_with_a_message(
+    qtbot: QtBot, memoir_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = make_window(qtbot, memoir_home, FakeChatModel(["ok"], n_ctx=1024))
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
+    warnings: list[str] = []
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
+    with qtbot.waitSignal(w.controller.reply_failed, timeout=5000):
+        w.send("word " * 3000)
+    assert warnings and "context" in warnings[0]
+    qtbot.waitUntil(lambda: [m.status for m in w.transcript_model.messages()] == ["too_long"])
+    w.controller.shutdown()
