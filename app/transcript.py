@@ -13,7 +13,9 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPalette,
+    QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -43,7 +45,7 @@ MARKDOWN = (
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub
     | QTextDocument.MarkdownFeature.MarkdownNoHTML  # HTML in a message shows as text, never runs
 )
-CODE_CSS = "pre, code { font-family: monospace; background: #eef0f3; } table { border-collapse: collapse; }"
+CODE_BACKGROUND = QColor("#e8eaee")
 
 
 class _Document(QTextDocument):
@@ -51,6 +53,17 @@ class _Document(QTextDocument):
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         return None
+
+
+def _shade_code_blocks(doc: QTextDocument) -> None:
+    """Give fenced and indented code blocks a background (Markdown import sets none)."""
+    block = doc.begin()
+    while block.isValid():
+        fmt = block.blockFormat()
+        if fmt.nonBreakableLines() or fmt.hasProperty(QTextFormat.Property.BlockCodeFence):
+            fmt.setBackground(CODE_BACKGROUND)
+            QTextCursor(block).setBlockFormat(fmt)
+        block = block.next()
 
 
 class MessageDelegate(QStyledItemDelegate):
@@ -67,9 +80,9 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self._docs.get(key)
         if doc is None:
             doc = _Document()
-            doc.setDefaultStyleSheet(CODE_CSS)
             doc.setDocumentMargin(0)
             doc.setMarkdown(message.content or " ", MARKDOWN)
+            _shade_code_blocks(doc)
             doc.setTextWidth(width)
             self._docs[key] = doc
             if len(self._docs) > 400:

@@ -1,0 +1,129 @@
+"""End-to-end paths with the real packaged SmolLM2 model through llama.cpp."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from app.controller import ChatController, ModelState
+from app.window import MainWindow
+from memory.chat import ChatService
+from memory.engine import LlamaChatModel, ModelError
+from memory.settings import Settings, SettingsStore
+from memory.store import Store
+
+pytestmark = pytest.mark.real_model
+
+
+def open_window(qtbot: QtBot, home: Path) -> MainWindow:
+    home.mkdir(parents=True, exist_ok=True)
+    settings = SettingsStore(home / "settings.json")
+    settings.save(Settings(n_ctx=2048, max_tokens=200, temperature=0.0))
+    controller = ChatController(Store(home / "memoir.db"), settings)
+    window = MainWindow(controller)
+    qtbot.addWidget(window)
+    window.show()
+    controller.load_model()
+    qtbot.waitUntil(lambda: controller.state == ModelState.READY, timeout=30000)
+    return window
+
+
+def test_type_send_stream_stop_and_find_it_all_after_restart(qtbot: QtBot, memoir_home: Path) -> None:
+    window = open_window(qtbot, memoir_home)
+    assert "SmolLM2" in window.model_label.text()
+    updates: list[str] = []
+    window.controller.reply_text_changed.connect(lambda _id, text: updates.append(text))
+    window.composer.setPlainText("What is the capital of France?")
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=60000) as first:
+        qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    answer = first.args[0].message
+    assert answer.status == "complete" and answer.content
+    assert window.transcript_model.messages()[-1].content == answer.content
+    assert len(updates) >= 2, "the reply should arrive in several streamed updates"
+
+    updates.clear()
+    window.composer.setPlainText("Count from 1 to 300, one number per line.")
+    qtbot.keyClick(window.composer, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(updates) >= 3, timeout=30000)
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=2000) as stopped:
+        qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
+    partial = stopped.args[0].message
+    assert partial.status == "stopped" and partial.content
+    assert partial.tokens is not None and partial.tokens < 200
+    conversation_id = window.current_id
+    window.close()
+    window.controller.shutdown()
+
+    again = open_window(qtbot, memoir_home)
+    qtbot.waitUntil(lambda: again.transcript_model.rowCount() == 4, timeout=5000)
+    assert again.current_id == conversation_id
+    contents = [(m.role, m.status) for m in again.transcript_model.messages()]
+    assert contents == [("user", "complete"), ("assistant", "complete"),
+                        ("user", "complete"), ("assistant", "stopped")]
+    assert again.transcript_model.messages()[3].content == partial.content
+    again.controller.shutdown()
+
+
+def test_prefix_is_reused_from_turn_to_turn(smollm2: Path, store: Store) -> None:
+    model = LlamaChatModel.load(smollm2, n_ctx=2048)
+    chat = ChatService(store)
+    conv = store.create_conversation()
+    results = []
+    for question in ("Hello, who are you?", "Name a color.", "Name a fruit."):
+        chat.send(conv.id, question)
+        results.append(chat.reply(conv.id, model, Settings(max_tokens=40, temperature=0.0)).stats)
+    model.close()
+    for stats in results[1:]:
+        assert stats.reused_tokens > 0.5 * stats.prompt_tokens
+        assert stats.evaluated_tokens < 40
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "missing", "folder"])
+def test_bad_model_files_give_clear_errors(smollm2: Path, tmp_path: Path, damage: str) -> None:
+    bad = tmp_path / "bad.gguf"
+    if damage == "truncated":
+        bad.write_bytes(smollm2.read_bytes()[: smollm2.stat().st_size // 2])
+    elif damage == "garbage":
+        bad.write_bytes(b"GGUF" + b"\x13" * 4096)
+    elif damage == "folder":
+        bad.mkdir()
+    with pytest.raises(ModelError) as info:
+        LlamaChatModel.load(bad, n_ctx=512)
+    assert "bad.gguf" in str(info.value)
+
+
+def test_non_gguf_file_is_named_as_such(tmp_path: Path) -> None:
+    text = tmp_path / "notes.gguf"
+    text.write_text("just some text, not a model" * 100)
+    with pytest.raises(ModelError, match="not a GGUF model file"):
+        LlamaChatModel.load(text)
+
+
+def test_self_test_command_prints_json_and_exits_zero(smollm2: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app.main", "--self-test"], capture_output=True, text=True,
+        timeout=120, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["ok"] is True and summary["reply"] and summary["streamed_updates"] > 1
+
+
+def test_self_test_fails_cleanly_on_a_broken_model(smollm2: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    shutil.copyfile(smollm2, broken)
+    with broken.open("r+b") as handle:
+        handle.truncate(5000)
+    result = subprocess.run(
+        [sys.executable, "-m", "app.main", "--self-test", "--model", str(broken)],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 1
+    assert "broken.gguf" in json.loads(result.stdout)["error"]
