@@ -15,13 +15,15 @@ from app.ops import Throttle, call_in_gui, install_relay, run
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.default_model import default_model_path
 from memory.engine import ChatModel, LlamaChatModel, ModelError
-from memory.lane import URGENT, SerialLane
+from memory.lane import BACKGROUND, URGENT, SerialLane
+from memory.memory import MemoryService
 from memory.settings import Settings, SettingsStore
 from memory.store import Conversation, Message, Store
 
 log = logging.getLogger(__name__)
 
 ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
+MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
 MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
 
 
@@ -56,6 +58,7 @@ class ChatController(QObject):
     def __init__(
         self, store: Store, settings_store: SettingsStore,
         model_factory: ModelFactory = load_llama, model_override: Path | None = None,
+        memory_factory: MemoryFactory | None = None,
     ) -> None:
         super().__init__()
         install_relay()
@@ -65,6 +68,10 @@ class ChatController(QObject):
         self.chat = ChatService(store)
         self.model_lane = SerialLane("model")  # the only thread that touches the model
         self.io_lane = SerialLane("io")  # disk reads and writes the GUI asks for
+        self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
+        self.memory: MemoryService | None = None
+        self._opening: MemoryService | None = None
+        self._memory_factory = memory_factory
         self._factory = model_factory
         self._override = model_override
         self._model: ChatModel | None = None
@@ -122,6 +129,40 @@ class ChatController(QObject):
             self._override = None
             self.load_model()
 
+    # Memory --------------------------------------------------------------------------------
+
+    def open_memory(self) -> None:
+        """Open the index, check it against SQLite and embed what is missing — all off the GUI thread."""
+        if self._memory_factory is None:
+            return
+        factory = self._memory_factory
+
+        def start() -> MemoryService:
+            memory = factory(lambda: self.state == ModelState.GENERATING)
+            self._opening = memory  # so shutdown can cancel a long first indexing
+            memory.start_up()
+            return memory
+
+        def opened(memory: MemoryService) -> None:
+            self.memory = memory
+            if memory.index_problem:
+                self.problem.emit(memory.index_problem)
+
+        run(self.index_lane, start, on_done=opened, on_error=self._on_memory_failed, priority=BACKGROUND)
+
+    def _on_memory_failed(self, exc: BaseException) -> None:
+        log.error("memory could not be opened", exc_info=exc)
+        self.problem.emit(f"Search over past conversations is unavailable: {exc}. Chatting still works.")
+
+    def _remember(self, message: Message) -> None:
+        """Queue a saved message for indexing; cheap, and never delays a reply."""
+        def index() -> None:
+            if self.memory is not None:
+                self.memory.remember_message(self.store.message(message.id))
+                self.memory.indexer.sync()
+
+        run(self.index_lane, index, priority=BACKGROUND, on_error=self._report)
+
     # Conversations -------------------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
@@ -157,6 +198,7 @@ class ChatController(QObject):
         """Commit the message first (io lane), then queue the reply on the model lane."""
         def committed(message: Message) -> None:
             self.message_added.emit(message)
+            self._remember(message)
             self.refresh_conversations()
             self._start_reply(conversation_id)
 
@@ -195,6 +237,7 @@ class ChatController(QObject):
         self.last_tokens_per_second = result.stats.tokens_per_second
         self._set_state(ModelState.READY, "Stopped" if result.stats.stopped else "Ready")
         self.reply_finished.emit(result)
+        self._remember(result.message)
 
     def _on_reply_error(self, conversation_id: int, exc: BaseException) -> None:
         self._set_state(ModelState.READY if self._model else ModelState.ERROR, "Ready")
@@ -212,4 +255,10 @@ class ChatController(QObject):
             self.model_lane.submit(self._model.close)
         self.model_lane.shutdown(wait=True, timeout=10)  # its last write lands before the close
         self.io_lane.shutdown(wait=True, timeout=10)
+        memory = self.memory or self._opening
+        if memory is not None:
+            memory.indexer.cancelled = True  # unindexed items are picked up at the next start
+        self.index_lane.shutdown(wait=True, timeout=30)
+        if memory is not None:
+            memory.close()
         self.store.close()

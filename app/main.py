@@ -18,7 +18,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--self-test", action="store_true",
                         help="run one real chat turn without a window, print JSON, exit 0 on success")
     parser.add_argument("--version", action="version", version=f"memoir {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    index = commands.add_parser("index", help="maintain the search index")
+    index.add_argument("action", choices=["rebuild", "check"],
+                       help="rebuild: re-embed everything from SQLite; check: repair drift")
+    bench = commands.add_parser("bench", help="measure Memoir's memory on a benchmark file")
+    bench.add_argument("suite", choices=["locomo"])
+    bench.add_argument("--data", type=Path, required=True, help="a LoCoMo-format JSON file")
+    bench.add_argument("--json", action="store_true", help="print JSON on stdout")
+    bench.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")
     return parser.parse_args(argv)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.command == "bench":
+        from memory.evaluation import locomo
+
+        return locomo.main(args.data, [m for m in args.methods.split(",") if m], args.json)
+    from memory.cli import index_command
+
+    return index_command(args.action)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         from memory.selftest import main as self_test
 
         return self_test(args.model)
+    if args.command:
+        return run_command(args)
     return run_gui(args.model)
 
 
@@ -41,6 +62,7 @@ def run_gui(model_override: Path | None) -> int:
     from app.controller import ChatController
     from app.resources import icon_path, stylesheet
     from app.window import MainWindow
+    from memory.memory import open_memory
     from memory.paths import data_dir
     from memory.settings import SettingsStore
     from memory.store import Store
@@ -52,7 +74,11 @@ def run_gui(model_override: Path | None) -> int:
     app.setStyleSheet(stylesheet())
     home = data_dir()
     settings_store = SettingsStore(home / "settings.json")
-    controller = ChatController(Store(home / "memoir.db"), settings_store, model_override=model_override)
+    store = Store(home / "memoir.db")
+    controller = ChatController(
+        store, settings_store, model_override=model_override,
+        memory_factory=lambda busy: open_memory(home, store, busy),
+    )
     ui_state = QSettings(str(home / "window.ini"), QSettings.Format.IniFormat)
     window = MainWindow(controller, ui_state)
     window.show()
@@ -60,6 +86,7 @@ def run_gui(model_override: Path | None) -> int:
     if settings_store.problem:
         window.statusBar().showMessage(settings_store.problem, 15000)
     controller.load_model()  # in the background; the window is already usable
+    controller.open_memory()
     try:
         return app.exec()
     finally:

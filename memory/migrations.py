@@ -47,8 +47,61 @@ def _m001_conversations_and_messages(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m002_memory_items(conn: sqlite3.Connection) -> None:
+    # Every memory item (a message turn now; topic memories and preferences later) is a row here;
+    # the Chroma index is derived from these rows and can be rebuilt from them at any time.
+    run_script(
+        conn,
+        """
+        CREATE TABLE memory_items (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            index_text TEXT NOT NULL,
+            conversation_id INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
+            message_ids TEXT NOT NULL DEFAULT '[]',
+            speaker TEXT,
+            occurred_at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'active',
+            indexed_hash TEXT
+        );
+        CREATE INDEX memory_items_by_kind ON memory_items(kind, status);
+        CREATE INDEX memory_items_by_conversation ON memory_items(conversation_id);
+        CREATE INDEX memory_items_unindexed ON memory_items(indexed_hash) WHERE indexed_hash IS NULL;
+        CREATE TABLE memory_item_messages (
+            item_id INTEGER NOT NULL REFERENCES memory_items(id) ON DELETE CASCADE,
+            message_id INTEGER NOT NULL,
+            PRIMARY KEY (item_id, message_id)
+        );
+        CREATE INDEX memory_item_messages_by_message ON memory_item_messages(message_id);
+        CREATE VIRTUAL TABLE memory_fts USING fts5(
+            index_text, content='memory_items', content_rowid='id', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER memory_items_ai AFTER INSERT ON memory_items BEGIN
+            INSERT INTO memory_fts(rowid, index_text) VALUES (new.id, new.index_text);
+        END;
+        CREATE TRIGGER memory_items_ad AFTER DELETE ON memory_items BEGIN
+            INSERT INTO memory_fts(memory_fts, rowid, index_text) VALUES ('delete', old.id, old.index_text);
+        END;
+        CREATE TRIGGER memory_items_au AFTER UPDATE OF index_text ON memory_items BEGIN
+            INSERT INTO memory_fts(memory_fts, rowid, index_text) VALUES ('delete', old.id, old.index_text);
+            INSERT INTO memory_fts(rowid, index_text) VALUES (new.id, new.index_text);
+        END;
+        CREATE TABLE index_removals (
+            item_id INTEGER PRIMARY KEY
+        );
+        CREATE TRIGGER memory_items_removed AFTER DELETE ON memory_items BEGIN
+            INSERT OR IGNORE INTO index_removals(item_id) VALUES (old.id);
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
+    ("002_memory_items", _m002_memory_items),
 ]
 
 

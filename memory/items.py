@@ -1,0 +1,193 @@
+"""Memory items in SQLite: the rows every index is derived from, and lexical (FTS5/BM25) search."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from memory.store import Store, now
+
+TURN, TOPIC, PREFERENCE = "turn", "topic", "preference"
+ACTIVE = "active"
+
+# Function words carry no topic; leaving them out of the OR query keeps BM25 on content words.
+STOP_WORDS = frozenset((
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
+    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
+    "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from",
+    "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him",
+    "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me",
+    "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or",
+    "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so",
+    "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there",
+    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was",
+    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
+    "would", "you", "your", "yours", "yourself", "yourselves", "ever",
+))
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class MemoryItem:
+    id: int
+    kind: str
+    text: str
+    index_text: str
+    conversation_id: int | None
+    message_ids: tuple[int, ...]
+    speaker: str | None
+    occurred_at: str
+    created_at: str
+    updated_at: str
+    status: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> MemoryItem:
+        row = dict(row)
+        row.pop("indexed_hash", None)
+        row["message_ids"] = tuple(json.loads(row["message_ids"]))
+        return cls(**row)
+
+
+@dataclass(frozen=True)
+class TurnText:
+    """What goes into a turn's indexed text besides its words (chosen by measurement on LoCoMo)."""
+
+    speaker: bool = True
+    date: bool = False
+    caption: bool = True
+    previous: bool = False
+
+
+def turn_index_text(
+    text: str, *, speaker: str | None = None, when: str | None = None, caption: str | None = None,
+    previous: str | None = None, layout: TurnText = TurnText(),
+) -> str:
+    parts = []
+    if layout.date and when:
+        parts.append(f"[{when}]")
+    parts.append(f"{speaker}: {text}" if layout.speaker and speaker else text)
+    if layout.caption and caption:
+        parts.append(f"(shared a photo: {caption})")
+    if layout.previous and previous:
+        parts.append(f"(in reply to: {previous})")
+    return " ".join(parts)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def fts_query(text: str) -> str:
+    """An FTS5 OR-query of the content words in ``text``, each quoted so no syntax can leak in."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    terms = dict.fromkeys(w for w in words if w not in STOP_WORDS and (len(w) > 1 or w.isdigit()))
+    return " OR ".join(f'"{w}"' for w in terms)
+
+
+class ItemStore:
+    """Adds, reads and searches memory items; deletions are queued for the vector index."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(
+        self, kind: str, text: str, *, index_text: str | None = None, conversation_id: int | None = None,
+        message_ids: Iterable[int] = (), speaker: str | None = None, occurred_at: str | None = None,
+    ) -> int:
+        stamp = now()
+        ids = list(message_ids)
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO memory_items (kind, text, index_text, conversation_id, message_ids, speaker,"
+                " occurred_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (kind, text, index_text or text, conversation_id, json.dumps(ids), speaker,
+                 occurred_at or stamp, stamp, stamp),
+            )
+            item_id = cursor.lastrowid
+            conn.executemany(
+                "INSERT OR IGNORE INTO memory_item_messages (item_id, message_id) VALUES (?, ?)",
+                [(item_id, m) for m in ids],
+            )
+        assert item_id is not None
+        return item_id
+
+    def get(self, item_id: int) -> MemoryItem:
+        rows = self.store.query("SELECT * FROM memory_items WHERE id = ?", (item_id,))
+        if not rows:
+            raise Store.DoesNotExist(f"memory item {item_id}")
+        return MemoryItem.from_row(rows[0])
+
+    def many(self, ids: list[int]) -> dict[int, MemoryItem]:
+        found: dict[int, MemoryItem] = {}
+        for start in range(0, len(ids), 500):  # stay under SQLite's host-parameter limit
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.store.query(f"SELECT * FROM memory_items WHERE id IN ({marks})", tuple(chunk)):
+                found[row["id"]] = MemoryItem.from_row(row)
+        return found
+
+    def for_message(self, message_id: int) -> list[MemoryItem]:
+        rows = self.store.query(
+            "SELECT i.* FROM memory_items i JOIN memory_item_messages m ON m.item_id = i.id"
+            " WHERE m.message_id = ? ORDER BY i.id", (message_id,))
+        return [MemoryItem.from_row(r) for r in rows]
+
+    def update_text(self, item_id: int, text: str, index_text: str | None = None) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE memory_items SET text = ?, index_text = ?, updated_at = ?, indexed_hash = NULL"
+                " WHERE id = ?", (text, index_text or text, now(), item_id))
+
+    def delete(self, item_id: int) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
+
+    def count(self) -> int:
+        return int(self.store.query("SELECT count(*) AS n FROM memory_items")[0]["n"])
+
+    def all_ids(self) -> set[int]:
+        return {r["id"] for r in self.store.query("SELECT id FROM memory_items")}
+
+    # The vector index's outbox ------------------------------------------------------------
+
+    def pending_index(self, limit: int = 256) -> list[MemoryItem]:
+        rows = self.store.query(
+            "SELECT * FROM memory_items WHERE indexed_hash IS NULL ORDER BY id LIMIT ?", (limit,))
+        return [MemoryItem.from_row(r) for r in rows]
+
+    def mark_indexed(self, items: list[MemoryItem]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany(
+                "UPDATE memory_items SET indexed_hash = ? WHERE id = ? AND index_text = ?",
+                [(content_hash(i.index_text), i.id, i.index_text) for i in items])
+
+    def mark_all_unindexed(self) -> None:
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE memory_items SET indexed_hash = NULL")
+
+    def pending_removals(self) -> list[int]:
+        return [r["item_id"] for r in self.store.query("SELECT item_id FROM index_removals")]
+
+    def clear_removals(self, ids: list[int]) -> None:
+        with self.store.transaction() as conn:
+            conn.executemany("DELETE FROM index_removals WHERE item_id = ?", [(i,) for i in ids])
+
+    # Lexical search ------------------------------------------------------------------------
+
+    def search_bm25(
+        self, text: str, k: int, where: str = "", params: tuple[Any, ...] = ()
+    ) -> list[tuple[int, float]]:
+        """Best ``k`` items by BM25 (k1 = 1.2, b = 0.75, Porter stemming); higher score is better."""
+        query = fts_query(text)
+        if not query:
+            return []
+        sql = ("SELECT i.id AS id, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_items i"
+               " ON i.id = memory_fts.rowid WHERE memory_fts MATCH ?"
+               f"{' AND ' + where if where else ''} ORDER BY bm25(memory_fts) LIMIT ?")
+        rows = self.store.query(sql, (query, *params, k))
+        return [(r["id"], float(r["score"])) for r in rows]

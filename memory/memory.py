@@ -1,0 +1,81 @@
+"""The memory service: items in SQLite, their vector index, and search — opened as one unit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from memory.embed import Embedder
+from memory.index import VectorIndex
+from memory.indexer import Consistency, Indexer
+from memory.items import TURN, ItemStore, turn_index_text
+from memory.retrieve import Filters, Hit, Retriever
+from memory.store import Message, Store
+
+log = logging.getLogger(__name__)
+SPEAKERS = {"user": "User", "assistant": "Assistant"}
+SEARCHABLE = ("complete", "stopped", "interrupted")
+
+
+class MemoryService:
+    """Everything Memoir remembers, searchable. Index work belongs on one background lane."""
+
+    def __init__(self, store: Store, index_dir: Path, embedder: Embedder,
+                 busy: Callable[[], bool] = lambda: False) -> None:
+        self.store = store
+        self.items = ItemStore(store)
+        self.embedder = embedder
+        self.index = VectorIndex(index_dir, embedder.name, embedder.dimension)
+        self.indexer = Indexer(self.items, self.index, embedder, busy=busy)
+        self.retriever = Retriever(self.items, self.index, embedder)
+
+    @property
+    def index_problem(self) -> str | None:
+        report = self.index.report
+        if report.moved_aside is not None:
+            return (f"The search index was damaged ({report.reason}); it was moved to "
+                    f"{report.moved_aside.name} and is being rebuilt from your conversations. "
+                    "Nothing was lost.")
+        return None
+
+    def remember_message(self, message: Message) -> int | None:
+        """Make a saved message searchable (as a turn item); idempotent."""
+        if message.status not in SEARCHABLE or not message.content.strip():
+            return None
+        if self.items.for_message(message.id):
+            return None
+        speaker = SPEAKERS.get(message.role, message.role)
+        return self.items.add(
+            TURN, message.content, index_text=turn_index_text(message.content, speaker=speaker),
+            conversation_id=message.conversation_id, message_ids=[message.id], speaker=speaker,
+            occurred_at=message.created_at,
+        )
+
+    def backfill(self) -> int:
+        """Turn items for messages that have none (e.g. a crash between the two writes)."""
+        rows = self.store.query(
+            "SELECT m.* FROM messages m WHERE m.status IN (?, ?, ?) AND NOT EXISTS"
+            " (SELECT 1 FROM memory_item_messages im JOIN memory_items i ON i.id = im.item_id"
+            "  WHERE im.message_id = m.id AND i.kind = ?)", (*SEARCHABLE, TURN))
+        return sum(self.remember_message(Message(**row)) is not None for row in rows)
+
+    def start_up(self) -> Consistency:
+        """The quick start-up check: backfill, compare ids with the index, embed what is missing."""
+        self.backfill()
+        report = self.indexer.check()
+        self.indexer.sync()
+        return report
+
+    def search(self, query: str, k: int = 10, filters: Filters = Filters(),  # noqa: B008
+               method: str = "hybrid") -> list[Hit]:
+        return self.retriever.search(query, k, filters, method)
+
+    def close(self) -> None:
+        self.index.close()
+
+
+def open_memory(home: Path, store: Store, busy: Callable[[], bool] = lambda: False) -> MemoryService:
+    from memory.embed import MiniLMEmbedder
+
+    return MemoryService(store, home / "index", MiniLMEmbedder(), busy=busy)
