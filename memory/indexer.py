@@ -55,7 +55,7 @@ class Indexer:
             batch = self.items.pending_index(self.batch_size)
             if not batch:
                 break
-            vectors = self.embedder.embed([i.index_text for i in batch])
+            vectors = self.embedder.embed([i.embed_text for i in batch])
             self.index.upsert(batch, vectors)
             self.items.mark_indexed(batch)  # after the upsert: a crash between re-embeds, never loses
             done += len(batch)

@@ -9,7 +9,7 @@ from pathlib import Path
 from memory.embed import Embedder
 from memory.index import VectorIndex
 from memory.indexer import Consistency, Indexer
-from memory.items import TURN, ItemStore, turn_index_text
+from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, turn_index_text
 from memory.retrieve import Filters, Hit, Retriever
 from memory.store import Message, Store
 
@@ -46,11 +46,23 @@ class MemoryService:
         if self.items.for_message(message.id):
             return None
         speaker = SPEAKERS.get(message.role, message.role)
+        previous = self._previous_turn(message)
         return self.items.add(
-            TURN, message.content, index_text=turn_index_text(message.content, speaker=speaker),
+            TURN, message.content,
+            index_text=turn_index_text(message.content, speaker=speaker, previous=previous,
+                                       layout=LEXICAL_TEXT),
+            embed_text=turn_index_text(message.content, speaker=speaker, layout=DENSE_TEXT),
             conversation_id=message.conversation_id, message_ids=[message.id], speaker=speaker,
             occurred_at=message.created_at,
         )
+
+    def _previous_turn(self, message: Message) -> str | None:
+        rows = self.store.query(
+            "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? AND status IN"
+            " (?, ?, ?) ORDER BY id DESC LIMIT 1", (message.conversation_id, message.id, *SEARCHABLE))
+        if not rows:
+            return None
+        return f"{SPEAKERS.get(rows[0]['role'], rows[0]['role'])}: {rows[0]['content']}"
 
     def backfill(self) -> int:
         """Turn items for messages that have none (e.g. a crash between the two writes)."""

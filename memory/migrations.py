@@ -50,6 +50,7 @@ def _m001_conversations_and_messages(conn: sqlite3.Connection) -> None:
 def _m002_memory_items(conn: sqlite3.Connection) -> None:
     # Every memory item (a message turn now; topic memories and preferences later) is a row here;
     # the Chroma index is derived from these rows and can be rebuilt from them at any time.
+    # index_text feeds BM25 and embed_text the vectors: on LoCoMo they are best apart (README).
     run_script(
         conn,
         """
@@ -58,6 +59,7 @@ def _m002_memory_items(conn: sqlite3.Connection) -> None:
             kind TEXT NOT NULL,
             text TEXT NOT NULL,
             index_text TEXT NOT NULL,
+            embed_text TEXT NOT NULL,
             conversation_id INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
             message_ids TEXT NOT NULL DEFAULT '[]',
             speaker TEXT,

@@ -13,11 +13,15 @@ from memory.items import ItemStore, MemoryItem
 
 @dataclass(frozen=True)
 class Fusion:
-    """Weighted reciprocal-rank fusion; the weights were chosen on LoCoMo dev (see README)."""
+    """A weighted sum of normalised scores, chosen on LoCoMo dev over reciprocal-rank fusion.
 
-    dense_weight: float = 1.0
+    BM25 is divided by the query's best BM25 score; cosine similarity counts above ``dense_floor``.
+    Equal-weight RRF lost to BM25 alone there (R@5 0.56 vs 0.59); this sum gains 4 points over it.
+    """
+
+    dense_weight: float = 0.8
     lexical_weight: float = 1.0
-    rrf_k: float = 60.0
+    dense_floor: float = 0.2
     depth: int = 50  # candidates taken from each retriever
 
 
@@ -90,15 +94,24 @@ class Retriever:
         depth = max(k, self.fusion.depth)
         dense = self.dense(query, depth, filters) if method in ("hybrid", "dense") else []
         lexical = self.lexical(query, depth, filters) if method in ("hybrid", "bm25") else []
-        scores: dict[int, float] = {}
-        ranks: dict[int, list[int | None]] = {}
-        f = self.fusion
-        for weight, ranked, slot in ((f.dense_weight, dense, 0), (f.lexical_weight, lexical, 1)):
-            for rank, (item_id, _score) in enumerate(ranked):
-                scores[item_id] = scores.get(item_id, 0.0) + weight / (f.rrf_k + rank + 1)
-                ranks.setdefault(item_id, [None, None])[slot] = rank
+        scores, ranks = self._fuse(dense, lexical)
         best = sorted(scores, key=lambda i: -scores[i])[:k]
         found = self.items.many(best)
         elapsed = time.perf_counter() - start
         return [Hit(found[i], scores[i], ranks[i][0], ranks[i][1], {"search_s": elapsed})
                 for i in best if i in found]
+
+    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
+              ) -> tuple[dict[int, float], dict[int, list[int | None]]]:
+        f = self.fusion
+        scores: dict[int, float] = {}
+        ranks: dict[int, list[int | None]] = {}
+        top = lexical[0][1] if lexical and lexical[0][1] > 0 else 1.0
+        for rank, (item_id, score) in enumerate(lexical):
+            scores[item_id] = f.lexical_weight * score / top
+            ranks.setdefault(item_id, [None, None])[1] = rank
+        for rank, (item_id, similarity) in enumerate(dense):
+            gain = max(0.0, similarity - f.dense_floor) / (1.0 - f.dense_floor)
+            scores[item_id] = scores.get(item_id, 0.0) + f.dense_weight * gain
+            ranks.setdefault(item_id, [None, None])[0] = rank
+        return scores, ranks

@@ -21,7 +21,7 @@ from typing import Any
 from memory.embed import Embedder
 from memory.index import VectorIndex
 from memory.indexer import Indexer
-from memory.items import TURN, ItemStore, TurnText, turn_index_text
+from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, TurnText, turn_index_text
 from memory.retrieve import Retriever
 from memory.store import Store
 
@@ -65,7 +65,8 @@ def sessions_of(conversation: dict[str, Any]) -> list[tuple[int, datetime, list[
             for n in numbers]
 
 
-def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder, layout: TurnText) -> Ingested:
+def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder,
+           layouts: tuple[TurnText, TurnText] = (LEXICAL_TEXT, DENSE_TEXT)) -> Ingested:
     store = Store(workdir / "memoir.db")
     items = ItemStore(store)
     conversation = sample["conversation"]
@@ -78,11 +79,13 @@ def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder, layout: Tu
         for turn in turns:
             role = "user" if turn["speaker"] == speaker_a else "assistant"
             message = store.add_message(conv.id, role, turn["text"], created_at=stamp)
-            caption = turn.get("blip_caption")
-            index_text = turn_index_text(turn["text"], speaker=turn["speaker"], caption=caption,
-                                         when=when.strftime("%d %B %Y"), previous=previous, layout=layout)
-            item_id = items.add(TURN, turn["text"], index_text=index_text, conversation_id=conv.id,
-                                message_ids=[message.id], speaker=turn["speaker"], occurred_at=stamp)
+            lexical, dense = (
+                turn_index_text(turn["text"], speaker=turn["speaker"], caption=turn.get("blip_caption"),
+                                when=when.strftime("%d %B %Y"), previous=previous, layout=layout)
+                for layout in layouts)
+            item_id = items.add(TURN, turn["text"], index_text=lexical, embed_text=dense,
+                                conversation_id=conv.id, message_ids=[message.id], speaker=turn["speaker"],
+                                occurred_at=stamp)
             turns_of[item_id] = [turn["dia_id"]]
             previous = f"{turn['speaker']}: {turn['text']}"
     index = VectorIndex(workdir / "index", embedder.name, embedder.dimension)
@@ -120,7 +123,7 @@ def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, A
     }
 
 
-def run(data: Path, methods: list[str], embedder: Embedder, layout: TurnText = TurnText(),  # noqa: B008
+def run(data: Path, methods: list[str], embedder: Embedder,
         progress: Callable[[str], None] = lambda _s: None) -> dict[str, Any]:
     samples = json.loads(data.read_text(encoding="utf-8"))
     results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in methods}
@@ -130,7 +133,7 @@ def run(data: Path, methods: list[str], embedder: Embedder, layout: TurnText = T
         with tempfile.TemporaryDirectory(prefix="memoir-locomo-") as tmp:
             progress(f"[{number}/{len(samples)}] ingesting {sample.get('sample_id', number)}")
             start = time.perf_counter()
-            ingested = ingest(sample, Path(tmp), embedder, layout)
+            ingested = ingest(sample, Path(tmp), embedder)
             ingest_seconds += time.perf_counter() - start
             questions += len(ingested.questions)
             for method in methods:
