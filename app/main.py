@@ -15,13 +15,19 @@ from memory.offline import enforce_offline
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="memoir", description="A private assistant that remembers you.")
     parser.add_argument("--model", type=Path, help="a GGUF chat model to use for this session")
-    parser.add_argument("--self-test", action="store_true",
-                        help="run one real chat turn without a window, print JSON, exit 0 on success")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run one real chat turn without a window, print JSON, exit 0 on success",
+    )
     parser.add_argument("--version", action="version", version=f"memoir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     index = commands.add_parser("index", help="maintain the search index")
-    index.add_argument("action", choices=["rebuild", "check"],
-                       help="rebuild: re-embed everything from SQLite; check: repair drift")
+    index.add_argument(
+        "action",
+        choices=["rebuild", "check"],
+        help="rebuild: re-embed everything from SQLite; check: repair drift",
+    )
     bench = commands.add_parser("bench", help="measure Memoir's memory on a benchmark file")
     bench.add_argument("suite", choices=["locomo"])
     bench.add_argument("--data", type=Path, required=True, help="a LoCoMo-format JSON file")
@@ -76,7 +82,9 @@ def run_gui(model_override: Path | None) -> int:
     settings_store = SettingsStore(home / "settings.json")
     store = Store(home / "memoir.db")
     controller = ChatController(
-        store, settings_store, model_override=model_override,
+        store,
+        settings_store,
+        model_override=model_override,
         memory_factory=lambda busy: open_memory(home, store, busy),
     )
     ui_state = QSettings(str(home / "window.ini"), QSettings.Format.IniFormat)

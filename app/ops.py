@@ -47,7 +47,9 @@ def install_relay() -> None:
 
 
 def run(
-    lane: SerialLane, fn: Callable[..., Any], *args: Any,
+    lane: SerialLane,
+    fn: Callable[..., Any],
+    *args: Any,
     on_done: Callable[[Any], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
     priority: int = NORMAL,

@@ -38,7 +38,8 @@ class SettingsDialog(QDialog):
             row = self._with_browse(editor) if f.name == "model_path" else editor
             form.addRow(f.metadata["title"] + ":", row)
         buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+            QDialogButtonBox.StandardButton.Ok
+            | QDialogButtonBox.StandardButton.Cancel
             | QDialogButtonBox.StandardButton.RestoreDefaults
         )
         buttons.accepted.connect(self.accept)

@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
             return
         self.composer.clear()
         if self.current_id is None:
+
             def created(conversation: Conversation) -> None:
                 self.current_id = conversation.id
                 self.transcript_model.set_messages(conversation.id, [])
@@ -233,7 +234,8 @@ class MainWindow(QMainWindow):
             self.transcript.row_grew(row, follow)
         if result.dropped_turns:
             self.statusBar().showMessage(
-                f"{result.dropped_turns} older messages no longer fit the model's context.", 6000)
+                f"{result.dropped_turns} older messages no longer fit the model's context.", 6000
+            )
         self.controller.refresh_conversations()
 
     def _on_controller_reply_failed(self, conversation_id: int, reason: str) -> None:
@@ -248,9 +250,11 @@ class MainWindow(QMainWindow):
         if state == ModelState.READY and self.controller.last_tokens_per_second:
             self.speed_label.setText(f"{self.controller.last_tokens_per_second:.1f} tokens/s")
         if state == ModelState.ERROR:
-            self.banner.setText(f"<b>The model could not be loaded.</b> {detail}<br>"
-                                "Your conversations are still here. Choose another model in "
-                                "<i>File → Settings</i>.")
+            self.banner.setText(
+                f"<b>The model could not be loaded.</b> {detail}<br>"
+                "Your conversations are still here. Choose another model in "
+                "<i>File → Settings</i>."
+            )
             self.banner.show()
         elif state in (ModelState.READY, ModelState.LOADING):
             self.banner.hide()
@@ -266,7 +270,8 @@ class MainWindow(QMainWindow):
         self.regenerate_button.setEnabled(ready and has_reply)
         self.regenerate_action.setEnabled(ready and has_reply)
         self.composer.setPlaceholderText(
-            "Message Memoir…  (Enter to send, Shift+Enter for a new line)" if ready or generating
+            "Message Memoir…  (Enter to send, Shift+Enter for a new line)"
+            if ready or generating
             else "The model is not ready yet — you can type; sending waits for it."
         )
 
@@ -291,9 +296,12 @@ class MainWindow(QMainWindow):
             self.controller.apply_settings(dialog.settings())
 
     def _show_about(self) -> None:
-        QMessageBox.about(self, "About Memoir",
-                          "<b>Memoir</b><br>A private assistant that runs entirely on this computer."
-                          "<br>No data ever leaves it.")
+        QMessageBox.about(
+            self,
+            "About Memoir",
+            "<b>Memoir</b><br>A private assistant that runs entirely on this computer."
+            "<br>No data ever leaves it.",
+        )
 
     def _restore_geometry(self) -> None:
         if self.ui_state is not None:

@@ -53,8 +53,14 @@ def window_startup(runs: int) -> list[float]:
         with tempfile.TemporaryDirectory() as home:
             env = {**os.environ, "MEMOIR_HOME": home}
             start = time.time()
-            out = subprocess.run([sys.executable, "-c", STARTUP_PROBE], env=env, cwd=ROOT,
-                                 capture_output=True, text=True, timeout=120).stdout
+            out = subprocess.run(
+                [sys.executable, "-c", STARTUP_PROBE],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            ).stdout
             shown = float(next(line for line in out.splitlines() if line.startswith("SHOWN")).split()[1])
             times.append(shown - start)
     return times
@@ -67,8 +73,7 @@ def raw_run(model: LlamaChatModel, prompt: list[int]) -> tuple[float, float, int
     start = time.perf_counter()
     first = 0.0
     count = 0
-    for _chunk in llama.create_completion(prompt=prompt, max_tokens=MAX_TOKENS, temperature=0.0,
-                                          stream=True):
+    for _chunk in llama.create_completion(prompt=prompt, max_tokens=MAX_TOKENS, temperature=0.0, stream=True):
         count += 1
         if count == 1:
             first = time.perf_counter() - start
@@ -102,8 +107,10 @@ def throughput(model: LlamaChatModel, runs: int) -> dict[str, Any]:
         store.close()
     med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
     return {
-        "raw_ttft_s": med(raw, 0), "app_ttft_s": med(app, 0),
-        "raw_tokens_per_s": med(raw, 1), "app_tokens_per_s": med(app, 1),
+        "raw_ttft_s": med(raw, 0),
+        "app_ttft_s": med(app, 0),
+        "raw_tokens_per_s": med(raw, 1),
+        "app_tokens_per_s": med(app, 1),
         "tokens_per_s_ratio": med(app, 1) / med(raw, 1),
         "tokens": med(app, 2),
     }
@@ -121,11 +128,20 @@ def reevaluated_per_turn(model: LlamaChatModel, turns: int) -> dict[str, Any]:
             chat.send(conversation.id, question)
             result = chat.reply(conversation.id, model, Settings(max_tokens=48, temperature=0.0))
             new = model.count_tokens(question)
-            rows.append({"prompt": result.stats.prompt_tokens, "evaluated": result.stats.evaluated_tokens,
-                         "new_user_tokens": new, "dropped_turns": result.dropped_turns})
+            rows.append(
+                {
+                    "prompt": result.stats.prompt_tokens,
+                    "evaluated": result.stats.evaluated_tokens,
+                    "new_user_tokens": new,
+                    "dropped_turns": result.dropped_turns,
+                }
+            )
         store.close()
-    return {"turns": rows, "mean_evaluated": statistics.mean(r["evaluated"] for r in rows[1:]),
-            "mean_prompt": statistics.mean(r["prompt"] for r in rows[1:])}
+    return {
+        "turns": rows,
+        "mean_evaluated": statistics.mean(r["evaluated"] for r in rows[1:]),
+        "mean_prompt": statistics.mean(r["prompt"] for r in rows[1:]),
+    }
 
 
 def main() -> None:
@@ -144,9 +160,12 @@ def main() -> None:
         model.close()
     model = LlamaChatModel.load(path, n_ctx=4096)
     result = {
-        "model": path.name, "cpu_count": os.cpu_count(),
-        "window_shown_s": statistics.median(startup), "model_load_s": statistics.median(load_times),
-        **throughput(model, args.runs), "twenty_turns": reevaluated_per_turn(model, 20),
+        "model": path.name,
+        "cpu_count": os.cpu_count(),
+        "window_shown_s": statistics.median(startup),
+        "model_load_s": statistics.median(load_times),
+        **throughput(model, args.runs),
+        "twenty_turns": reevaluated_per_turn(model, 20),
     }
     model.close()
     if args.json:
@@ -156,15 +175,22 @@ def main() -> None:
     print(f"window shown after         {result['window_shown_s']:.3f} s (process start to visible)")
     print(f"model load                 {result['model_load_s']:.3f} s")
     r = result
-    print(f"time to first token        app {r['app_ttft_s'] * 1000:.0f} ms"
-          f"  raw {r['raw_ttft_s'] * 1000:.0f} ms")
-    print(f"tokens/s                   app {r['app_tokens_per_s']:.1f}  raw {r['raw_tokens_per_s']:.1f}"
-          f"  ratio {r['tokens_per_s_ratio']:.3f}")
+    print(
+        f"time to first token        app {r['app_ttft_s'] * 1000:.0f} ms  raw {r['raw_ttft_s'] * 1000:.0f} ms"
+    )
+    print(
+        f"tokens/s                   app {r['app_tokens_per_s']:.1f}  raw {r['raw_tokens_per_s']:.1f}"
+        f"  ratio {r['tokens_per_s_ratio']:.3f}"
+    )
     t = result["twenty_turns"]
-    print(f"20-turn chat               mean prompt {t['mean_prompt']:.0f} tokens, "
-          f"mean re-evaluated {t['mean_evaluated']:.1f} tokens per turn (turns 2-20)")
-    print("  per turn (prompt/evaluated/new user tokens): " + ", ".join(
-        f"{r['prompt']}/{r['evaluated']}/{r['new_user_tokens']}" for r in t["turns"]))
+    print(
+        f"20-turn chat               mean prompt {t['mean_prompt']:.0f} tokens, "
+        f"mean re-evaluated {t['mean_evaluated']:.1f} tokens per turn (turns 2-20)"
+    )
+    print(
+        "  per turn (prompt/evaluated/new user tokens): "
+        + ", ".join(f"{r['prompt']}/{r['evaluated']}/{r['new_user_tokens']}" for r in t["turns"])
+    )
 
 
 if __name__ == "__main__":

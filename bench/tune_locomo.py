@@ -62,8 +62,13 @@ def bm25_scores(texts: list[str], queries: list[str], depth: int) -> list[list[t
     out = []
     for q in queries:
         fq = fts_query(q)
-        rows = conn.execute("SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?",
-                            (fq, depth)).fetchall() if fq else []
+        rows = (
+            conn.execute(
+                "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (fq, depth)
+            ).fetchall()
+            if fq
+            else []
+        )
         out.append([(int(r), float(s)) for r, s in rows])
     return out
 
@@ -83,14 +88,27 @@ def fuse(dense: list[tuple[int, float]], lexical: list[tuple[int, float]], cfg: 
     return sorted(scores, key=lambda i: -scores[i])
 
 
-def evaluate(data: list[dict], layout_lex: TurnText, layout_dense: TurnText, configs: list[dict],
-             embedder: CachedEmbedder) -> list[tuple[dict, dict]]:
+def evaluate(
+    data: list[dict],
+    layout_lex: TurnText,
+    layout_dense: TurnText,
+    configs: list[dict],
+    embedder: CachedEmbedder,
+) -> list[tuple[dict, dict]]:
     per_cfg: list[list[dict]] = [[] for _ in configs]
     for sample in data:
         turns = turns_of(sample)
+
         def text(t: dict, layout: TurnText) -> str:
-            return turn_index_text(t["text"], speaker=t["speaker"], when=t["when"],
-                                   caption=t.get("blip_caption"), previous=t["previous"], layout=layout)
+            return turn_index_text(
+                t["text"],
+                speaker=t["speaker"],
+                when=t["when"],
+                caption=t.get("blip_caption"),
+                previous=t["previous"],
+                layout=layout,
+            )
+
         lex_texts = [text(t, layout_lex) for t in turns]
         dense_texts = [text(t, layout_dense) for t in turns]
         questions = questions_of(sample)
@@ -105,8 +123,10 @@ def evaluate(data: list[dict], layout_lex: TurnText, layout_dense: TurnText, con
                 ranked = fuse(dense, lexical[qi], cfg)[: max(KS)]
                 got = [turns[i]["dia_id"] for i in ranked]
                 per_cfg[ci].append({f"r@{k}": recall(got, q.evidence, k) for k in KS})
-    return [(cfg, {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]})
-            for cfg, rows in zip(configs, per_cfg, strict=True)]
+    return [
+        (cfg, {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]})
+        for cfg, rows in zip(configs, per_cfg, strict=True)
+    ]
 
 
 def main() -> None:
@@ -117,10 +137,14 @@ def main() -> None:
     data = json.loads(args.data.read_text())
     embedder = CachedEmbedder(args.cache)
     configs = [{"kind": "rrf", "wd": 0.0, "wl": 1.0, "k": 60}, {"kind": "rrf", "wd": 1.0, "wl": 0.0, "k": 60}]
-    configs += [{"kind": "rrf", "wd": wd, "wl": 1.0, "k": k}
-                for wd, k in itertools.product([0.3, 0.5, 0.7, 1.0], [10, 30, 60])]
-    configs += [{"kind": "sum", "wd": wd, "wl": 1.0, "floor": fl}
-                for wd, fl in itertools.product([0.3, 0.5, 0.8, 1.2, 2.0], [0.0, 0.2])]
+    configs += [
+        {"kind": "rrf", "wd": wd, "wl": 1.0, "k": k}
+        for wd, k in itertools.product([0.3, 0.5, 0.7, 1.0], [10, 30, 60])
+    ]
+    configs += [
+        {"kind": "sum", "wd": wd, "wl": 1.0, "floor": fl}
+        for wd, fl in itertools.product([0.3, 0.5, 0.8, 1.2, 2.0], [0.0, 0.2])
+    ]
     layouts = {
         "plain": TurnText(),
         "date": TurnText(date=True),

@@ -51,7 +51,11 @@ class ChatService:
         return [m for m in self.store.messages(conversation_id) if m.status in IN_CONTEXT]
 
     def reply(
-        self, conversation_id: int, model: ChatModel, settings: Settings, *,
+        self,
+        conversation_id: int,
+        model: ChatModel,
+        settings: Settings,
+        *,
         should_stop: Callable[[], bool] = lambda: False,
         on_started: Callable[[Message], None] = lambda _: None,
         on_text: Callable[[int, str], None] = lambda _id, _text: None,
@@ -63,7 +67,10 @@ class ChatService:
         turns = [Turn(m.role, m.content) for m in history]
         try:
             plan = plan_prompt(
-                model, settings.system_prompt, turns, reply_room=settings.max_tokens,
+                model,
+                settings.system_prompt,
+                turns,
+                reply_room=settings.max_tokens,
                 start_hint=self._first_turn.get(conversation_id, 0),
             )
         except ContextOverflow as exc:
@@ -78,11 +85,18 @@ class ChatService:
         return ReplyResult(self.store.message(message.id), stats, plan.dropped)
 
     def _stream_into(
-        self, message_id: int, model: ChatModel, prompt: list[int], settings: Settings,
-        should_stop: Callable[[], bool], on_text: Callable[[int, str], None],
+        self,
+        message_id: int,
+        model: ChatModel,
+        prompt: list[int],
+        settings: Settings,
+        should_stop: Callable[[], bool],
+        on_text: Callable[[int, str], None],
     ) -> GenerationStats:
         generation = model.generate(
-            prompt, max_tokens=settings.max_tokens, temperature=settings.temperature,
+            prompt,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
             should_stop=should_stop,
         )
         text, last_save = "", time.monotonic()
@@ -98,8 +112,11 @@ class ChatService:
             raise
         stats = generation.stats
         self.store.update_message(
-            message_id, content=text.strip(), status="stopped" if stats.stopped else "complete",
-            tokens=stats.completion_tokens, tokens_per_second=round(stats.tokens_per_second, 2),
+            message_id,
+            content=text.strip(),
+            status="stopped" if stats.stopped else "complete",
+            tokens=stats.completion_tokens,
+            tokens_per_second=round(stats.tokens_per_second, 2),
         )
         return stats
 

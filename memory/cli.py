@@ -20,13 +20,17 @@ def index_command(action: str) -> int:
         if action == "rebuild":
             total = memory.items.count()
             done = memory.indexer.rebuild(
-                progress=lambda n: print(f"\rembedded {n}/{total}", end="", file=sys.stderr, flush=True))
+                progress=lambda n: print(f"\rembedded {n}/{total}", end="", file=sys.stderr, flush=True)
+            )
             print(f"\nindex rebuilt: {done} items embedded ({added} new turn items)", file=sys.stderr)
         else:
             report = memory.indexer.check()
             done = memory.indexer.sync()
-            print(f"checked {report.sqlite_items} items: {report.missing} missing, {report.stale} stale;"
-                  f" {done} embedded", file=sys.stderr)
+            print(
+                f"checked {report.sqlite_items} items: {report.missing} missing, {report.stale} stale;"
+                f" {done} embedded",
+                file=sys.stderr,
+            )
         return 0
     finally:
         memory.close()

@@ -36,23 +36,41 @@ def minilm_zip() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
 
 
-def _erf(x: Vectors) -> Vectors:
-    # Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): numpy has no erf, and BERT's GELU is exact.
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(np.float32)
+_GELU_C = np.float32(np.sqrt(2.0 / np.pi))
 
 
-def _gelu(x: Vectors) -> Vectors:
-    return (0.5 * x * (1.0 + _erf(x / np.float32(np.sqrt(2.0))))).astype(np.float32)
+def _gelu_(x: Vectors) -> Vectors:
+    """GELU in place, tanh form: within 1e-3 of the erf form and several times faster in numpy."""
+    inner = x * x
+    inner *= np.float32(0.044715)
+    inner += 1.0
+    inner *= x
+    inner *= _GELU_C
+    np.tanh(inner, out=inner)
+    inner += 1.0
+    x *= inner
+    x *= np.float32(0.5)
+    return x
 
 
-def _layer_norm(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
-    mean = x.mean(-1, keepdims=True)
-    var = ((x - mean) ** 2).mean(-1, keepdims=True)
-    return ((x - mean) / np.sqrt(var + LAYER_NORM_EPS) * weight + bias).astype(np.float32)
+def _layer_norm_(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
+    """LayerNorm in place over the last axis."""
+    x -= x.mean(-1, keepdims=True)
+    var = np.einsum("...i,...i->...", x, x)[..., None] / np.float32(x.shape[-1])
+    x /= np.sqrt(var + np.float32(LAYER_NORM_EPS))
+    x *= weight
+    x += bias
+    return x
+
+
+def default_embedder() -> MiniLMEmbedder:
+    """MiniLM on onnxruntime when it is installed (faster), else in plain numpy (same vectors)."""
+    try:
+        from memory.embed_onnx import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
+    except ImportError:
+        return MiniLMEmbedder()
 
 
 class MiniLMEmbedder:
@@ -61,7 +79,7 @@ class MiniLMEmbedder:
     name = "all-MiniLM-L6-v2"
     dimension = 384
 
-    def __init__(self, zip_path: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, zip_path: Path | None = None, batch_size: int = 16) -> None:
         from safetensors.numpy import load
         from tokenizers import Tokenizer
 
@@ -77,8 +95,19 @@ class MiniLMEmbedder:
         self._w = {k: np.ascontiguousarray(v) for k, v in weights.items()}
         self._layers = sorted({int(k.split(".")[2]) for k in self._w if k.startswith("encoder.layer.")})
         # Linear layers store [out, in]; keep the transposes so every call is a plain matmul.
-        self._t = {k: np.ascontiguousarray(v.T) for k, v in self._w.items()
-                   if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k}
+        self._t = {
+            k: np.ascontiguousarray(v.T)
+            for k, v in self._w.items()
+            if k.endswith(".weight") and v.ndim == 2 and "embeddings" not in k
+        }
+        for layer in self._layers:  # query, key and value as one GEMM
+            p = f"encoder.layer.{layer}.attention.self."
+            self._t[p + "qkv.weight"] = np.ascontiguousarray(
+                np.concatenate([self._t[p + n + ".weight"] for n in ("query", "key", "value")], axis=1)
+            )
+            self._w[p + "qkv.bias"] = np.concatenate(
+                [self._w[p + n + ".bias"] for n in ("query", "key", "value")]
+            )
 
     def embed(self, texts: list[str]) -> Vectors:
         if not texts:
@@ -87,7 +116,7 @@ class MiniLMEmbedder:
         order = np.argsort([len(e.ids) for e in encodings], kind="stable")  # similar lengths batch well
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
-            chosen = order[start:start + self.batch_size]
+            chosen = order[start : start + self.batch_size]
             out[chosen] = self._embed_batch([encodings[i].ids for i in chosen])
         return out
 
@@ -106,10 +135,14 @@ class MiniLMEmbedder:
 
     def _encode(self, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
         w = self._w
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][: ids.shape[1]][None]
-             + w["embeddings.token_type_embeddings.weight"][0])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"])
+        x = (
+            w["embeddings.word_embeddings.weight"][ids]
+            + w["embeddings.position_embeddings.weight"][: ids.shape[1]][None]
+            + w["embeddings.token_type_embeddings.weight"][0]
+        )
+        x = _layer_norm_(
+            x.astype(np.float32), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"]
+        )
         bias = ((1.0 - mask) * np.float32(-1e9))[:, None, None, :]  # padding gets no attention
         for layer in self._layers:
             x = self._layer(x, bias, f"encoder.layer.{layer}.")
@@ -124,21 +157,24 @@ class MiniLMEmbedder:
     def _layer(self, x: Vectors, bias: Vectors, p: str) -> Vectors:
         batch, length, width = x.shape
         head = width // HEADS
-
-        def split(t: Vectors) -> Vectors:
-            # contiguous, or numpy's stacked matmul falls back to a slow non-BLAS loop
-            return np.ascontiguousarray(t.reshape(batch, length, HEADS, head).transpose(0, 2, 1, 3))
-
-        q = split(self._linear(x, p + "attention.self.query"))
-        k = split(self._linear(x, p + "attention.self.key"))
-        v = split(self._linear(x, p + "attention.self.value"))
-        scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2)) / np.float32(np.sqrt(head)) + bias
-        scores = np.exp(scores - scores.max(-1, keepdims=True))
+        qkv = self._linear(x, p + "attention.self.qkv").reshape(batch, length, 3, HEADS, head)
+        # contiguous heads, or numpy's stacked matmul falls back to a slow non-BLAS loop
+        q, k, v = (np.ascontiguousarray(qkv[:, :, i].transpose(0, 2, 1, 3)) for i in range(3))
+        q *= np.float32(1.0 / np.sqrt(head))
+        scores = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))
+        scores += bias
+        scores -= scores.max(-1, keepdims=True)
+        np.exp(scores, out=scores)
         scores /= scores.sum(-1, keepdims=True)
         context = (scores @ v).transpose(0, 2, 1, 3).reshape(batch, length, width)
-        attended = self._linear(context, p + "attention.output.dense") + x
-        x = _layer_norm(attended, self._w[p + "attention.output.LayerNorm.weight"],
-                        self._w[p + "attention.output.LayerNorm.bias"])
-        inner = _gelu(self._linear(x, p + "intermediate.dense"))
-        out = self._linear(inner, p + "output.dense") + x
-        return _layer_norm(out, self._w[p + "output.LayerNorm.weight"], self._w[p + "output.LayerNorm.bias"])
+        attended = self._linear(context, p + "attention.output.dense")
+        attended += x
+        x = _layer_norm_(
+            attended,
+            self._w[p + "attention.output.LayerNorm.weight"],
+            self._w[p + "attention.output.LayerNorm.bias"],
+        )
+        inner = _gelu_(self._linear(x, p + "intermediate.dense"))
+        out = self._linear(inner, p + "output.dense")
+        out += x
+        return _layer_norm_(out, self._w[p + "output.LayerNorm.weight"], self._w[p + "output.LayerNorm.bias"])

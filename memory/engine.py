@@ -66,7 +66,11 @@ class ChatModel(Protocol):
     def format_prompt(self, messages: list[dict[str, str]]) -> list[int]: ...
 
     def generate(
-        self, prompt: list[int], *, max_tokens: int, temperature: float,
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
         should_stop: Callable[[], bool],
     ) -> Generation: ...
 
@@ -121,7 +125,12 @@ class LlamaChatModel:
 
     @classmethod
     def load(
-        cls, path: Path, *, n_ctx: int = 4096, n_threads: int = 0, n_gpu_layers: int = 0,
+        cls,
+        path: Path,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int = 0,
+        n_gpu_layers: int = 0,
         progress: Callable[[float], None] = lambda _: None,
     ) -> LlamaChatModel:
         check_model_file(path)
@@ -131,8 +140,12 @@ class LlamaChatModel:
         threads = n_threads or max(1, os.cpu_count() or 1)
         try:
             llama = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers, verbose=False,
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=n_gpu_layers,
+                verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(
@@ -160,19 +173,30 @@ class LlamaChatModel:
         return int(min(common, len(prompt) - 1))
 
     def generate(
-        self, prompt: list[int], *, max_tokens: int, temperature: float,
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
         should_stop: Callable[[], bool],
     ) -> Generation:
         stats = GenerationStats(prompt_tokens=len(prompt), reused_tokens=self.cached_prefix(prompt))
         return Generation(self._stream(prompt, max_tokens, temperature, should_stop, stats), stats)
 
     def _stream(
-        self, prompt: list[int], max_tokens: int, temperature: float,
-        should_stop: Callable[[], bool], stats: GenerationStats,
+        self,
+        prompt: list[int],
+        max_tokens: int,
+        temperature: float,
+        should_stop: Callable[[], bool],
+        stats: GenerationStats,
     ) -> Iterator[str]:
         start = time.perf_counter()
         chunks = self._llama.create_completion(
-            prompt=prompt, max_tokens=max_tokens, temperature=temperature, stream=True,
+            prompt=prompt,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            stream=True,
             stop=[self._formatter.eos_token] if self._formatter.eos_token else None,
         )
         try:

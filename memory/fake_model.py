@@ -19,7 +19,11 @@ class FakeChatModel:
     """
 
     def __init__(
-        self, replies: list[str] | None = None, *, n_ctx: int = 4096, delay: float = 0.0,
+        self,
+        replies: list[str] | None = None,
+        *,
+        n_ctx: int = 4096,
+        delay: float = 0.0,
         name: str = "fake-model",
     ) -> None:
         self.replies = replies or ["Hello! I am a **fake** model.\n\n- one\n- two"]
@@ -46,7 +50,11 @@ class FakeChatModel:
         return [hash(w) & 0xFFFFFF for w in words]
 
     def generate(
-        self, prompt: list[int], *, max_tokens: int, temperature: float,
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        temperature: float,
         should_stop: Callable[[], bool],
     ) -> Generation:
         words = self._last_words
@@ -62,7 +70,11 @@ class FakeChatModel:
         return Generation(self._stream(words, reply, max_tokens, should_stop, stats), stats)
 
     def _stream(
-        self, words: list[str], reply: str, max_tokens: int, should_stop: Callable[[], bool],
+        self,
+        words: list[str],
+        reply: str,
+        max_tokens: int,
+        should_stop: Callable[[], bool],
         stats: GenerationStats,
     ) -> Iterator[str]:
         start = time.perf_counter()

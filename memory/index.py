@@ -59,7 +59,8 @@ class VectorIndex:
             settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
         )
         self._collection = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None,
+            COLLECTION,
+            embedding_function=None,
             metadata={"embedder": self.embedder_name, "dimension": self.dimension, "hnsw:space": "cosine"},
         )
         self._collection.count()  # touch the files now, so corruption shows up here
@@ -92,7 +93,8 @@ class VectorIndex:
         with contextlib.suppress(Exception):
             self._client.delete_collection(COLLECTION)
         self._collection = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None,
+            COLLECTION,
+            embedding_function=None,
             metadata={"embedder": self.embedder_name, "dimension": self.dimension, "hnsw:space": "cosine"},
         )
 
@@ -107,8 +109,12 @@ class VectorIndex:
 
     @staticmethod
     def _metadata(item: MemoryItem) -> dict[str, Any]:
-        return {"kind": item.kind, "conversation_id": item.conversation_id or 0,
-                "occurred": timestamp(item.occurred_at), "status": item.status}
+        return {
+            "kind": item.kind,
+            "conversation_id": item.conversation_id or 0,
+            "occurred": timestamp(item.occurred_at),
+            "status": item.status,
+        }
 
     def delete(self, ids: list[int]) -> None:
         if ids:
@@ -121,7 +127,9 @@ class VectorIndex:
             return []
         result = self._collection.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-            n_results=min(k, n), where=where or None, include=["distances"],
+            n_results=min(k, n),
+            where=where or None,
+            include=["distances"],
         )
         ids = result["ids"][0]
         distances = (result["distances"] or [[]])[0]

@@ -30,7 +30,11 @@ class Indexer:
     """All index writes go through here, on one background lane, at low priority."""
 
     def __init__(
-        self, items: ItemStore, index: VectorIndex, embedder: Embedder, batch_size: int = 64,
+        self,
+        items: ItemStore,
+        index: VectorIndex,
+        embedder: Embedder,
+        batch_size: int = 64,
         busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.items = items
@@ -40,8 +44,9 @@ class Indexer:
         self.busy = busy  # true while a reply is generated: embedding would steal its CPU
         self.cancelled = False  # set at shutdown: stop between batches, the rest resumes next start
 
-    def sync(self, progress: Callable[[int], None] = lambda _n: None,
-             cancelled: Callable[[], bool] = lambda: False) -> int:
+    def sync(
+        self, progress: Callable[[int], None] = lambda _n: None, cancelled: Callable[[], bool] = lambda: False
+    ) -> int:
         """Apply queued removals, then embed every unindexed item. Returns items embedded."""
         removals = self.items.pending_removals()
         if removals:
@@ -72,15 +77,17 @@ class Indexer:
             self.index.delete(sorted(stale))
         if missing:
             with self.items.store.transaction() as conn:
-                conn.executemany("UPDATE memory_items SET indexed_hash = NULL WHERE id = ?",
-                                 [(i,) for i in missing])
+                conn.executemany(
+                    "UPDATE memory_items SET indexed_hash = NULL WHERE id = ?", [(i,) for i in missing]
+                )
         report = Consistency(len(truth), len(indexed), len(missing), len(stale))
         if report.repaired:
             log.info("index drift repaired: %s", report)
         return report
 
-    def rebuild(self, progress: Callable[[int], None] = lambda _n: None,
-                cancelled: Callable[[], bool] = lambda: False) -> int:
+    def rebuild(
+        self, progress: Callable[[int], None] = lambda _n: None, cancelled: Callable[[], bool] = lambda: False
+    ) -> int:
         """Throw the vectors away and re-embed everything from SQLite."""
         self.index.reset()
         self.items.mark_all_unindexed()

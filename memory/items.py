@@ -15,19 +15,136 @@ TURN, TOPIC, PREFERENCE = "turn", "topic", "preference"
 ACTIVE = "active"
 
 # Function words carry no topic; leaving them out of the OR query keeps BM25 on content words.
-STOP_WORDS = frozenset((
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are",
-    "as", "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by",
-    "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from",
-    "further", "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him",
-    "himself", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me",
-    "more", "most", "my", "myself", "no", "nor", "not", "of", "off", "on", "once", "only", "or",
-    "other", "our", "ours", "ourselves", "out", "over", "own", "same", "she", "should", "so",
-    "some", "such", "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there",
-    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was",
-    "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with",
-    "would", "you", "your", "yours", "yourself", "yourselves", "ever",
-))
+STOP_WORDS = frozenset(
+    (
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "ever",
+    )
+)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -71,8 +188,13 @@ DENSE_TEXT = TurnText()
 
 
 def turn_index_text(
-    text: str, *, speaker: str | None = None, when: str | None = None, caption: str | None = None,
-    previous: str | None = None, layout: TurnText = TurnText(),
+    text: str,
+    *,
+    speaker: str | None = None,
+    when: str | None = None,
+    caption: str | None = None,
+    previous: str | None = None,
+    layout: TurnText = TurnText(),
 ) -> str:
     parts = []
     if layout.date and when:
@@ -103,8 +225,15 @@ class ItemStore:
         self.store = store
 
     def add(
-        self, kind: str, text: str, *, index_text: str | None = None, embed_text: str | None = None,
-        conversation_id: int | None = None, message_ids: Iterable[int] = (), speaker: str | None = None,
+        self,
+        kind: str,
+        text: str,
+        *,
+        index_text: str | None = None,
+        embed_text: str | None = None,
+        conversation_id: int | None = None,
+        message_ids: Iterable[int] = (),
+        speaker: str | None = None,
         occurred_at: str | None = None,
     ) -> int:
         stamp = now()
@@ -113,8 +242,18 @@ class ItemStore:
             cursor = conn.execute(
                 "INSERT INTO memory_items (kind, text, index_text, embed_text, conversation_id, message_ids,"
                 " speaker, occurred_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (kind, text, index_text or text, embed_text or index_text or text, conversation_id,
-                 json.dumps(ids), speaker, occurred_at or stamp, stamp, stamp),
+                (
+                    kind,
+                    text,
+                    index_text or text,
+                    embed_text or index_text or text,
+                    conversation_id,
+                    json.dumps(ids),
+                    speaker,
+                    occurred_at or stamp,
+                    stamp,
+                    stamp,
+                ),
             )
             item_id = cursor.lastrowid
             conn.executemany(
@@ -133,7 +272,7 @@ class ItemStore:
     def many(self, ids: list[int]) -> dict[int, MemoryItem]:
         found: dict[int, MemoryItem] = {}
         for start in range(0, len(ids), 500):  # stay under SQLite's host-parameter limit
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             marks = ",".join("?" * len(chunk))
             for row in self.store.query(f"SELECT * FROM memory_items WHERE id IN ({marks})", tuple(chunk)):
                 found[row["id"]] = MemoryItem.from_row(row)
@@ -142,16 +281,20 @@ class ItemStore:
     def for_message(self, message_id: int) -> list[MemoryItem]:
         rows = self.store.query(
             "SELECT i.* FROM memory_items i JOIN memory_item_messages m ON m.item_id = i.id"
-            " WHERE m.message_id = ? ORDER BY i.id", (message_id,))
+            " WHERE m.message_id = ? ORDER BY i.id",
+            (message_id,),
+        )
         return [MemoryItem.from_row(r) for r in rows]
 
-    def update_text(self, item_id: int, text: str, index_text: str | None = None,
-                    embed_text: str | None = None) -> None:
+    def update_text(
+        self, item_id: int, text: str, index_text: str | None = None, embed_text: str | None = None
+    ) -> None:
         with self.store.transaction() as conn:
             conn.execute(
                 "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, updated_at = ?,"
                 " indexed_hash = NULL WHERE id = ?",
-                (text, index_text or text, embed_text or index_text or text, now(), item_id))
+                (text, index_text or text, embed_text or index_text or text, now(), item_id),
+            )
 
     def delete(self, item_id: int) -> None:
         with self.store.transaction() as conn:
@@ -167,14 +310,16 @@ class ItemStore:
 
     def pending_index(self, limit: int = 256) -> list[MemoryItem]:
         rows = self.store.query(
-            "SELECT * FROM memory_items WHERE indexed_hash IS NULL ORDER BY id LIMIT ?", (limit,))
+            "SELECT * FROM memory_items WHERE indexed_hash IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
         return [MemoryItem.from_row(r) for r in rows]
 
     def mark_indexed(self, items: list[MemoryItem]) -> None:
         with self.store.transaction() as conn:
             conn.executemany(
                 "UPDATE memory_items SET indexed_hash = ? WHERE id = ? AND embed_text = ?",
-                [(content_hash(i.embed_text), i.id, i.embed_text) for i in items])
+                [(content_hash(i.embed_text), i.id, i.embed_text) for i in items],
+            )
 
     def mark_all_unindexed(self) -> None:
         with self.store.transaction() as conn:
@@ -196,8 +341,10 @@ class ItemStore:
         query = fts_query(text)
         if not query:
             return []
-        sql = ("SELECT i.id AS id, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_items i"
-               " ON i.id = memory_fts.rowid WHERE memory_fts MATCH ?"
-               f"{' AND ' + where if where else ''} ORDER BY bm25(memory_fts) LIMIT ?")
+        sql = (
+            "SELECT i.id AS id, -bm25(memory_fts) AS score FROM memory_fts JOIN memory_items i"
+            " ON i.id = memory_fts.rowid WHERE memory_fts MATCH ?"
+            f"{' AND ' + where if where else ''} ORDER BY bm25(memory_fts) LIMIT ?"
+        )
         rows = self.store.query(sql, (query, *params, k))
         return [(r["id"], float(r["score"])) for r in rows]

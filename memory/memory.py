@@ -21,8 +21,9 @@ SEARCHABLE = ("complete", "stopped", "interrupted")
 class MemoryService:
     """Everything Memoir remembers, searchable. Index work belongs on one background lane."""
 
-    def __init__(self, store: Store, index_dir: Path, embedder: Embedder,
-                 busy: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self, store: Store, index_dir: Path, embedder: Embedder, busy: Callable[[], bool] = lambda: False
+    ) -> None:
         self.store = store
         self.items = ItemStore(store)
         self.embedder = embedder
@@ -34,9 +35,11 @@ class MemoryService:
     def index_problem(self) -> str | None:
         report = self.index.report
         if report.moved_aside is not None:
-            return (f"The search index was damaged ({report.reason}); it was moved to "
-                    f"{report.moved_aside.name} and is being rebuilt from your conversations. "
-                    "Nothing was lost.")
+            return (
+                f"The search index was damaged ({report.reason}); it was moved to "
+                f"{report.moved_aside.name} and is being rebuilt from your conversations. "
+                "Nothing was lost."
+            )
         return None
 
     def remember_message(self, message: Message) -> int | None:
@@ -48,18 +51,24 @@ class MemoryService:
         speaker = SPEAKERS.get(message.role, message.role)
         previous = self._previous_turn(message)
         return self.items.add(
-            TURN, message.content,
-            index_text=turn_index_text(message.content, speaker=speaker, previous=previous,
-                                       layout=LEXICAL_TEXT),
+            TURN,
+            message.content,
+            index_text=turn_index_text(
+                message.content, speaker=speaker, previous=previous, layout=LEXICAL_TEXT
+            ),
             embed_text=turn_index_text(message.content, speaker=speaker, layout=DENSE_TEXT),
-            conversation_id=message.conversation_id, message_ids=[message.id], speaker=speaker,
+            conversation_id=message.conversation_id,
+            message_ids=[message.id],
+            speaker=speaker,
             occurred_at=message.created_at,
         )
 
     def _previous_turn(self, message: Message) -> str | None:
         rows = self.store.query(
             "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? AND status IN"
-            " (?, ?, ?) ORDER BY id DESC LIMIT 1", (message.conversation_id, message.id, *SEARCHABLE))
+            " (?, ?, ?) ORDER BY id DESC LIMIT 1",
+            (message.conversation_id, message.id, *SEARCHABLE),
+        )
         if not rows:
             return None
         return f"{SPEAKERS.get(rows[0]['role'], rows[0]['role'])}: {rows[0]['content']}"
@@ -69,7 +78,9 @@ class MemoryService:
         rows = self.store.query(
             "SELECT m.* FROM messages m WHERE m.status IN (?, ?, ?) AND NOT EXISTS"
             " (SELECT 1 FROM memory_item_messages im JOIN memory_items i ON i.id = im.item_id"
-            "  WHERE im.message_id = m.id AND i.kind = ?)", (*SEARCHABLE, TURN))
+            "  WHERE im.message_id = m.id AND i.kind = ?)",
+            (*SEARCHABLE, TURN),
+        )
         return sum(self.remember_message(Message(**row)) is not None for row in rows)
 
     def start_up(self) -> Consistency:
@@ -79,8 +90,13 @@ class MemoryService:
         self.indexer.sync()
         return report
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(),  # noqa: B008
-               method: str = "hybrid") -> list[Hit]:
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters = Filters(),  # noqa: B008
+        method: str = "hybrid",
+    ) -> list[Hit]:
         return self.retriever.search(query, k, filters, method)
 
     def close(self) -> None:
@@ -88,6 +104,6 @@ class MemoryService:
 
 
 def open_memory(home: Path, store: Store, busy: Callable[[], bool] = lambda: False) -> MemoryService:
-    from memory.embed import MiniLMEmbedder
+    from memory.embed import default_embedder
 
-    return MemoryService(store, home / "index", MiniLMEmbedder(), busy=busy)
+    return MemoryService(store, home / "index", default_embedder(), busy=busy)

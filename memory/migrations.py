@@ -22,7 +22,8 @@ def run_script(conn: sqlite3.Connection, script: str) -> None:
 
 
 def _m001_conversations_and_messages(conn: sqlite3.Connection) -> None:
-    run_script(conn,
+    run_script(
+        conn,
         """
         CREATE TABLE conversations (
             id INTEGER PRIMARY KEY,
@@ -43,7 +44,7 @@ def _m001_conversations_and_messages(conn: sqlite3.Connection) -> None:
             tokens_per_second REAL
         );
         CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
-        """
+        """,
     )
 
 
@@ -112,9 +113,7 @@ def apply(conn: sqlite3.Connection, migrations: list[Migration] = MIGRATIONS) ->
 
     ``conn`` must be in autocommit mode (``isolation_level=None``) so transactions are explicit.
     """
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-    )
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     ran = []
     for name, step in migrations:

@@ -31,7 +31,12 @@ class PromptPlan:
 
 
 def plan_prompt(
-    model: ChatModel, system: str, turns: list[Turn], *, reply_room: int, start_hint: int = 0,
+    model: ChatModel,
+    system: str,
+    turns: list[Turn],
+    *,
+    reply_room: int,
+    start_hint: int = 0,
 ) -> PromptPlan:
     """Fit ``system`` + the newest turns into ``model.n_ctx - reply_room`` tokens.
 

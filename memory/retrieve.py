@@ -72,8 +72,9 @@ class Hit:
 
 
 class Retriever:
-    def __init__(self, items: ItemStore, index: VectorIndex, embedder: Embedder,
-                 fusion: Fusion = Fusion()) -> None:
+    def __init__(
+        self, items: ItemStore, index: VectorIndex, embedder: Embedder, fusion: Fusion = Fusion()
+    ) -> None:
         self.items = items
         self.index = index
         self.embedder = embedder
@@ -87,8 +88,9 @@ class Retriever:
         where, params = filters.sql()
         return self.items.search_bm25(query, k, where, params)
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(),
-               method: str = "hybrid") -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, filters: Filters = Filters(), method: str = "hybrid"
+    ) -> list[Hit]:
         """Top ``k`` items for ``query``; ``method`` is "hybrid", "dense" or "bm25"."""
         start = time.perf_counter()
         depth = max(k, self.fusion.depth)
@@ -98,11 +100,15 @@ class Retriever:
         best = sorted(scores, key=lambda i: -scores[i])[:k]
         found = self.items.many(best)
         elapsed = time.perf_counter() - start
-        return [Hit(found[i], scores[i], ranks[i][0], ranks[i][1], {"search_s": elapsed})
-                for i in best if i in found]
+        return [
+            Hit(found[i], scores[i], ranks[i][0], ranks[i][1], {"search_s": elapsed})
+            for i in best
+            if i in found
+        ]
 
-    def _fuse(self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
-              ) -> tuple[dict[int, float], dict[int, list[int | None]]]:
+    def _fuse(
+        self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]]
+    ) -> tuple[dict[int, float], dict[int, list[int | None]]]:
         f = self.fusion
         scores: dict[int, float] = {}
         ranks: dict[int, list[int | None]] = {}

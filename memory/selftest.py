@@ -58,7 +58,9 @@ def _turn(store: Store, path: Path, summary: dict[str, Any]) -> tuple[bool, dict
         and store.integrity_ok()
     )
     summary.update(
-        ok=ok, reply=reply.content, streamed_updates=len(pieces),
+        ok=ok,
+        reply=reply.content,
+        streamed_updates=len(pieces),
         completion_tokens=result.stats.completion_tokens,
         tokens_per_second=round(result.stats.tokens_per_second, 1),
         time_to_first_token=round(result.stats.time_to_first_token, 3),

@@ -40,8 +40,12 @@ class Settings:
     )
     n_gpu_layers: int = field(
         default=0,
-        metadata=_meta("GPU layers", "Layers offloaded to a GPU, if llama.cpp was built with one.",
-                       minimum=-1, maximum=1000),
+        metadata=_meta(
+            "GPU layers",
+            "Layers offloaded to a GPU, if llama.cpp was built with one.",
+            minimum=-1,
+            maximum=1000,
+        ),
     )
     temperature: float = field(
         default=0.7, metadata=_meta("Temperature", "Higher is more varied.", minimum=0.0, maximum=2.0)

@@ -104,9 +104,7 @@ class Store:
 
     def _recover_interrupted(self) -> int:
         with self.transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE messages SET status = ? WHERE status = 'streaming'", (INTERRUPTED,)
-            )
+            cursor = conn.execute("UPDATE messages SET status = ? WHERE status = 'streaming'", (INTERRUPTED,))
             return cursor.rowcount
 
     # Conversations -------------------------------------------------------------------------
@@ -147,8 +145,13 @@ class Store:
     # Messages ------------------------------------------------------------------------------
 
     def add_message(
-        self, conversation_id: int, role: str, content: str, status: str = "complete",
-        model: str | None = None, created_at: str | None = None,
+        self,
+        conversation_id: int,
+        role: str,
+        content: str,
+        status: str = "complete",
+        model: str | None = None,
+        created_at: str | None = None,
     ) -> Message:
         stamp = created_at or now()
         with self.transaction() as conn:
@@ -157,9 +160,7 @@ class Store:
                 " updated_at, model) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (conversation_id, role, content, status, stamp, stamp, model),
             )
-            conn.execute(
-                "UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id)
-            )
+            conn.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (stamp, conversation_id))
             new_id = cursor.lastrowid
         assert new_id is not None
         return self.message(new_id)
@@ -172,9 +173,7 @@ class Store:
         changes["updated_at"] = now()
         assignments = ", ".join(f"{name} = ?" for name in changes)
         with self.transaction() as conn:
-            conn.execute(
-                f"UPDATE messages SET {assignments} WHERE id = ?", (*changes.values(), message_id)
-            )
+            conn.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*changes.values(), message_id))
 
     def message(self, message_id: int) -> Message:
         rows = self.query("SELECT * FROM messages WHERE id = ?", (message_id,))
@@ -183,9 +182,7 @@ class Store:
         return Message(**rows[0])
 
     def messages(self, conversation_id: int) -> list[Message]:
-        rows = self.query(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
-        )
+        rows = self.query("SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,))
         return [Message(**row) for row in rows]
 
     def delete_message(self, message_id: int) -> None:

@@ -59,14 +59,21 @@ def questions_of(sample: dict[str, Any]) -> list[Question]:
 
 
 def sessions_of(conversation: dict[str, Any]) -> list[tuple[int, datetime, list[dict[str, Any]]]]:
-    numbers = sorted(int(k.split("_")[1]) for k in conversation
-                     if re.fullmatch(r"session_\d+", k) and conversation[k])
-    return [(n, session_date(conversation[f"session_{n}_date_time"]), conversation[f"session_{n}"])
-            for n in numbers]
+    numbers = sorted(
+        int(k.split("_")[1]) for k in conversation if re.fullmatch(r"session_\d+", k) and conversation[k]
+    )
+    return [
+        (n, session_date(conversation[f"session_{n}_date_time"]), conversation[f"session_{n}"])
+        for n in numbers
+    ]
 
 
-def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder,
-           layouts: tuple[TurnText, TurnText] = (LEXICAL_TEXT, DENSE_TEXT)) -> Ingested:
+def ingest(
+    sample: dict[str, Any],
+    workdir: Path,
+    embedder: Embedder,
+    layouts: tuple[TurnText, TurnText] = (LEXICAL_TEXT, DENSE_TEXT),
+) -> Ingested:
     store = Store(workdir / "memoir.db")
     items = ItemStore(store)
     conversation = sample["conversation"]
@@ -80,12 +87,26 @@ def ingest(sample: dict[str, Any], workdir: Path, embedder: Embedder,
             role = "user" if turn["speaker"] == speaker_a else "assistant"
             message = store.add_message(conv.id, role, turn["text"], created_at=stamp)
             lexical, dense = (
-                turn_index_text(turn["text"], speaker=turn["speaker"], caption=turn.get("blip_caption"),
-                                when=when.strftime("%d %B %Y"), previous=previous, layout=layout)
-                for layout in layouts)
-            item_id = items.add(TURN, turn["text"], index_text=lexical, embed_text=dense,
-                                conversation_id=conv.id, message_ids=[message.id], speaker=turn["speaker"],
-                                occurred_at=stamp)
+                turn_index_text(
+                    turn["text"],
+                    speaker=turn["speaker"],
+                    caption=turn.get("blip_caption"),
+                    when=when.strftime("%d %B %Y"),
+                    previous=previous,
+                    layout=layout,
+                )
+                for layout in layouts
+            )
+            item_id = items.add(
+                TURN,
+                turn["text"],
+                index_text=lexical,
+                embed_text=dense,
+                conversation_id=conv.id,
+                message_ids=[message.id],
+                speaker=turn["speaker"],
+                occurred_at=stamp,
+            )
             turns_of[item_id] = [turn["dia_id"]]
             previous = f"{turn['speaker']}: {turn['text']}"
     index = VectorIndex(workdir / "index", embedder.name, embedder.dimension)
@@ -116,15 +137,21 @@ def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, A
     ordered = sorted(latencies)
     return {
         "overall": mean_of(rows),
-        "by_category": {str(c): {**mean_of([r for r in rows if r["category"] == c]),
-                                 "questions": sum(r["category"] == c for r in rows)} for c in categories},
+        "by_category": {
+            str(c): {
+                **mean_of([r for r in rows if r["category"] == c]),
+                "questions": sum(r["category"] == c for r in rows),
+            }
+            for c in categories
+        },
         "query_ms_p50": round(statistics.median(ordered), 2),
         "query_ms_p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
     }
 
 
-def run(data: Path, methods: list[str], embedder: Embedder,
-        progress: Callable[[str], None] = lambda _s: None) -> dict[str, Any]:
+def run(
+    data: Path, methods: list[str], embedder: Embedder, progress: Callable[[str], None] = lambda _s: None
+) -> dict[str, Any]:
     samples = json.loads(data.read_text(encoding="utf-8"))
     results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in methods}
     ingest_seconds = 0.0
@@ -142,26 +169,30 @@ def run(data: Path, methods: list[str], embedder: Embedder,
             ingested.retriever.index.close()
             ingested.store.close()
     return {
-        "data": str(data), "questions": questions,
+        "data": str(data),
+        "questions": questions,
         "methods": {m: summarise(*results[m]) for m in methods},
         "ingest_seconds": round(ingest_seconds, 2),
     }
 
 
 def main(data: Path, methods: list[str], as_json: bool) -> int:
-    from memory.embed import MiniLMEmbedder
+    from memory.embed import default_embedder
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         print(f"unknown method(s): {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
-    result = run(data, methods, MiniLMEmbedder(), progress=lambda s: print(s, file=sys.stderr, flush=True))
+    result = run(data, methods, default_embedder(), progress=lambda s: print(s, file=sys.stderr, flush=True))
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{result['questions']} questions, ingest {result['ingest_seconds']} s")
         for method, summary in result["methods"].items():
             o = summary["overall"]
-            print(f"{method:8} " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS)
-                  + f"  p50 {summary['query_ms_p50']} ms  p95 {summary['query_ms_p95']} ms")
+            print(
+                f"{method:8} "
+                + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS)
+                + f"  p50 {summary['query_ms_p50']} ms  p95 {summary['query_ms_p95']} ms"
+            )
     return 0

@@ -65,8 +65,12 @@ def test_type_send_stream_stop_and_find_it_all_after_restart(qtbot: QtBot, memoi
     qtbot.waitUntil(lambda: again.transcript_model.rowCount() == 4, timeout=5000)
     assert again.current_id == conversation_id
     contents = [(m.role, m.status) for m in again.transcript_model.messages()]
-    assert contents == [("user", "complete"), ("assistant", "complete"),
-                        ("user", "complete"), ("assistant", "stopped")]
+    assert contents == [
+        ("user", "complete"),
+        ("assistant", "complete"),
+        ("user", "complete"),
+        ("assistant", "stopped"),
+    ]
     assert again.transcript_model.messages()[3].content == partial.content
     again.controller.shutdown()
 
@@ -108,8 +112,11 @@ def test_non_gguf_file_is_named_as_such(tmp_path: Path) -> None:
 
 def test_self_test_command_prints_json_and_exits_zero(smollm2: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "app.main", "--self-test"], capture_output=True, text=True,
-        timeout=120, cwd=Path(__file__).resolve().parents[2],
+        [sys.executable, "-m", "app.main", "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -123,7 +130,10 @@ def test_self_test_fails_cleanly_on_a_broken_model(smollm2: Path, tmp_path: Path
         handle.truncate(5000)
     result = subprocess.run(
         [sys.executable, "-m", "app.main", "--self-test", "--model", str(broken)],
-        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 1
     assert "broken.gguf" in json.loads(result.stdout)["error"]

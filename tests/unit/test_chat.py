@@ -14,8 +14,9 @@ def test_reply_is_streamed_into_the_store(store: Store) -> None:
     chat.send(conv.id, "Tell me about lists please")
     assert store.conversation(conv.id).title == "Tell me about lists please"
     seen: list[str] = []
-    result = chat.reply(conv.id, FakeChatModel(["one two three"]), Settings(),
-                        on_text=lambda _id, text: seen.append(text))
+    result = chat.reply(
+        conv.id, FakeChatModel(["one two three"]), Settings(), on_text=lambda _id, text: seen.append(text)
+    )
     assert seen == ["one", "one two", "one two three"]
     assert result.message.content == "one two three"
     assert result.message.status == "complete"
@@ -36,8 +37,9 @@ def test_stop_keeps_the_partial_reply_marked_stopped(store: Store) -> None:
         if count == 2:
             stop.set()
 
-    result = chat.reply(conv.id, FakeChatModel(["a b c d e f"]), Settings(),
-                        should_stop=stop.is_set, on_text=on_text)
+    result = chat.reply(
+        conv.id, FakeChatModel(["a b c d e f"]), Settings(), should_stop=stop.is_set, on_text=on_text
+    )
     assert result.message.status == "stopped"
     assert result.message.content == "a b"
 

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 from memory.embed import MiniLMEmbedder
+from memory.embed_onnx import OnnxMiniLMEmbedder
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "minilm_reference.json"
 
 
-@pytest.fixture(scope="module")
-def embedder() -> MiniLMEmbedder:
-    return MiniLMEmbedder()
+@pytest.fixture(scope="module", params=["numpy", "onnxruntime"])
+def embedder(request: pytest.FixtureRequest) -> MiniLMEmbedder:
+    return MiniLMEmbedder() if request.param == "numpy" else OnnxMiniLMEmbedder()
 
 
 def test_reproduces_sentence_transformers_reference_vectors(embedder: MiniLMEmbedder) -> None:

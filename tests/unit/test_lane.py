@@ -9,8 +9,7 @@ from memory.lane import BACKGROUND, URGENT, SerialLane
 def test_jobs_run_in_order_on_one_thread() -> None:
     lane = SerialLane("t")
     seen: list[tuple[int, str]] = []
-    futures = [lane.submit(lambda i=i: seen.append((i, threading.current_thread().name)))
-               for i in range(5)]
+    futures = [lane.submit(lambda i=i: seen.append((i, threading.current_thread().name))) for i in range(5)]
     for f in futures:
         f.result(timeout=5)
     assert [i for i, _ in seen] == list(range(5))

@@ -27,8 +27,9 @@ def memory(store: Store, tmp_path: Path) -> tuple[ItemStore, VectorIndex, Indexe
     conv = store.create_conversation("Facts")
     for text, when in FACTS:
         message = store.add_message(conv.id, "user", text, created_at=when)
-        items.add(TURN, text, conversation_id=conv.id, message_ids=[message.id], speaker="User",
-                  occurred_at=when)
+        items.add(
+            TURN, text, conversation_id=conv.id, message_ids=[message.id], speaker="User", occurred_at=when
+        )
     embedder = FakeEmbedder()
     index = VectorIndex(tmp_path / "index", embedder.name, embedder.dimension)
     indexer = Indexer(items, index, embedder)
@@ -67,7 +68,8 @@ def test_filters_by_kind_time_and_conversation(memory) -> None:  # type: ignore[
         assert top_texts(retriever, "Rex dog", method, k=5, kinds=(TOPIC,)) == ["User has a dog called Rex"]
         assert FACTS[3][0] not in top_texts(retriever, "Rex", method, k=5, until="2023-07-31T00:00:00")
         assert top_texts(retriever, "Rex", method, k=5, since="2023-08-01T00:00:00", kinds=(TURN,)) == [
-            FACTS[3][0]]
+            FACTS[3][0]
+        ]
         assert top_texts(retriever, "Rex", method, k=5, conversation_id=conv_id + 1) == []
 
 
@@ -93,8 +95,10 @@ def test_rebuild_from_sqlite_after_deleting_the_index(memory, tmp_path: Path) ->
     report = indexer.check()
     assert report.missing == 4
     indexer.sync()
-    after = [h.item.id for h in Retriever(items, fresh, FakeEmbedder()).search(
-        "sister Lisbon", k=4, method="dense")]
+    after = [
+        h.item.id
+        for h in Retriever(items, fresh, FakeEmbedder()).search("sister Lisbon", k=4, method="dense")
+    ]
     assert after == before
 
 

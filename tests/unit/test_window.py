@@ -33,7 +33,9 @@ def make_window(qtbot: QtBot, home: Path, model: FakeChatModel | None, error: st
     home.mkdir(parents=True, exist_ok=True)
     store = Store(home / "memoir.db")
     controller = ChatController(
-        store, SettingsStore(home / "settings.json"), model_factory=factory,
+        store,
+        SettingsStore(home / "settings.json"),
+        model_factory=factory,
         model_override=home / "fake.gguf",
         memory_factory=lambda busy: MemoryService(store, home / "index", FakeEmbedder(), busy),
     )
@@ -103,8 +105,9 @@ def test_regenerate_replaces_the_last_reply(qtbot: QtBot, window: MainWindow) ->
     assert window.regenerate_button.isEnabled()
     with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
         qtbot.mouseClick(window.regenerate_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: [m.content for m in window.transcript_model.messages()]
-                    == ["hello", "Second answer."])
+    qtbot.waitUntil(
+        lambda: [m.content for m in window.transcript_model.messages()] == ["hello", "Second answer."]
+    )
 
 
 def test_rename_filter_and_delete_with_confirmation(
@@ -149,9 +152,7 @@ def test_copy_message_puts_markdown_on_the_clipboard(qtbot: QtBot, window: MainW
     assert QGuiApplication.clipboard().text() == REPLY.strip()
 
 
-def test_broken_model_shows_a_banner_and_conversations_stay_readable(
-    qtbot: QtBot, memoir_home: Path
-) -> None:
+def test_broken_model_shows_a_banner_and_conversations_stay_readable(qtbot: QtBot, memoir_home: Path) -> None:
     memoir_home.mkdir(parents=True, exist_ok=True)
     store = Store(memoir_home / "memoir.db")
     conv = store.create_conversation("Old chat")
