@@ -144,6 +144,8 @@ class ChatController(QObject):
         if any(getattr(old, f) != getattr(self.settings, f) for f in MODEL_FIELDS):
             self._override = None
             self.load_model()
+        if old.embedding_model_path != self.settings.embedding_model_path:
+            self.reopen_memory()
 
     # Memory --------------------------------------------------------------------------------
 
@@ -165,6 +167,16 @@ class ChatController(QObject):
                 self.problem.emit(memory.index_problem)
 
         run(self.index_lane, start, on_done=opened, on_error=self._on_memory_failed, priority=BACKGROUND)
+
+    def reopen_memory(self) -> None:
+        """Close the memory and open it again (another embedder: the index re-embeds everything)."""
+        old, self.memory = self.memory, None
+
+        def close() -> None:
+            if old is not None:
+                old.close()
+
+        run(self.index_lane, close, priority=BACKGROUND, on_done=lambda _: self.open_memory())
 
     def _on_memory_failed(self, exc: BaseException) -> None:
         log.error("memory could not be opened", exc_info=exc)

@@ -85,7 +85,9 @@ def run_gui(model_override: Path | None) -> int:
         store,
         settings_store,
         model_override=model_override,
-        memory_factory=lambda busy: open_memory(home, store, busy),
+        memory_factory=lambda busy: open_memory(
+            home, store, busy, settings_store.load().embedding_model_path
+        ),
     )
     ui_state = QSettings(str(home / "window.ini"), QSettings.Format.IniFormat)
     window = MainWindow(controller, ui_state)

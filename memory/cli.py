@@ -6,13 +6,15 @@ import sys
 
 from memory.memory import open_memory
 from memory.paths import data_dir
+from memory.settings import SettingsStore
 from memory.store import Store
 
 
 def index_command(action: str) -> int:
     home = data_dir()
     store = Store(home / "memoir.db")
-    memory = open_memory(home, store)
+    settings = SettingsStore(home / "settings.json").load()
+    memory = open_memory(home, store, embedding_model=settings.embedding_model_path)
     try:
         if memory.index_problem:
             print(memory.index_problem, file=sys.stderr)

@@ -103,7 +103,17 @@ class MemoryService:
         self.index.close()
 
 
-def open_memory(home: Path, store: Store, busy: Callable[[], bool] = lambda: False) -> MemoryService:
-    from memory.embed import default_embedder
+def open_memory(
+    home: Path, store: Store, busy: Callable[[], bool] = lambda: False, embedding_model: str = ""
+) -> MemoryService:
+    """The memory of the data dir ``home``, embedding with MiniLM or the given GGUF model."""
+    embedder: Embedder
+    if embedding_model:
+        from memory.embed_gguf import LlamaEmbedder
 
-    return MemoryService(store, home / "index", default_embedder(), busy=busy)
+        embedder = LlamaEmbedder(Path(embedding_model).expanduser())
+    else:
+        from memory.embed import default_embedder
+
+        embedder = default_embedder()
+    return MemoryService(store, home / "index", embedder, busy=busy)

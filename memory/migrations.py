@@ -102,9 +102,15 @@ def _m002_memory_items(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m003_fts_vocabulary(conn: sqlite3.Connection) -> None:
+    # Document frequencies per (stemmed) term, to leave near-universal terms out of OR queries.
+    conn.execute("CREATE VIRTUAL TABLE memory_fts_vocab USING fts5vocab(memory_fts, 'row')")
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
+    ("003_fts_vocabulary", _m003_fts_vocabulary),
 ]
 
 

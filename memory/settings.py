@@ -54,6 +54,14 @@ class Settings:
         default=512,
         metadata=_meta("Max reply tokens", "The longest reply, in tokens.", minimum=16, maximum=32768),
     )
+    embedding_model_path: str = field(
+        default="",
+        metadata=_meta(
+            "Embedding model",
+            "A GGUF embedding model for memory search. Empty: the bundled all-MiniLM-L6-v2. "
+            "Changing it re-indexes your memory in the background.",
+        ),
+    )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
         metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),

@@ -137,3 +137,25 @@ def test_self_test_fails_cleanly_on_a_broken_model(smollm2: Path, tmp_path: Path
     )
     assert result.returncode == 1
     assert "broken.gguf" in json.loads(result.stdout)["error"]
+
+
+def test_a_gguf_model_can_serve_as_the_embedder(smollm2: Path, store: Store, tmp_path: Path) -> None:
+    """The Embedder protocol through llama.cpp (SmolLM2 stands in for a GGUF embedding model)."""
+    from memory.embed_gguf import LlamaEmbedder
+    from memory.memory import MemoryService
+
+    embedder = LlamaEmbedder(smollm2, n_ctx=256)
+    vectors = embedder.embed(["I adopted a puppy", "The puppy chews shoes", ""])
+    assert vectors.shape == (3, embedder.dimension) and embedder.dimension > 100
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-4
+    memory = MemoryService(store, tmp_path / "index", embedder)
+    conv = store.create_conversation()
+    memory.remember_message(store.add_message(conv.id, "user", "My sister Ana lives in Porto"))
+    memory.start_up()
+    assert memory.index.count() == 1
+    assert (
+        memory.search("Where does Ana live?", k=1, method="dense")[0].item.text
+        == "My sister Ana lives in Porto"
+    )
+    memory.close()
+    embedder.close()

@@ -144,3 +144,26 @@ def test_bm25_survives_any_query(memory) -> None:  # type: ignore[no-untyped-def
     _, _, _, retriever, _ = memory
     for query in ['"', "*", "NEAR(", "a\x00b", "", "🎉", "AND OR NOT"]:
         retriever.search(query, k=3, method="bm25")
+
+
+def test_inactive_items_are_never_returned(memory) -> None:  # type: ignore[no-untyped-def]
+    items, _, _, retriever, _ = memory
+    [hit] = retriever.search("sister Lisbon maths", k=1)
+    with items.store.transaction() as conn:
+        conn.execute("UPDATE memory_items SET status = 'archived' WHERE id = ?", (hit.item.id,))
+    for method in ("bm25", "dense", "hybrid"):
+        assert hit.item.id not in [
+            h.item.id for h in retriever.search("sister Lisbon maths", k=4, method=method)
+        ]
+
+
+def test_near_universal_terms_are_left_out_of_the_query(store: Store) -> None:
+    items = ItemStore(store)
+    items.add_many([{"kind": TURN, "text": f"Alice: note number {i} about the weather"} for i in range(20)])
+    target = items.add(TURN, "Alice: my passport expires in June")
+    # "alice" is in every item: it would match all 21 and rank nothing
+    assert items._discriminating(["alice", "passport"]) == ["passport"]
+    assert [i for i, _ in items.search_bm25("Alice passport", 3)] == [target]
+    # a query made only of common words still searches with its rarest word
+    assert items._discriminating(["alice", "weather"]) in (["alice"], ["weather"])
+    assert items.search_bm25("Alice weather", 3)
