@@ -1,16 +1,10 @@
-"""Access to files under ``resources/``, the same way frozen and unfrozen."""
+"""Icons and the stylesheet, from the core's resource lookup (one code path, frozen or not)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-
-def resources_dir() -> Path:
-    frozen_root = getattr(sys, "_MEIPASS", None)  # PyInstaller unpacks data files here
-    if frozen_root:
-        return Path(frozen_root) / "resources"
-    return Path(__file__).resolve().parent.parent / "resources"
+from memory.resources import resources_dir
 
 
 def icon_path() -> Path:

@@ -74,7 +74,20 @@ class ChatModel(Protocol):
         should_stop: Callable[[], bool],
     ) -> Generation: ...
 
+    def complete_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Any: ...
+
     def close(self) -> None: ...
+
+
+class Interrupted(Exception):
+    """A background generation gave way to the user (it is retried later, not counted as failed)."""
 
 
 def check_model_file(path: Path) -> None:
@@ -215,6 +228,36 @@ class LlamaChatModel:
         finally:
             chunks.close()
             stats.seconds = time.perf_counter() - start
+
+    def complete_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Any:
+        """Generate under a JSON-schema grammar, so even a tiny model's output always parses."""
+        import json
+
+        from llama_cpp import LlamaGrammar
+
+        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        prompt = self.format_prompt(messages)
+        if len(prompt) + max_tokens > self.n_ctx:
+            raise ValueError(f"prompt of {len(prompt)} tokens leaves no room in a {self.n_ctx} context")
+        text = ""
+        chunks = self._llama.create_completion(
+            prompt=prompt, max_tokens=max_tokens, temperature=0.0, grammar=grammar, stream=True
+        )
+        try:
+            for chunk in chunks:
+                text += chunk["choices"][0]["text"]
+                if should_stop():
+                    raise Interrupted()
+        finally:
+            chunks.close()
+        return json.loads(text)  # may raise if max_tokens cut the object short: callers retry
 
     def close(self) -> None:
         self._llama.close()

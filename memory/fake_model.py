@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
-from memory.engine import Generation, GenerationStats
+from memory.engine import Generation, GenerationStats, Interrupted
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -34,6 +35,8 @@ class FakeChatModel:
         self._cache: list[str] = []
         self._turn = 0
         self.closed = False
+        self.json_replies: list[Any] = []
+        self.json_prompts: list[list[dict[str, str]]] = []
 
     def _words(self, text: str) -> list[str]:
         return _TOKEN.findall(text)
@@ -97,6 +100,25 @@ class FakeChatModel:
         finally:
             self._cache = words + produced
             stats.seconds = time.perf_counter() - start
+
+    def complete_json(
+        self,
+        messages: list[dict[str, str]],
+        schema: dict[str, Any],
+        *,
+        max_tokens: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Any:
+        """The next scripted object (``json_replies``); an Exception in the script is raised."""
+        self.json_prompts.append(messages)
+        if not self.json_replies:
+            raise AssertionError("FakeChatModel has no scripted JSON reply left")
+        reply = self.json_replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        if should_stop():
+            raise Interrupted()
+        return reply
 
     def close(self) -> None:
         self.closed = True

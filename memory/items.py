@@ -211,9 +211,10 @@ def content_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-# A term in more than this share of items has a BM25 weight near zero but makes the OR query touch
-# most of the index; leaving it out keeps queries fast at 100k items and barely moves rankings.
-COMMON_TERM_SHARE = 0.2
+# A term in more than half the items gets no weight from FTS5's BM25 (its IDF is clamped to ~0) but
+# makes the OR query touch most of the index: leaving it out changes no ranking. (A lower share
+# wrongly dropped real words from small stores: in 5 items, a word in 2 is not "common".)
+COMMON_TERM_SHARE = 0.5
 # Postings read per query before the commonest remaining terms are left out: bounds BM25's cost at
 # 100k items; far below it (LoCoMo's 600-turn conversations) nothing is ever left out by this.
 POSTINGS_BUDGET = 10_000

@@ -107,10 +107,43 @@ def _m003_fts_vocabulary(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE VIRTUAL TABLE memory_fts_vocab USING fts5vocab(memory_fts, 'row')")
 
 
+def _m004_reflection(conn: sqlite3.Connection) -> None:
+    run_script(
+        conn,
+        """
+        CREATE TABLE reflection_jobs (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            upto_message_id INTEGER NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX reflection_jobs_pending ON reflection_jobs(status, id);
+        CREATE TABLE reflection_state (
+            conversation_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+            reflected_upto INTEGER NOT NULL
+        );
+        CREATE TABLE memory_versions (
+            id INTEGER PRIMARY KEY,
+            item_id INTEGER NOT NULL REFERENCES memory_items(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            message_ids TEXT NOT NULL,
+            replaced_at TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        CREATE INDEX memory_versions_by_item ON memory_versions(item_id, id);
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
     ("003_fts_vocabulary", _m003_fts_vocabulary),
+    ("004_reflection", _m004_reflection),
 ]
 
 

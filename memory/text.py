@@ -19,3 +19,8 @@ def title_from(text: str, limit: int = 48) -> str:
         return line
     cut = line[:limit].rsplit(" ", 1)[0] or line[:limit]
     return cut.rstrip(" ,.;:") + "…"
+
+
+def fence_safe(text: str) -> str:
+    """Content that cannot close a ``<<<NAME … NAME>>>`` fence around it, however it is written."""
+    return text.replace("<<<", "< < <").replace(">>>", "> > >")

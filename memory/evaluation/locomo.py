@@ -176,14 +176,22 @@ def run(
     }
 
 
+def _progress_bar(text: str) -> None:
+    match = re.match(r"\[(\d+)/(\d+)\]", text)
+    done, total = (int(match[1]), int(match[2])) if match else (0, 1)
+    filled = int(20 * (done - 1) / total)
+    print(f"\r[{'#' * filled}{'.' * (20 - filled)}] {text:<60}", end="", file=sys.stderr, flush=True)
+
+
 def main(data: Path, methods: list[str], as_json: bool) -> int:
-    from memory.embed import default_embedder
+    from memory import embed
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         print(f"unknown method(s): {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
-    result = run(data, methods, default_embedder(), progress=lambda s: print(s, file=sys.stderr, flush=True))
+    result = run(data, methods, embed.default_embedder(), progress=_progress_bar)
+    print(file=sys.stderr)
     if as_json:
         print(json.dumps(result, indent=2))
     else:

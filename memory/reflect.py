@@ -1,0 +1,195 @@
+"""Prospective reflection (RMM): a finished session becomes topic memories, added or merged.
+
+The model reads numbered turns and answers in JSON constrained by a schema, so even a tiny model's
+output parses; then everything is validated here, because parsing is not the same as being right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from memory.engine import ChatModel
+from memory.items import TOPIC
+from memory.resources import prompt
+from memory.retrieve import Filters, Retriever
+from memory.store import Message
+from memory.text import fence_safe
+
+MAX_SUMMARY = 300
+MAX_MEMORIES = 6
+CANDIDATES = 5
+EXTRACT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "memories": {
+            "type": "array",
+            "maxItems": MAX_MEMORIES,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "summary": {"type": "string", "maxLength": 200},
+                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 8},
+                },
+                "required": ["summary", "references"],
+            },
+        }
+    },
+    "required": ["memories"],
+}
+UPDATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "action": {"enum": ["Add", "Merge"]},
+        "index": {"type": "integer"},
+        "merged_summary": {"type": "string", "maxLength": 240},
+    },
+    "required": ["action", "index", "merged_summary"],
+}
+
+
+@dataclass
+class Extracted:
+    summary: str
+    message_ids: list[int]
+
+
+@dataclass
+class Stats:
+    windows: int = 0
+    extractions: int = 0  # model answers
+    valid: int = 0  # memories that passed validation
+    rejected: int = 0
+    added: int = 0
+    merged: int = 0
+
+
+@dataclass
+class Plan:
+    """What a job will write, applied in one transaction (so a crash applies none of it)."""
+
+    adds: list[Extracted] = field(default_factory=list)
+    merges: dict[int, Extracted] = field(default_factory=dict)  # target item id -> merged memory
+    stats: Stats = field(default_factory=Stats)
+
+
+def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
+    return "\n".join(
+        f"{n}. {speakers.get(m.role, m.role)}: {fence_safe(' '.join(m.content.split()))}"
+        for n, m in enumerate(messages, 1)
+    )
+
+
+def validate(answer: Any, messages: list[Message], seen: set[str], stats: Stats) -> list[Extracted]:
+    """Keep memories with a non-empty, short summary and at least one real turn; drop repeats."""
+    found = []
+    raw = answer.get("memories", []) if isinstance(answer, dict) else []
+    for entry in raw if isinstance(raw, list) else []:
+        summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
+        refs = entry.get("references", []) if isinstance(entry, dict) else []
+        turns = sorted({r for r in refs if isinstance(r, int) and 1 <= r <= len(messages)})
+        key = summary.casefold().rstrip(".")
+        if not summary or len(summary) > MAX_SUMMARY or not turns or key in seen:
+            stats.rejected += 1
+            continue
+        seen.add(key)
+        stats.valid += 1
+        found.append(Extracted(summary, [messages[t - 1].id for t in turns]))
+    return found
+
+
+class Reflector:
+    """Runs extraction and update with a model; knows nothing about jobs or transactions."""
+
+    def __init__(
+        self,
+        model: ChatModel,
+        retriever: Retriever,
+        speakers: dict[str, str] | None = None,
+        max_tokens: int = 400,
+    ) -> None:
+        self.model = model
+        self.retriever = retriever
+        self.speakers = speakers or {"user": "User", "assistant": "Assistant"}
+        self.max_tokens = max_tokens
+
+    def windows(self, messages: list[Message]) -> list[list[Message]]:
+        """Consecutive slices whose prompt leaves room for the answer in the model's context."""
+        budget = self.model.n_ctx - self.max_tokens - 400  # 400: the instructions around the turns
+        out: list[list[Message]] = []
+        current: list[Message] = []
+        used = 0
+        for message in messages:
+            cost = self.model.count_tokens(message.content) + 8
+            if current and used + cost > budget:
+                out.append(current)
+                current, used = [], 0
+            current.append(message)
+            used += min(cost, budget)
+        return [*out, current] if current else out
+
+    def plan(self, messages: list[Message], should_stop: Callable[[], bool] = lambda: False) -> Plan:
+        result = Plan()
+        seen: set[str] = set()
+        for window in self.windows(messages):
+            result.stats.windows += 1
+            text = prompt("extract").replace("{turns}", numbered(window, self.speakers))
+            answer = self.model.complete_json(
+                [{"role": "user", "content": text}],
+                EXTRACT_SCHEMA,
+                max_tokens=self.max_tokens,
+                should_stop=should_stop,
+            )
+            result.stats.extractions += 1
+            for memory in validate(answer, window, seen, result.stats):
+                self._decide(memory, result, should_stop)
+        return result
+
+    def _decide(self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool]) -> None:
+        candidates = self._candidates(memory, plan)
+        if not candidates:
+            plan.adds.append(memory)
+            plan.stats.added += 1
+            return
+        listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
+        text = (
+            prompt("update").replace("{candidates}", listing).replace("{memory}", fence_safe(memory.summary))
+        )
+        answer = self.model.complete_json(
+            [{"role": "user", "content": text}], UPDATE_SCHEMA, max_tokens=160, should_stop=should_stop
+        )
+        index = answer.get("index") if isinstance(answer, dict) else None
+        merged = " ".join(str(answer.get("merged_summary", "")).split()) if isinstance(answer, dict) else ""
+        valid_merge = (
+            isinstance(answer, dict)
+            and answer.get("action") == "Merge"
+            and isinstance(index, int)
+            and 1 <= index <= len(candidates)
+            and 0 < len(merged) <= MAX_SUMMARY
+        )
+        if not valid_merge:  # a merge into nothing, or with no text, is an add: nothing is lost
+            plan.adds.append(memory)
+            plan.stats.added += 1
+            return
+        assert isinstance(index, int)
+        key, _ = candidates[index - 1]
+        plan.stats.merged += 1
+        if isinstance(key, str):  # merging into a memory planned earlier in this same job
+            target = plan.adds[int(key)]
+            target.summary = merged
+            target.message_ids = sorted({*target.message_ids, *memory.message_ids})
+            return
+        previous = plan.merges.get(key)  # two merges into one target: the second builds on the first
+        refs = {*memory.message_ids, *(previous.message_ids if previous else [])}
+        plan.merges[key] = Extracted(merged, sorted(refs))
+
+    def _candidates(self, memory: Extracted, plan: Plan) -> list[tuple[int | str, str]]:
+        """The most similar existing topic memories (as this job would leave them), plus its own adds."""
+        hits = self.retriever.search(memory.summary, k=CANDIDATES, filters=Filters(kinds=(TOPIC,)))
+        found: list[tuple[int | str, str]] = [
+            (h.item.id, plan.merges[h.item.id].summary if h.item.id in plan.merges else h.item.text)
+            for h in hits
+        ]
+        found += [(str(i), add.summary) for i, add in enumerate(plan.adds)]
+        return found[: CANDIDATES + 3]
