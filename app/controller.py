@@ -15,8 +15,10 @@ from app.ops import Throttle, call_in_gui, install_relay, run
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.default_model import default_model_path
 from memory.engine import ChatModel, LlamaChatModel, ModelError
+from memory.jobs import ReflectionJobs
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
+from memory.reflect import Reflector
 from memory.settings import Settings, SettingsStore
 from memory.store import Conversation, Message, Store
 
@@ -57,6 +59,8 @@ class ChatController(QObject):
     reply_finished = Signal(object)  # ReplyResult
     reply_failed = Signal(int, str)  # conversation id, reason for the user
     problem = Signal(str)  # something the user should know, not fatal
+    reflection_progressed = Signal(str)  # "Reflecting… (1/2)", or "" when done
+    memories_changed = Signal()
 
     def __init__(
         self,
@@ -77,6 +81,9 @@ class ChatController(QObject):
         self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
         self.memory: MemoryService | None = None
         self._opening: MemoryService | None = None
+        self._reflect_stop = threading.Event()  # set when the user needs the model
+        self._reflecting = False
+        self._closed = False
         self._memory_factory = memory_factory
         self._factory = model_factory
         self._override = model_override
@@ -85,6 +92,11 @@ class ChatController(QObject):
         self.state = ModelState.NONE
         self.model_name = ""
         self.last_tokens_per_second = 0.0
+
+    def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Submit to a lane unless shut down (Qt may still deliver a callback after shutdown)."""
+        if not self._closed:
+            run(lane, fn, *args, **kwargs)
 
     # Model ---------------------------------------------------------------------------------
 
@@ -111,16 +123,20 @@ class ChatController(QObject):
         def progress(fraction: float) -> None:
             call_in_gui(lambda: self.load_progressed.emit(fraction))
 
-        run(
+        self._run(
             self.model_lane,
             self._swap_model,
             path,
             settings,
             progress,
             priority=URGENT,
-            on_done=lambda model: self._set_state(ModelState.READY, f"{model.name} is ready"),
+            on_done=self._on_model_loaded,
             on_error=self._on_load_failed,
         )
+
+    def _on_model_loaded(self, model: ChatModel) -> None:
+        self._set_state(ModelState.READY, f"{model.name} is ready")
+        self.run_reflection()  # jobs queued at the last quit run now
 
     def _swap_model(self, path: Path, settings: Settings, progress: Callable[[float], None]) -> Any:
         if self._model is not None:
@@ -165,8 +181,11 @@ class ChatController(QObject):
             self.memory = memory
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
+            self.run_reflection()
 
-        run(self.index_lane, start, on_done=opened, on_error=self._on_memory_failed, priority=BACKGROUND)
+        self._run(
+            self.index_lane, start, on_done=opened, on_error=self._on_memory_failed, priority=BACKGROUND
+        )
 
     def reopen_memory(self) -> None:
         """Close the memory and open it again (another embedder: the index re-embeds everything)."""
@@ -176,7 +195,71 @@ class ChatController(QObject):
             if old is not None:
                 old.close()
 
-        run(self.index_lane, close, priority=BACKGROUND, on_done=lambda _: self.open_memory())
+        self._run(self.index_lane, close, priority=BACKGROUND, on_done=lambda _: self.open_memory())
+
+    # Reflection ----------------------------------------------------------------------------
+
+    def reflect(self, conversation_id: int) -> None:
+        """Queue the conversation's new turns for reflection; it runs when the model is free."""
+        self._run(
+            self.io_lane,
+            self._enqueue,
+            conversation_id,
+            on_done=lambda _: self.run_reflection(),
+            on_error=self._report,
+        )
+
+    def _enqueue(self, conversation_id: int) -> object:
+        if self.memory is None:
+            return None
+        return ReflectionJobs(self.store, self.memory.items).enqueue(conversation_id)
+
+    def run_reflection(self) -> None:
+        """Work through queued reflection jobs on the model lane, giving way to any user message."""
+        if self.memory is None or self._model is None or self._reflecting or self.state != ModelState.READY:
+            return
+        self._reflecting = True
+        self._reflect_stop.clear()
+        self._run(
+            self.model_lane,
+            self._reflect_pending,
+            priority=BACKGROUND,
+            on_done=self._on_reflected,
+            on_error=self._on_reflected,
+        )
+
+    def _reflect_pending(self) -> int:
+        assert self.memory is not None and self._model is not None
+        memory, jobs = self.memory, ReflectionJobs(self.store, self.memory.items)
+        total, done = jobs.pending_count(), 0
+        while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
+            text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
+            call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
+            try:
+                stats = jobs.run(job, Reflector(self._model, memory.retriever), self._reflect_stop.is_set)
+            except Exception:
+                log.warning("reflection job %s failed", job.id, exc_info=True)
+                continue  # recorded on the job (retried, then parked)
+            if stats is None:
+                break  # gave way to the user; resumes after the reply
+            done += 1
+            self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND)
+        return done
+
+    def _on_reflected(self, result: object) -> None:
+        self._reflecting = False
+        if self._closed:
+            return
+        self.reflection_progressed.emit("")
+        if isinstance(result, int) and result:
+            self.memories_changed.emit()
+        if isinstance(result, BaseException):
+            self._report(result)
+        parked = ReflectionJobs(self.store, self.memory.items).parked() if self.memory else []
+        if parked:
+            self.problem.emit(
+                f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1].last_error}"
+            )
 
     def _on_memory_failed(self, exc: BaseException) -> None:
         log.error("memory could not be opened", exc_info=exc)
@@ -190,12 +273,12 @@ class ChatController(QObject):
                 self.memory.remember_message(self.store.message(message.id))
                 self.memory.indexer.sync()
 
-        run(self.index_lane, index, priority=BACKGROUND, on_error=self._report)
+        self._run(self.index_lane, index, priority=BACKGROUND, on_error=self._report)
 
     # Conversations -------------------------------------------------------------------------
 
     def refresh_conversations(self) -> None:
-        run(
+        self._run(
             self.io_lane,
             self.store.conversations,
             on_done=self.conversations_loaded.emit,
@@ -203,7 +286,7 @@ class ChatController(QObject):
         )
 
     def open_conversation(self, conversation_id: int) -> None:
-        run(
+        self._run(
             self.io_lane,
             self.store.messages,
             conversation_id,
@@ -212,10 +295,10 @@ class ChatController(QObject):
         )
 
     def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
-        run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
+        self._run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
-        run(
+        self._run(
             self.io_lane,
             self.store.rename_conversation,
             conversation_id,
@@ -225,7 +308,7 @@ class ChatController(QObject):
         )
 
     def delete_conversation(self, conversation_id: int) -> None:
-        run(
+        self._run(
             self.io_lane,
             self.store.delete_conversation,
             conversation_id,
@@ -245,13 +328,15 @@ class ChatController(QObject):
     def send(self, conversation_id: int, text: str) -> None:
         """Commit the message first (io lane), then queue the reply on the model lane."""
 
+        self._reflect_stop.set()  # reflection gives the model back at its next token
+
         def committed(message: Message) -> None:
             self.message_added.emit(message)
             self._remember(message)
             self.refresh_conversations()
             self._start_reply(conversation_id)
 
-        run(
+        self._run(
             self.io_lane,
             self.chat.send,
             conversation_id,
@@ -261,7 +346,7 @@ class ChatController(QObject):
         )
 
     def regenerate(self, conversation_id: int) -> None:
-        run(
+        self._run(
             self.io_lane,
             self.chat.forget_last_reply,
             conversation_id,
@@ -277,7 +362,7 @@ class ChatController(QObject):
         self._set_state(ModelState.GENERATING, "Generating…")
         if reload:
             self.open_conversation(conversation_id)
-        run(
+        self._run(
             self.model_lane,
             self._reply,
             conversation_id,
@@ -306,6 +391,7 @@ class ChatController(QObject):
         self._set_state(ModelState.READY, "Stopped" if result.stats.stopped else "Ready")
         self.reply_finished.emit(result)
         self._remember(result.message)
+        self.run_reflection()  # resume anything the reply pre-empted
 
     def _on_reply_error(self, conversation_id: int, exc: BaseException) -> None:
         self._set_state(ModelState.READY if self._model else ModelState.ERROR, "Ready")
@@ -316,9 +402,16 @@ class ChatController(QObject):
     def stop(self) -> None:
         self._stop.set()
 
-    def shutdown(self) -> None:
-        """Stop any reply, finish queued writes and free the model."""
+    def shutdown(self, current_conversation: int | None = None) -> None:
+        """Stop any reply, queue the open conversation for reflection at the next start, finish
+        queued writes and free the model."""
+        if self._closed:
+            return
+        self._closed = True
         self._stop.set()
+        self._reflect_stop.set()
+        if current_conversation is not None:
+            self.io_lane.submit(self._enqueue, current_conversation)
         if self._model is not None:
             self.model_lane.submit(self._model.close)
         self.model_lane.shutdown(wait=True, timeout=10)  # its last write lands before the close

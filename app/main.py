@@ -100,7 +100,7 @@ def run_gui(model_override: Path | None) -> int:
     try:
         return app.exec()
     finally:
-        controller.shutdown()
+        controller.shutdown(window.current_id)
 
 
 if __name__ == "__main__":

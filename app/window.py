@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.quit_action = action("&Quit", self.close, keys.Quit)
         self.stop_action = action("&Stop Generating", self.controller.stop, "Esc")
         self.regenerate_action = action("&Regenerate Reply", self.regenerate, "Ctrl+R")
+        self.remember_action = action("Re&member This Conversation Now", self.remember_now, "Ctrl+M")
         self.copy_action = action("&Copy Message", self.transcript.copy_current, keys.Copy)
         self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.transcript.addAction(self.copy_action)
@@ -113,6 +114,8 @@ class MainWindow(QMainWindow):
         chat_menu.addActions([self.conversations.rename_action, self.conversations.delete_action])
         chat_menu.addSeparator()
         chat_menu.addActions([self.stop_action, self.regenerate_action, self.copy_action])
+        chat_menu.addSeparator()
+        chat_menu.addAction(self.remember_action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(action("&About Memoir", self._show_about))
 
@@ -120,6 +123,7 @@ class MainWindow(QMainWindow):
         self.model_label = QLabel()
         self.state_label = QLabel()
         self.speed_label = QLabel()
+        self.reflect_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setRange(0, 100)
         self.progress.setMaximumWidth(160)
@@ -128,6 +132,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.model_label)
         bar.addWidget(self.state_label)
         bar.addWidget(self.progress)
+        bar.addPermanentWidget(self.reflect_label)
         bar.addPermanentWidget(self.speed_label)
 
     def _connect(self) -> None:
@@ -140,7 +145,11 @@ class MainWindow(QMainWindow):
         c.reply_text_changed.connect(self._on_controller_reply_text_changed)
         c.reply_finished.connect(self._on_controller_reply_finished)
         c.reply_failed.connect(self._on_controller_reply_failed)
-        c.problem.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        c.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        c.reflection_progressed.connect(self.reflect_label.setText)
+        self.idle_timer = QTimer(self)
+        self.idle_timer.setSingleShot(True)
+        self.idle_timer.timeout.connect(self.remember_now)
         self.conversations.selected.connect(self.open_conversation)
         self.conversations.new_requested.connect(self.new_conversation)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
@@ -158,6 +167,8 @@ class MainWindow(QMainWindow):
 
     def new_conversation(self) -> None:
         def created(conversation: Conversation) -> None:
+            if self.current_id is not None:
+                self.controller.reflect(self.current_id)
             self.current_id = conversation.id
             self.transcript_model.set_messages(conversation.id, [])
             self.controller.refresh_conversations()
@@ -165,7 +176,16 @@ class MainWindow(QMainWindow):
 
         self.controller.new_conversation(created)
 
+    def remember_now(self) -> None:
+        if self.current_id is not None:
+            self.controller.reflect(self.current_id)
+
+    def _restart_idle_timer(self) -> None:
+        self.idle_timer.start(self.controller.settings.reflect_after_minutes * 60_000)
+
     def open_conversation(self, conversation_id: int) -> None:
+        if self.current_id is not None and self.current_id != conversation_id:
+            self.controller.reflect(self.current_id)  # leaving a conversation ends its session
         self.current_id = conversation_id
         self.controller.open_conversation(conversation_id)
         self._update_actions()
@@ -232,6 +252,7 @@ class MainWindow(QMainWindow):
         row = self.transcript_model.row_of(result.message.id)
         if row >= 0:
             self.transcript.row_grew(row, follow)
+        self._restart_idle_timer()
         if result.dropped_turns:
             self.statusBar().showMessage(
                 f"{result.dropped_turns} older messages no longer fit the model's context.", 6000

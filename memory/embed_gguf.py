@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ class LlamaEmbedder:
             )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelError(f"llama.cpp could not load the embedding model {path.name} ({exc}).") from exc
+        self._lock = threading.Lock()  # searches (model lane) and indexing (index lane) both embed
         self.name = f"gguf:{path.name}"
         self.dimension = int(self._llama.n_embd())
 
@@ -41,7 +43,9 @@ class LlamaEmbedder:
         # An empty text has no tokens, and llama-cpp-python then reads an embedding that does not
         # exist (an exception, or a segfault); a single space is the nearest text that has one.
         safe = [text if text.strip() else " " for text in texts]
-        vectors = np.asarray(self._llama.embed(safe, normalize=False, truncate=True), dtype=np.float32)
+        with self._lock:
+            raw = self._llama.embed(safe, normalize=False, truncate=True)
+        vectors = np.asarray(raw, dtype=np.float32)
         vectors = vectors.reshape(len(texts), self.dimension)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 

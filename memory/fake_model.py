@@ -36,6 +36,7 @@ class FakeChatModel:
         self._turn = 0
         self.closed = False
         self.json_replies: list[Any] = []
+        self.default_json: Any = None  # returned once the script is used up, if set
         self.json_prompts: list[list[dict[str, str]]] = []
 
     def _words(self, text: str) -> list[str]:
@@ -112,6 +113,8 @@ class FakeChatModel:
         """The next scripted object (``json_replies``); an Exception in the script is raised."""
         self.json_prompts.append(messages)
         if not self.json_replies:
+            if self.default_json is not None:
+                return self.default_json
             raise AssertionError("FakeChatModel has no scripted JSON reply left")
         reply = self.json_replies.pop(0)
         if isinstance(reply, Exception):

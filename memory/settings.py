@@ -62,6 +62,15 @@ class Settings:
             "Changing it re-indexes your memory in the background.",
         ),
     )
+    reflect_after_minutes: int = field(
+        default=10,
+        metadata=_meta(
+            "Remember after (minutes)",
+            "Idle time after which a conversation is reflected on and turned into memories.",
+            minimum=1,
+            maximum=1440,
+        ),
+    )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
         metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),

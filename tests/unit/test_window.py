@@ -49,7 +49,9 @@ def make_window(qtbot: QtBot, home: Path, model: FakeChatModel | None, error: st
 
 @pytest.fixture
 def window(qtbot: QtBot, memoir_home: Path) -> Iterator[MainWindow]:
-    w = make_window(qtbot, memoir_home, FakeChatModel([REPLY, "Second answer."], delay=0.002))
+    model = FakeChatModel([REPLY, "Second answer."], delay=0.002)
+    model.default_json = {"memories": []}  # switching conversations triggers reflection
+    w = make_window(qtbot, memoir_home, model)
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
     yield w
     w.controller.shutdown()
@@ -195,3 +197,51 @@ def test_sent_messages_and_replies_become_searchable(qtbot: QtBot, window: MainW
     for method in ("bm25", "dense", "hybrid"):
         assert found("Mochi cardboard", method)[0] == "My cat Mochi loves cardboard boxes"
     assert "Here is a list" in found("bold item code list", "bm25")[0]
+
+
+def test_remember_now_turns_the_conversation_into_topic_memories(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["Nice, enjoy Porto!"])
+    model.json_replies = [{"memories": [{"summary": "The user is moving to Porto.", "references": [1]}]}]
+    w = make_window(qtbot, memoir_home, model)
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "I am moving to Porto in May")
+    progress: list[str] = []
+    w.controller.reflection_progressed.connect(progress.append)
+    with qtbot.waitSignal(w.controller.memories_changed, timeout=5000):
+        w.remember_action.trigger()
+    assert any(p.startswith("Reflecting") for p in progress) and progress[-1] == ""
+    memory = w.controller.memory
+    assert memory is not None
+    rows = memory.store.query("SELECT text, message_ids FROM memory_items WHERE kind = 'topic'")
+    assert [r["text"] for r in rows] == ["The user is moving to Porto."]
+    w.controller.shutdown()
+
+
+def test_quitting_queues_reflection_which_runs_at_the_next_start(qtbot: QtBot, memoir_home: Path) -> None:
+    first = FakeChatModel(["Noted."])
+    w = make_window(qtbot, memoir_home, first)
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "My sister Ana lives in Berlin")
+    w.controller.shutdown(w.current_id)
+    w.close()
+    store = Store(memoir_home / "memoir.db")
+    assert store.query("SELECT status FROM reflection_jobs") == [{"status": "pending"}]
+    store.close()
+    second = FakeChatModel()
+    second.json_replies = [
+        {"memories": [{"summary": "The user's sister Ana lives in Berlin.", "references": [1]}]}
+    ]
+    again = make_window(qtbot, memoir_home, second)
+    qtbot.waitUntil(lambda: again.controller.memory is not None, timeout=10000)
+    memory = again.controller.memory
+    assert memory is not None
+    qtbot.waitUntil(
+        lambda: (
+            memory.store.query("SELECT count(*) AS n FROM memory_items WHERE kind = 'topic'")[0]["n"] == 1
+        ),
+        timeout=10000,
+    )
+    assert memory.store.query("SELECT status FROM reflection_jobs") == [{"status": "done"}]
+    again.controller.shutdown()
