@@ -29,18 +29,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rebuild: re-embed everything from SQLite; check: repair drift",
     )
     bench = commands.add_parser("bench", help="measure Memoir's memory on a benchmark file")
-    bench.add_argument("suite", choices=["locomo"])
-    bench.add_argument("--data", type=Path, required=True, help="a LoCoMo-format JSON file")
+    bench.add_argument("suite", choices=["locomo", "profile"])
+    bench.add_argument("--data", type=Path, required=True, help="a LoCoMo JSON or MSC profile JSONL file")
     bench.add_argument("--json", action="store_true", help="print JSON on stdout")
-    bench.add_argument("--methods", default="bm25,dense,hybrid", help="comma-separated methods")
+    bench.add_argument("--methods", default="bm25,dense,hybrid", help="locomo: comma-separated methods")
+    bench.add_argument("--dump", type=Path, help="profile: write the scored items, one JSON line per episode")
+    bench.add_argument("--raw-turns", action="store_true", help="profile: score raw user turns (the floor)")
+    bench.add_argument("--limit", type=int, help="only the first N conversations or episodes")
     return parser.parse_args(argv)
 
 
 def run_command(args: argparse.Namespace) -> int:
+    if args.command == "bench" and args.suite == "profile":
+        from memory.evaluation import profile
+
+        return profile.main(args.data, args.json, args.dump, args.raw_turns, args.limit, args.model)
     if args.command == "bench":
         from memory.evaluation import locomo
 
-        return locomo.main(args.data, [m for m in args.methods.split(",") if m], args.json)
+        methods = [m for m in args.methods.split(",") if m]
+        return locomo.main(args.data, methods, args.json, args.limit, args.model)
     from memory.cli import index_command
 
     return index_command(args.action)

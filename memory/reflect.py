@@ -18,7 +18,7 @@ from memory.store import Message
 from memory.text import fence_safe
 
 MAX_SUMMARY = 300
-MAX_MEMORIES = 6
+MAX_MEMORIES = 5
 CANDIDATES = 5
 EXTRACT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -29,7 +29,7 @@ EXTRACT_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "summary": {"type": "string", "maxLength": 200},
+                    "summary": {"type": "string", "maxLength": 160},
                     "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 8},
                 },
                 "required": ["summary", "references"],
@@ -107,7 +107,7 @@ class Reflector:
         model: ChatModel,
         retriever: Retriever,
         speakers: dict[str, str] | None = None,
-        max_tokens: int = 400,
+        max_tokens: int = 600,  # room for the longest answer the schema allows
     ) -> None:
         self.model = model
         self.retriever = retriever

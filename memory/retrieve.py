@@ -8,7 +8,7 @@ from typing import Any
 
 from memory.embed import Embedder
 from memory.index import VectorIndex, timestamp
-from memory.items import ItemStore, MemoryItem
+from memory.items import TOPIC, ItemStore, MemoryItem
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Fusion:
     dense_weight: float = 0.8
     lexical_weight: float = 1.0
     dense_floor: float = 0.2
+    topic_weight: float = 1.0  # topic memories' scores are multiplied by this (set by measurement)
     depth: int = 50  # candidates taken from each retriever
 
 
@@ -123,6 +124,11 @@ class Retriever:
         scores, ranks = self._fuse(dense, lexical)
         ordered = sorted(scores, key=lambda i: -scores[i])[: k * 2]
         found = self.items.many(ordered)
+        if self.fusion.topic_weight != 1.0:
+            for i in ordered:
+                if i in found and found[i].kind == TOPIC:
+                    scores[i] *= self.fusion.topic_weight
+            ordered.sort(key=lambda i: -scores[i])
         best = [i for i in ordered if i in found and filters.accepts(found[i])][:k]
         elapsed = time.perf_counter() - start
         return [Hit(found[i], scores[i], ranks[i][0], ranks[i][1], {"search_s": elapsed}) for i in best]

