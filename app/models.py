@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -17,16 +17,39 @@ from memory.store import Conversation, Message
 
 Index = QModelIndex | QPersistentModelIndex
 ObjectRole = Qt.ItemDataRole.UserRole + 1  # the dataclass behind a row
+T = TypeVar("T")
 
 
-class ConversationListModel(QAbstractListModel):
+class _ListModel(QAbstractListModel, Generic[T]):
+    """A list model over a plain list of dataclasses that have an ``id``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._items: list[T] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._items)
+
+    def _item(self, index: Index) -> T | None:
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        return self._items[index.row()]
+
+    def row_of(self, item_id: int) -> int:
+        """The row holding ``item_id``, or -1; searched from the end, where new rows arrive."""
+        for row in range(len(self._items) - 1, -1, -1):
+            if self._items[row].id == item_id:  # type: ignore[attr-defined]
+                return row
+        return -1
+
+
+class ConversationListModel(_ListModel[Conversation]):
     """Conversations, most recent first; editing a title emits ``rename_requested``."""
 
     rename_requested = Signal(int, str)
 
     def __init__(self) -> None:
         super().__init__()
-        self._items: list[Conversation] = []
 
     def set_conversations(self, items: list[Conversation]) -> None:
         self.beginResetModel()
@@ -36,19 +59,10 @@ class ConversationListModel(QAbstractListModel):
     def conversation(self, row: int) -> Conversation:
         return self._items[row]
 
-    def row_of(self, conversation_id: int) -> int:
-        for row, item in enumerate(self._items):
-            if item.id == conversation_id:
-                return row
-        return -1
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self._item(index)
+        if item is None:
             return None
-        item = self._items[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return item.title
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -74,13 +88,12 @@ class ConversationListModel(QAbstractListModel):
         return True
 
 
-class TranscriptModel(QAbstractListModel):
+class TranscriptModel(_ListModel[Message]):
     """The messages of one conversation; a streaming reply updates its own row."""
 
     def __init__(self) -> None:
         super().__init__()
         self.conversation_id: int | None = None
-        self._items: list[Message] = []
 
     def set_messages(self, conversation_id: int | None, items: list[Message]) -> None:
         self.beginResetModel()
@@ -112,19 +125,10 @@ class TranscriptModel(QAbstractListModel):
             self.dataChanged.emit(self.index(row), self.index(row))
         return row
 
-    def row_of(self, message_id: int) -> int:
-        for row in range(len(self._items) - 1, -1, -1):
-            if self._items[row].id == message_id:
-                return row
-        return -1
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._items)
-
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self._item(index)
+        if item is None:
             return None
-        item = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return item.content
         if role == Qt.ItemDataRole.ToolTipRole:

@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from locomo_data import turns_and_questions  # noqa: E402
+
 from memory.embed import MiniLMEmbedder, default_embedder, minilm_zip  # noqa: E402
 
 ST_SCRIPT = """
@@ -40,15 +42,7 @@ print(json.dumps(runs))
 
 
 def corpus(n: int) -> list[str]:
-    data = json.loads((ROOT.parent / "shared" / "bench" / "locomo_dev.json").read_text())
-    texts = [
-        f"{t['speaker']}: {t['text']}"
-        for s in data
-        for k, v in s["conversation"].items()
-        if k.startswith("session_") and isinstance(v, list)
-        for t in v
-    ]
-    return texts[:n]
+    return turns_and_questions()[0][:n]
 
 
 def ours(texts: list[str], runs: int, model: MiniLMEmbedder) -> list[float]:

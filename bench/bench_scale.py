@@ -10,7 +10,6 @@ LoCoMo questions, embedded live on every query, through the product's Retriever.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import resource
 import statistics
@@ -24,13 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from locomo_data import turns_and_questions  # noqa: E402
+
 from memory.embed import default_embedder  # noqa: E402
 from memory.index import VectorIndex  # noqa: E402
 from memory.items import TURN, ItemStore  # noqa: E402
 from memory.retrieve import Retriever  # noqa: E402
 from memory.store import Store  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "bench" / "locomo_dev.json"
 
 
 def rss_mb() -> float:
@@ -41,16 +40,7 @@ def rss_mb() -> float:
 
 
 def corpus() -> tuple[list[str], list[str]]:
-    data = json.loads(DATA.read_text())
-    turns = [
-        f"{t['speaker']}: {t['text']}"
-        for s in data
-        for k, v in s["conversation"].items()
-        if k.startswith("session_") and isinstance(v, list)
-        for t in v
-    ]
-    questions = [q["question"] for s in data for q in s["qa"] if q.get("category") in (1, 2, 3, 4)]
-    return turns, questions
+    return turns_and_questions()
 
 
 def fill(
