@@ -230,7 +230,7 @@ def fts_query(text: str, words: list[str] | None = None) -> str:
     return " OR ".join(f'"{w}"' for w in (content_words(text) if words is None else words))
 
 
-def _porter() -> Any:
+def porter() -> Any:
     import snowballstemmer
 
     return snowballstemmer.stemmer("porter")  # the same algorithm as FTS5's porter tokenizer
@@ -417,7 +417,7 @@ class ItemStore:
         if len(words) < 2:
             return words
         if self._stemmer is None:
-            self._stemmer = _porter()
+            self._stemmer = porter()
         stems = self._stemmer.stemWords(words)
         marks = ",".join("?" * len(stems))
         rows = self.store.query(

@@ -6,12 +6,14 @@ output parses; then everything is validated here, because parsing is not the sam
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from memory.engine import ChatModel
-from memory.items import TOPIC
+from memory.items import TOPIC, content_words, porter
 from memory.resources import prompt
 from memory.retrieve import Filters, Retriever
 from memory.store import Message
@@ -61,6 +63,7 @@ class Stats:
     extractions: int = 0  # model answers
     valid: int = 0  # memories that passed validation
     rejected: int = 0
+    fallbacks: int = 0  # summaries replaced by the user's own words (see validate)
     added: int = 0
     merged: int = 0
 
@@ -81,16 +84,58 @@ def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
     )
 
 
+def degenerate(summary: str) -> bool:
+    """A stub ("The user") or a loop ("I love golf, I love golf, ..."), as tiny models write."""
+    words = re.findall(r"\w+", summary.casefold())
+    if len(words) < 4:
+        return True
+    trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
+    return max(trigrams.values()) >= 3 or len(set(words)) < 0.5 * len(words)
+
+
+_stemmer = porter()
+
+
+def grounding(summary: str, texts: list[str]) -> float:
+    """Share of the summary's content words (Porter stems) found in ``texts``."""
+    words = set(_stemmer.stemWords(content_words(summary))) - {"user"}
+    if not words:
+        return 0.0
+    seen = {s for text in texts for s in _stemmer.stemWords(content_words(text))}
+    return len(words & seen) / len(words)
+
+
 def validate(answer: Any, messages: list[Message], seen: set[str], stats: Stats) -> list[Extracted]:
-    """Keep memories with a non-empty, short summary and at least one real turn; drop repeats."""
+    """Keep memories that are about the user, grounded in their turns, and new.
+
+    Parsing is not being right: references must name real turns, at least one of them the user's;
+    a summary must not be a stub or a loop and most of its words must come from the user's own
+    turns (more than from the assistant's). When the summary fails but its user turns are real, the
+    user's own words become the memory: the model chose the turns, nothing invented is stored.
+    """
     found = []
     raw = answer.get("memories", []) if isinstance(answer, dict) else []
+    user_texts = [m.content for m in messages if m.role == "user"]
+    other_texts = [m.content for m in messages if m.role != "user"]
     for entry in raw if isinstance(raw, list) else []:
         summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
         refs = entry.get("references", []) if isinstance(entry, dict) else []
         turns = sorted({r for r in refs if isinstance(r, int) and 1 <= r <= len(messages)})
+        own = [t for t in turns if messages[t - 1].role == "user"]
+        if not own:
+            stats.rejected += 1
+            continue
+        user_share = grounding(summary, user_texts)
+        if (
+            degenerate(summary)
+            or len(summary) > MAX_SUMMARY
+            or user_share < 0.5
+            or grounding(summary, other_texts) > user_share
+        ):
+            summary = " ".join(" ".join(messages[t - 1].content.split()) for t in own)[:MAX_SUMMARY]
+            stats.fallbacks += 1
         key = summary.casefold().rstrip(".")
-        if not summary or len(summary) > MAX_SUMMARY or not turns or key in seen:
+        if not summary or key in seen:
             stats.rejected += 1
             continue
         seen.add(key)

@@ -76,20 +76,21 @@ def test_extracted_memories_become_topics_with_their_turns(store: Store, memory:
 def test_malformed_output_is_validated_away(store: Store, memory: MemoryService) -> None:
     conv = chat(store)
     model = FakeChatModel()
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
     model.json_replies = [
         {
             "memories": [
                 {"summary": "Refers to no real turn.", "references": [0, 9, "2"]},
-                {"summary": "   ", "references": [1]},
-                {"summary": "x" * 400, "references": [1]},
-                {"summary": "The user has a dog.", "references": [1]},
-                {"summary": "the user has a dog", "references": [3]},  # a duplicate
+                {"summary": "   ", "references": [1]},  # blank: the user's own words instead
+                {"summary": "x" * 400, "references": [1]},  # too long: the same words, a duplicate
+                {"summary": "The user adopted a greyhound.", "references": [1]},
+                {"summary": "the user adopted a greyhound", "references": [3]},  # a duplicate
                 "not even an object",
             ]
         }
     ]
     reflect(memory, model, conv)
-    assert [t for t, _ in topics(memory)] == ["The user has a dog."]
+    assert [t for t, _ in topics(memory)] == [TURNS[0][1], "The user adopted a greyhound."]
 
 
 def test_empty_output_adds_nothing_and_finishes_the_job(store: Store, memory: MemoryService) -> None:
@@ -130,7 +131,7 @@ def test_merge_into_a_missing_index_is_an_add(store: Store, memory: MemoryServic
     conv = chat(store)
     model = FakeChatModel()
     model.json_replies = [
-        {"memories": [{"summary": "The user has a dog.", "references": [1]}]},
+        {"memories": [{"summary": "The user adopted a greyhound.", "references": [1]}]},
     ]
     reflect(memory, model, conv)
     more = chat(store, [("user", "I also like tea")])
@@ -139,7 +140,7 @@ def test_merge_into_a_missing_index_is_an_add(store: Store, memory: MemoryServic
         {"action": "Merge", "index": 7, "merged_summary": "nonsense"},
     ]
     reflect(memory, model, more)
-    assert [t for t, _ in topics(memory)] == ["The user has a dog.", "The user likes tea."]
+    assert [t for t, _ in topics(memory)] == ["The user adopted a greyhound.", "The user likes tea."]
 
 
 def test_two_merges_into_one_target_build_on_each_other(store: Store, memory: MemoryService) -> None:
@@ -207,7 +208,7 @@ def test_crash_before_apply_then_rerun_gives_one_copy(
     store: Store, memory: MemoryService, tmp_path: Path
 ) -> None:
     conv = chat(store)
-    answer = {"memories": [{"summary": "The user has a dog.", "references": [1]}]}
+    answer = {"memories": [{"summary": "The user adopted a greyhound.", "references": [1]}]}
     jobs = ReflectionJobs(store, memory.items)
     job = jobs.enqueue(conv)
     assert job is not None
@@ -224,7 +225,7 @@ def test_crash_before_apply_then_rerun_gives_one_copy(
     # and a restarted store resumes nothing twice
     reopened = ReflectionJobs(Store(tmp_path / "test.db"), memory.items)
     assert reopened.next_pending() is None
-    assert [t for t, _ in topics(memory)] == ["The user has a dog."]
+    assert [t for t, _ in topics(memory)] == ["The user adopted a greyhound."]
 
 
 def test_long_sessions_are_reflected_in_windows(store: Store, memory: MemoryService) -> None:
@@ -249,3 +250,38 @@ def test_turn_text_cannot_close_the_fence(store: Store, memory: MemoryService) -
 def test_the_schema_requires_summary_and_references() -> None:
     item = EXTRACT_SCHEMA["properties"]["memories"]["items"]
     assert item["required"] == ["summary", "references"]
+
+
+def test_loops_stubs_and_inventions_fall_back_to_the_users_own_words(
+    store: Store, memory: MemoryService
+) -> None:
+    conv = chat(store)
+    model = FakeChatModel()
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
+    model.json_replies = [
+        {
+            "memories": [
+                {"summary": "I love golf, I love golf, I love golf, I love golf", "references": [1]},
+                {"summary": "The user", "references": [3]},
+                {"summary": "The user is a superhero who flies a spaceship.", "references": [1]},
+                {"summary": "The assistant said congratulations warmly.", "references": [2]},
+            ]
+        }
+    ]
+    reflect(memory, model, conv)
+    texts = [t for t, _ in topics(memory)]
+    assert texts == [TURNS[0][1], TURNS[2][1]]  # the loop and the invention both name turn 1: one copy
+
+
+def test_summaries_grounded_in_the_assistants_words_are_not_about_the_user(
+    store: Store, memory: MemoryService
+) -> None:
+    conv = chat(
+        store, [("user", "What should I cook tonight?"), ("assistant", "Try a mushroom risotto with thyme")]
+    )
+    model = FakeChatModel()
+    model.json_replies = [
+        {"memories": [{"summary": "The user cooks mushroom risotto with thyme.", "references": [1]}]}
+    ]
+    reflect(memory, model, conv)
+    assert [t for t, _ in topics(memory)] == ["What should I cook tonight?"]
