@@ -20,6 +20,16 @@ _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 
 
+# The team's shared folder (benchmark data, reference fixtures) lies beside the clone, as in CI.
+SHARED = Path(os.environ.get("MEMOIR_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def shared_file(relative: str) -> Path:
+    path = SHARED / relative
+    assert path.exists(), f"{path} is missing: put the shared folder beside the clone or set MEMOIR_SHARED"
+    return path
+
+
 class NetworkBlocked(AssertionError):
     pass
 

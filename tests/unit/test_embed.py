@@ -1,13 +1,11 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memory.embed import MiniLMEmbedder
 from memory.embed_onnx import OnnxMiniLMEmbedder
-
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "minilm_reference.json"
+from tests.conftest import shared_file
 
 
 @pytest.fixture(scope="module", params=["numpy", "onnxruntime"])
@@ -16,7 +14,7 @@ def embedder(request: pytest.FixtureRequest) -> MiniLMEmbedder:
 
 
 def test_reproduces_sentence_transformers_reference_vectors(embedder: MiniLMEmbedder) -> None:
-    reference = json.loads(REFERENCE.read_text())
+    reference = json.loads(shared_file("fixtures/minilm_reference.json").read_text())
     expected = np.asarray(reference["embeddings"], dtype=np.float32)
     got = embedder.embed(reference["texts"])
     cosines = (got * expected).sum(1) / np.linalg.norm(expected, axis=1) / np.linalg.norm(got, axis=1)
