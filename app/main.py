@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -106,9 +107,24 @@ def run_gui(model_override: Path | None) -> int:
     controller.load_model()  # in the background; the window is already usable
     controller.open_memory()
     try:
-        return app.exec()
+        code = app.exec()
     finally:
         controller.shutdown(window.current_id)
+    return leave(code)
+
+
+def leave(code: int) -> int:
+    """Exit without interpreter finalization, once everything is saved and closed.
+
+    Some native extension loaded here (Chroma's Rust bindings, onnxruntime, Qt, llama.cpp) decrefs
+    a bool it does not own; the fault fires only in the garbage collection at finalization
+    ("bool_dealloc: deallocating True or False"), about one exit in three. By now every lane has
+    drained and SQLite is closed, so skipping finalization loses nothing.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
