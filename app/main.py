@@ -46,7 +46,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         return profile.main(args.data, args.json, args.dump, args.raw_turns, args.limit, args.model)
     if args.command == "bench":
-        from memory.evaluation import locomo
+        from memory.evaluation import turn_recall as locomo
 
         methods = [m for m in args.methods.split(",") if m]
         return locomo.main(args.data, methods, args.json, args.limit, args.model)
@@ -75,6 +75,7 @@ def run_gui(model_override: Path | None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import ChatController
+    from app.gc import GarbageCollector
     from app.resources import icon_path, stylesheet
     from app.window import MainWindow
     from memory.memory import open_memory
@@ -85,6 +86,7 @@ def run_gui(model_override: Path | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Memoir")
+    collector = GarbageCollector(app)  # Qt objects must only ever be freed on this thread
     app.setWindowIcon(QIcon(str(icon_path())))
     app.setStyleSheet(stylesheet())
     home = data_dir()
@@ -110,6 +112,7 @@ def run_gui(model_override: Path | None) -> int:
         code = app.exec()
     finally:
         controller.shutdown(window.current_id)
+    del collector
     return leave(code)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from locomo_data import turns_and_questions  # noqa: E402
+from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.embed import MiniLMEmbedder, default_embedder, minilm_zip  # noqa: E402
 

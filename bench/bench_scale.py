@@ -23,7 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from locomo_data import turns_and_questions  # noqa: E402
+from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.embed import default_embedder  # noqa: E402
 from memory.index import VectorIndex  # noqa: E402

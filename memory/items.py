@@ -181,7 +181,7 @@ class TurnText:
     previous: bool = False
 
 
-# The measured choice (bench/tune_locomo.py): the previous turn lifts BM25 recall@5 on LoCoMo dev
+# The measured choice (bench/tune_retrieval.py): the previous turn lifts BM25 recall@5 on LoCoMo dev
 # from 0.53 to 0.59, because answers often lack the words their question used; it blurs vectors.
 LEXICAL_TEXT = TurnText(previous=True)
 DENSE_TEXT = TurnText()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import os
 import socket
@@ -56,6 +57,18 @@ def _guarded_connect(self: socket.socket, address: object) -> None:
 def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     _check_address(address)
     return _real_connect_ex(self, address)  # type: ignore[arg-type]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # As in the app (app/gc.py): no automatic collection, which could run on a worker lane and free
+    # Qt objects off their thread; each test's garbage is collected on the main thread afterwards.
+    gc.disable()
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_main_thread() -> Iterator[None]:
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

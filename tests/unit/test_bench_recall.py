@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.main import main
-from memory.evaluation import locomo
+from memory.evaluation import turn_recall as locomo
 from tests.fakes import FakeEmbedder
 
 SAMPLE = {
