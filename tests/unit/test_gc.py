@@ -15,9 +15,16 @@ def test_collection_happens_on_the_gui_thread(qtbot: QtBot) -> None:
         if phase == "start":
             threads.append(threading.current_thread())
 
+    gc.collect()  # start from nothing pending
     gc.callbacks.append(record)
     try:
-        worker = threading.Thread(target=lambda: [[[]] for _ in range(5 * gc.get_threshold()[0])])
+
+        def make_cycles() -> None:  # garbage only the cyclic collector can free
+            for _ in range(5 * gc.get_threshold()[0]):
+                cycle: list[object] = []
+                cycle.append(cycle)
+
+        worker = threading.Thread(target=make_cycles)
         worker.start()
         worker.join()
         assert threads == []  # allocating on a worker never triggers a collection there
