@@ -156,7 +156,7 @@ class ChatController(QObject):
     def apply_settings(self, settings: Settings) -> None:
         """Save new settings; reload the model only if a setting that shapes it changed."""
         old, self.settings = self.settings, settings.validated()
-        self.settings_store.save(self.settings)
+        self._run(self.io_lane, self.settings_store.save, self.settings, on_error=self._report)
         if any(getattr(old, f) != getattr(self.settings, f) for f in MODEL_FIELDS):
             self._override = None
             self.load_model()
@@ -228,10 +228,12 @@ class ChatController(QObject):
             on_error=self._on_reflected,
         )
 
-    def _reflect_pending(self) -> int:
+    def _reflect_pending(self) -> tuple[int, list[str]]:
+        """Run queued jobs; returns how many finished and the errors of jobs parked in this run."""
         assert self.memory is not None and self._model is not None
         memory, jobs = self.memory, ReflectionJobs(self.store, self.memory.items)
         total, done = jobs.pending_count(), 0
+        parked: list[str] = []
         while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
             text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
             call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
@@ -239,26 +241,29 @@ class ChatController(QObject):
                 stats = jobs.run(job, Reflector(self._model, memory.retriever), self._reflect_stop.is_set)
             except Exception:
                 log.warning("reflection job %s failed", job.id, exc_info=True)
+                parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]
                 continue  # recorded on the job (retried, then parked)
             if stats is None:
                 break  # gave way to the user; resumes after the reply
             done += 1
             self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND)
-        return done
+        return done, parked
 
     def _on_reflected(self, result: object) -> None:
         self._reflecting = False
         if self._closed:
             return
         self.reflection_progressed.emit("")
-        if isinstance(result, int) and result:
-            self.memories_changed.emit()
         if isinstance(result, BaseException):
             self._report(result)
-        parked = ReflectionJobs(self.store, self.memory.items).parked() if self.memory else []
-        if parked:
+            return
+        assert isinstance(result, tuple)
+        done, parked = result
+        if done:
+            self.memories_changed.emit()
+        if parked:  # only those given up on in this run: older ones were reported already
             self.problem.emit(
-                f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1].last_error}"
+                f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1]}"
             )
 
     def _on_memory_failed(self, exc: BaseException) -> None:

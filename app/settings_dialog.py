@@ -35,7 +35,7 @@ class SettingsDialog(QDialog):
             editor = self._editor_for(f, getattr(settings, f.name))
             editor.setToolTip(f.metadata["description"])
             self._editors[f.name] = editor
-            row = self._with_browse(editor) if f.name == "model_path" else editor
+            row = self._with_browse(editor) if f.name.endswith("model_path") else editor
             form.addRow(f.metadata["title"] + ":", row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -57,6 +57,8 @@ class SettingsDialog(QDialog):
             spin = QSpinBox()
             spin.setRange(f.metadata.get("minimum", 0), f.metadata.get("maximum", 1 << 30))
             spin.setValue(value)
+            if f.name == "n_threads":
+                spin.setSpecialValueText("Automatic")  # shown for 0
             return spin
         if isinstance(value, float):
             dspin = QDoubleSpinBox()
@@ -78,17 +80,16 @@ class SettingsDialog(QDialog):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(line)
         browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse_model)
+        assert isinstance(line, QLineEdit)
+        browse.clicked.connect(lambda: self._browse_model(line))
         layout.addWidget(browse)
         return row
 
-    def _browse_model(self) -> None:
+    def _browse_model(self, editor: QLineEdit) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Choose a GGUF model", "", "GGUF models (*.gguf);;All files (*)"
+            self, "Choose a GGUF model", editor.text(), "GGUF models (*.gguf);;All files (*)"
         )
         if path:
-            editor = self._editors["model_path"]
-            assert isinstance(editor, QLineEdit)
             editor.setText(path)
 
     def _show(self, settings: Settings) -> None:

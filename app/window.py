@@ -214,7 +214,10 @@ class MainWindow(QMainWindow):
     # Chatting ------------------------------------------------------------------------------
 
     def send(self, text: str) -> None:
-        if not text.strip() or not self.controller.can_send():
+        if not text.strip():
+            return
+        if not self.controller.can_send():  # the text stays in the box: nothing is lost
+            self.statusBar().showMessage("Not sent: the model is not ready yet.", 5000)
             return
         self.composer.clear()
         if self.current_id is None:
@@ -293,7 +296,7 @@ class MainWindow(QMainWindow):
         self.composer.setPlaceholderText(
             "Message Memoir…  (Enter to send, Shift+Enter for a new line)"
             if ready or generating
-            else "The model is not ready yet — you can type; sending waits for it."
+            else "The model is not ready yet — you can type; Send works once it has loaded."
         )
 
     def _update_empty_hint(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from memory.embed import Vectors
-from memory.engine import ModelError, check_model_file
+from memory.engine import check_model_file, open_llama
 
 
 class LlamaEmbedder:
@@ -17,22 +17,18 @@ class LlamaEmbedder:
 
     def __init__(self, path: Path, n_ctx: int = 512, n_threads: int = 0) -> None:
         check_model_file(path)
-        from llama_cpp import LLAMA_POOLING_TYPE_MEAN, Llama
+        from llama_cpp import LLAMA_POOLING_TYPE_MEAN
 
         threads = n_threads or (os.cpu_count() or 1)
-        try:
-            self._llama = Llama(
-                model_path=str(path),
-                embedding=True,
-                pooling_type=LLAMA_POOLING_TYPE_MEAN,
-                n_ctx=n_ctx,
-                n_batch=n_ctx,
-                n_ubatch=n_ctx,
-                n_threads=threads,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(f"llama.cpp could not load the embedding model {path.name} ({exc}).") from exc
+        self._llama = open_llama(
+            path,
+            embedding=True,
+            pooling_type=LLAMA_POOLING_TYPE_MEAN,
+            n_ctx=n_ctx,
+            n_batch=n_ctx,
+            n_ubatch=n_ctx,
+            n_threads=threads,
+        )
         self._lock = threading.Lock()  # searches (model lane) and indexing (index lane) both embed
         self.name = f"gguf:{path.name}"
         self.dimension = int(self._llama.n_embd())

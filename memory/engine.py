@@ -117,6 +117,19 @@ def read_through(path: Path, progress: Callable[[float], None], chunk: int = 8 <
             progress(min(1.0, done / total))
 
 
+def open_llama(path: Path, **params: Any) -> Any:
+    """A ``llama_cpp.Llama`` for ``path``; a file llama.cpp cannot load becomes a :class:`ModelError`."""
+    from llama_cpp import Llama
+
+    try:
+        return Llama(model_path=str(path), verbose=False, **params)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ModelError(
+            f"llama.cpp could not load {path.name}: the file may be truncated, corrupt, "
+            f"or a model architecture this build does not support ({exc})."
+        ) from exc
+
+
 class LlamaChatModel:
     """A GGUF chat model run by llama-cpp-python. Not thread-safe: use it from one lane."""
 
@@ -148,23 +161,10 @@ class LlamaChatModel:
     ) -> LlamaChatModel:
         check_model_file(path)
         read_through(path, lambda f: progress(0.9 * f))
-        from llama_cpp import Llama
-
         threads = n_threads or max(1, os.cpu_count() or 1)
-        try:
-            llama = Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads,
-                n_threads_batch=threads,
-                n_gpu_layers=n_gpu_layers,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelError(
-                f"llama.cpp could not load {path.name}: the file may be truncated, corrupt, "
-                f"or a model architecture this build does not support ({exc})."
-            ) from exc
+        llama = open_llama(
+            path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers
+        )
         progress(1.0)
         return cls(llama, path)
 

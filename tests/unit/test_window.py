@@ -245,3 +245,48 @@ def test_quitting_queues_reflection_which_runs_at_the_next_start(qtbot: QtBot, m
     )
     assert memory.store.query("SELECT status FROM reflection_jobs") == [{"status": "done"}]
     again.controller.shutdown()
+
+
+def test_a_parked_reflection_is_reported_once_not_after_every_reply(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["ok"])
+    model.json_replies = [ValueError("garbage JSON")] * 3
+    model.default_json = {"memories": []}
+    w = make_window(qtbot, memoir_home, model)
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
+    problems: list[str] = []
+    w.controller.problem.connect(problems.append)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "hello there")
+    w.remember_action.trigger()
+    qtbot.waitUntil(lambda: any("could not be turned into memories" in p for p in problems), timeout=5000)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "another message")
+    qtbot.waitUntil(lambda: not w.controller._reflecting, timeout=5000)
+    qtbot.wait(100)
+    assert sum("could not be turned into memories" in p for p in problems) == 1
+    w.controller.shutdown()
+
+
+def test_sending_before_the_model_is_ready_keeps_the_text_and_says_why(
+    qtbot: QtBot, memoir_home: Path
+) -> None:
+    w = make_window(qtbot, memoir_home, None, error="no model here")
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.ERROR)
+    type_and_send(qtbot, w, "please keep me")
+    assert w.composer.toPlainText() == "please keep me"
+    assert "not ready" in w.statusBar().currentMessage()
+    w.controller.shutdown()
+
+
+def test_settings_dialog_offers_browse_for_both_model_files_and_cancel_changes_nothing(qtbot: QtBot) -> None:
+    from PySide6.QtWidgets import QPushButton
+
+    from app.settings_dialog import SettingsDialog
+    from memory.settings import Settings
+
+    original = Settings(temperature=0.3)
+    dialog = SettingsDialog(original)
+    qtbot.addWidget(dialog)
+    assert len([b for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]) == 2
+    dialog.reject()
+    assert dialog.settings() == original
