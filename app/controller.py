@@ -18,7 +18,7 @@ from memory.engine import ChatModel, LlamaChatModel, ModelError
 from memory.jobs import ReflectionJobs
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
-from memory.reflect import Reflector
+from memory.reflect import reflector
 from memory.settings import Settings, SettingsStore
 from memory.store import Conversation, Message, Store
 
@@ -238,7 +238,7 @@ class ChatController(QObject):
             text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
             call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
             try:
-                stats = jobs.run(job, Reflector(self._model, memory.retriever), self._reflect_stop.is_set)
+                stats = jobs.run(job, reflector(self._model, memory.retriever), self._reflect_stop.is_set)
             except Exception:
                 log.warning("reflection job %s failed", job.id, exc_info=True)
                 parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]

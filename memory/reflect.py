@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from memory.disclosure import DisclosureSelector
 from memory.engine import ChatModel
 from memory.items import TOPIC, content_words, porter
 from memory.resources import prompt
@@ -22,6 +25,9 @@ from memory.text import fence_safe
 MAX_SUMMARY = 300
 MAX_MEMORIES = 5
 CANDIDATES = 5
+# Only memories at least this similar (MiniLM cosine) are shown to the model as merge candidates; the
+# profile benchmark treats 0.6 as "the same fact". Below it the answer is Add, without asking.
+MERGE_FLOOR = 0.6
 EXTRACT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -64,6 +70,7 @@ class Stats:
     valid: int = 0  # memories that passed validation
     rejected: int = 0
     fallbacks: int = 0  # summaries replaced by the user's own words (see validate)
+    statements: int = 0  # the user's own self-disclosures kept (see memory/disclosure.py)
     added: int = 0
     merged: int = 0
 
@@ -105,13 +112,16 @@ def grounding(summary: str, texts: list[str]) -> float:
     return len(words & seen) / len(words)
 
 
-def validate(answer: Any, messages: list[Message], seen: set[str], stats: Stats) -> list[Extracted]:
+def validate(
+    answer: Any, messages: list[Message], seen: set[str], stats: Stats, fallback: bool = True
+) -> list[Extracted]:
     """Keep memories that are about the user, grounded in their turns, and new.
 
     Parsing is not being right: references must name real turns, at least one of them the user's;
     a summary must not be a stub or a loop and most of its words must come from the user's own
     turns (more than from the assistant's). When the summary fails but its user turns are real, the
-    user's own words become the memory: the model chose the turns, nothing invented is stored.
+    user's own words become the memory (if ``fallback``): the model chose the turns, nothing invented
+    is stored. Without ``fallback`` such a memory is dropped (the selector keeps the user's words).
     """
     found = []
     raw = answer.get("memories", []) if isinstance(answer, dict) else []
@@ -132,6 +142,9 @@ def validate(answer: Any, messages: list[Message], seen: set[str], stats: Stats)
             or user_share < 0.5
             or grounding(summary, other_texts) > user_share
         ):
+            if not fallback:
+                stats.rejected += 1
+                continue
             summary = " ".join(" ".join(messages[t - 1].content.split()) for t in own)[:MAX_SUMMARY]
             stats.fallbacks += 1
         key = summary.casefold().rstrip(".")
@@ -145,7 +158,11 @@ def validate(answer: Any, messages: list[Message], seen: set[str], stats: Stats)
 
 
 class Reflector:
-    """Runs extraction and update with a model; knows nothing about jobs or transactions."""
+    """Runs extraction and update with a model; knows nothing about jobs or transactions.
+
+    With a ``selector``, the user's own self-disclosing sentences become memories next to the model's
+    validated summaries (and a summary that fails validation is dropped rather than replaced).
+    """
 
     def __init__(
         self,
@@ -153,11 +170,15 @@ class Reflector:
         retriever: Retriever,
         speakers: dict[str, str] | None = None,
         max_tokens: int = 600,  # room for the longest answer the schema allows
+        selector: DisclosureSelector | None = None,
+        merge_floor: float = MERGE_FLOOR,
     ) -> None:
         self.model = model
         self.retriever = retriever
         self.speakers = speakers or {"user": "User", "assistant": "Assistant"}
         self.max_tokens = max_tokens
+        self.selector = selector
+        self.merge_floor = merge_floor
 
     def windows(self, messages: list[Message]) -> list[list[Message]]:
         """Consecutive slices whose prompt leaves room for the answer in the model's context."""
@@ -187,7 +208,14 @@ class Reflector:
                 should_stop=should_stop,
             )
             result.stats.extractions += 1
-            for memory in validate(answer, window, seen, result.stats):
+            found = validate(answer, window, seen, result.stats, fallback=self.selector is None)
+            for statement in self.selector.select(window) if self.selector else []:
+                key = statement.text.casefold().rstrip(".")
+                if key not in seen:
+                    seen.add(key)
+                    result.stats.statements += 1
+                    found.append(Extracted(statement.text, [statement.message_id]))
+            for memory in found:
                 self._decide(memory, result, should_stop)
         return result
 
@@ -230,11 +258,28 @@ class Reflector:
         plan.merges[key] = Extracted(merged, sorted(refs))
 
     def _candidates(self, memory: Extracted, plan: Plan) -> list[tuple[int | str, str]]:
-        """The most similar existing topic memories (as this job would leave them), plus its own adds."""
-        hits = self.retriever.search(memory.summary, k=CANDIDATES, filters=Filters(kinds=(TOPIC,)))
-        found: list[tuple[int | str, str]] = [
-            (h.item.id, plan.merges[h.item.id].summary if h.item.id in plan.merges else h.item.text)
-            for h in hits
+        """The most similar topic memories (as this job would leave them, its own adds included),
+        most similar first, at least ``merge_floor`` alike: nothing alike means a plain Add."""
+        near = self.retriever.dense(memory.summary, CANDIDATES, Filters(kinds=(TOPIC,)))
+        existing = self.retriever.items.many([i for i, _ in near])
+        scored: list[tuple[float, int | str, str]] = [
+            (sim, i, plan.merges[i].summary if i in plan.merges else existing[i].text)
+            for i, sim in near
+            if i in existing
         ]
-        found += [(str(i), add.summary) for i, add in enumerate(plan.adds)]
-        return found[: CANDIDATES + 3]
+        if plan.adds:
+            vectors = np.asarray(
+                self.retriever.embedder.embed([memory.summary, *(a.summary for a in plan.adds)])
+            )
+            sims = vectors[1:] @ vectors[0]
+            scored += [
+                (float(sim), str(n), add.summary)
+                for n, (sim, add) in enumerate(zip(sims, plan.adds, strict=True))
+            ]
+        scored.sort(key=lambda c: -c[0])
+        return [(key, text) for sim, key, text in scored if sim >= self.merge_floor][:CANDIDATES]
+
+
+def reflector(model: ChatModel, retriever: Retriever, speakers: dict[str, str] | None = None) -> Reflector:
+    """The reflector the app uses: the model's summaries plus the user's own self-disclosures."""
+    return Reflector(model, retriever, speakers, selector=DisclosureSelector(retriever.embedder))

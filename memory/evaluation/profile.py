@@ -22,7 +22,7 @@ from memory.embed import Embedder
 from memory.engine import ChatModel
 from memory.jobs import ReflectionJobs
 from memory.memory import MemoryService
-from memory.reflect import Reflector
+from memory.reflect import reflector
 from memory.store import Store
 
 THRESHOLD = 0.6
@@ -87,7 +87,7 @@ def run(
     episodes = episodes[:limit] if limit else episodes
     scores: list[Score] = []
     reflect_times: list[float] = []
-    extractions = valid = rejected = failed = 0
+    extractions = valid = rejected = failed = statements = 0
     out = dump.open("w", encoding="utf-8") if dump else None
     for number, episode in enumerate(episodes, 1):
         progress(f"[{number}/{len(episodes)}] {episode['id']}")
@@ -103,7 +103,7 @@ def run(
                     assert job is not None
                     start = time.perf_counter()
                     try:
-                        stats = jobs.run(job, Reflector(model, memory.retriever))
+                        stats = jobs.run(job, reflector(model, memory.retriever))
                     except Exception:  # recorded on the job, as in the app; the benchmark goes on
                         stats, failed = None, failed + 1
                     reflect_times.append(time.perf_counter() - start)
@@ -114,6 +114,7 @@ def run(
                             valid + stats.valid,
                             rejected + stats.rejected,
                         )
+                        statements += stats.statements
             items = believed(memory) if model is not None else raw_user_turns(memory)
             scores.append(score(items, episode["user_facts"], episode["partner_facts"], embedder))
             if out:
@@ -134,6 +135,7 @@ def run(
         "reflect_seconds_per_session": round(statistics.mean(reflect_times), 2) if reflect_times else None,
         "validated_share": round(valid / (valid + rejected), 4) if valid + rejected else None,
         "extractions": extractions,
+        "statements_kept": statements,  # the user's own sentences kept by the selector
         "failed_sessions": failed,
     }
 

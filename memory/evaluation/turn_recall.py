@@ -23,7 +23,7 @@ from memory.engine import ChatModel
 from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, MemoryItem, TurnText, turn_index_text
 from memory.jobs import ReflectionJobs
 from memory.memory import MemoryService
-from memory.reflect import Reflector, Stats
+from memory.reflect import Stats, reflector
 from memory.retrieve import Fusion, Retriever
 from memory.store import Store
 
@@ -138,7 +138,7 @@ def reflect_sessions(ingested: Ingested, model: ChatModel, times: list[float], s
             continue
         start = time.perf_counter()
         try:
-            result = jobs.run(job, Reflector(model, memory.retriever, speakers))
+            result = jobs.run(job, reflector(model, memory.retriever, speakers))
         except Exception:  # recorded on the job; the benchmark goes on
             result = None
         times.append(time.perf_counter() - start)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from memory.disclosure import DisclosureSelector
 from memory.engine import Interrupted
 from memory.fake_model import FakeChatModel
 from memory.items import TOPIC
@@ -36,11 +38,15 @@ def chat(store: Store, turns: list[tuple[str, str]] = TURNS) -> int:
     return conv.id
 
 
-def reflect(memory: MemoryService, model: FakeChatModel, conversation_id: int) -> ReflectionJobs:
+def reflect(
+    memory: MemoryService, model: FakeChatModel, conversation_id: int, **options: Any
+) -> ReflectionJobs:
+    """Reflect on a conversation; every earlier memory is a merge candidate unless options say otherwise
+    (the hashed bag-of-words embedder's similarities mean little)."""
     jobs = ReflectionJobs(memory.store, memory.items)
     job = jobs.enqueue(conversation_id)
     assert job is not None
-    jobs.run(job, Reflector(model, memory.retriever))
+    jobs.run(job, Reflector(model, memory.retriever, **{"merge_floor": -1.0, **options}))
     memory.indexer.sync()
     return jobs
 
@@ -285,3 +291,41 @@ def test_summaries_grounded_in_the_assistants_words_are_not_about_the_user(
     ]
     reflect(memory, model, conv)
     assert [t for t, _ in topics(memory)] == ["What should I cook tonight?"]
+
+
+def test_selector_adds_the_users_statements_and_drops_failed_summaries(
+    store: Store, memory: MemoryService
+) -> None:
+    conv = chat(store)
+    ids = [m.id for m in store.messages(conv)]
+    model = FakeChatModel()
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
+    model.json_replies = [
+        {
+            "memories": [
+                {"summary": "The user flies airplanes to Tokyo.", "references": [3]},
+                {"summary": "The user adopted a greyhound called Biscuit.", "references": [1]},
+            ]
+        }
+    ]
+    selector = DisclosureSelector(FakeEmbedder(), threshold=-1.0)  # every statement qualifies
+    reflect(memory, model, conv, selector=selector)
+    assert topics(memory) == [
+        ("The user adopted a greyhound called Biscuit.", (ids[0],)),
+        ("I just adopted a greyhound called Biscuit", (ids[0],)),
+        ("Also I start a pottery class in Porto next week", (ids[2],)),
+    ]
+
+
+def test_nothing_similar_is_added_without_asking_the_model(store: Store, memory: MemoryService) -> None:
+    first = chat(store, TURNS[:1])
+    model = FakeChatModel()
+    model.json_replies = [{"memories": [{"summary": "The user adopted a greyhound.", "references": [1]}]}]
+    reflect(memory, model, first, merge_floor=0.6)
+    second = chat(store, [("user", "Pottery class in Porto starts Monday")])
+    model.json_replies = [
+        {"memories": [{"summary": "Pottery class in Porto starts Monday.", "references": [1]}]}
+    ]
+    reflect(memory, model, second, merge_floor=0.6)
+    assert len(model.json_prompts) == 2  # two extractions, no update question
+    assert len(topics(memory)) == 2
