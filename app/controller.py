@@ -18,6 +18,7 @@ from memory.engine import ChatModel, LlamaChatModel, ModelError
 from memory.jobs import ReflectionJobs
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
+from memory.recall import Recall, Receipt
 from memory.reflect import reflector
 from memory.settings import Settings, SettingsStore
 from memory.store import Conversation, Message, Store
@@ -61,6 +62,8 @@ class ChatController(QObject):
     problem = Signal(str)  # something the user should know, not fatal
     reflection_progressed = Signal(str)  # "Reflecting… (1/2)", or "" when done
     memories_changed = Signal()
+    receipts_loaded = Signal(int, dict)  # conversation id, {reply id: [Receipt]}
+    receipts_changed = Signal(int, list)  # reply id, [Receipt]
 
     def __init__(
         self,
@@ -80,6 +83,7 @@ class ChatController(QObject):
         self.io_lane = SerialLane("io")  # disk reads and writes the GUI asks for
         self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
         self.memory: MemoryService | None = None
+        self.recall: Recall | None = None  # used on the model lane only (it owns the reranker)
         self._opening: MemoryService | None = None
         self._reflect_stop = threading.Event()  # set when the user needs the model
         self._reflecting = False
@@ -171,13 +175,14 @@ class ChatController(QObject):
             return
         factory = self._memory_factory
 
-        def start() -> MemoryService:
+        def start() -> tuple[MemoryService, Recall]:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
             memory.start_up()
-            return memory
+            return memory, Recall(memory)
 
-        def opened(memory: MemoryService) -> None:
+        def opened(pair: tuple[MemoryService, Recall]) -> None:
+            memory, self.recall = pair
             self.memory = memory
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
@@ -189,7 +194,7 @@ class ChatController(QObject):
 
     def reopen_memory(self) -> None:
         """Close the memory and open it again (another embedder: the index re-embeds everything)."""
-        old, self.memory = self.memory, None
+        old, self.memory, self.recall = self.memory, None, None
 
         def close() -> None:
             if old is not None:
@@ -298,6 +303,41 @@ class ChatController(QObject):
             on_done=lambda msgs: self.messages_loaded.emit(conversation_id, msgs),
             on_error=self._report,
         )
+        self._run(
+            self.io_lane,
+            self._receipts_of,
+            conversation_id,
+            on_done=lambda found: self.receipts_loaded.emit(conversation_id, found),
+            on_error=self._report,
+        )
+
+    def _receipts_of(self, conversation_id: int) -> dict[int, list[Receipt]]:
+        recall = self.recall
+        if recall is None:
+            return {}
+        replies = [m.id for m in self.store.messages(conversation_id) if m.role == "assistant"]
+        return {r: found for r in replies if (found := recall.receipts(r))}
+
+    def memory_feedback(self, reply_id: int, position: int, value: int) -> None:
+        """The user judged a memory shown with a reply: +1 helpful, -1 not relevant, 0 undo."""
+        recall = self.recall
+        if recall is None:
+            return
+
+        def judge() -> list[Receipt]:
+            recall.feedback(reply_id, position, value)
+            return recall.receipts(reply_id)
+
+        self._run(
+            self.model_lane,
+            judge,
+            on_done=lambda found: self.receipts_changed.emit(reply_id, found),
+            on_error=self._report,
+        )
+
+    def reset_reranker(self) -> None:
+        if self.recall is not None:
+            self._run(self.model_lane, self.recall.reset, on_error=self._report)
 
     def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
         self._run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
@@ -380,6 +420,9 @@ class ChatController(QObject):
     def _reply(self, conversation_id: int, settings: Settings) -> ReplyResult:
         assert self._model is not None
         throttle = Throttle(lambda pair: call_in_gui(lambda: self.reply_text_changed.emit(*pair)))
+        recall = self.recall if settings.memories_per_answer > 0 else None
+        if recall is not None:
+            recall.learning = settings.learn_from_citations
         result = self.chat.reply(
             conversation_id,
             self._model,
@@ -387,6 +430,8 @@ class ChatController(QObject):
             should_stop=self._stop.is_set,
             on_started=lambda m: call_in_gui(lambda: self.message_added.emit(m)),
             on_text=lambda mid, text: throttle.push((mid, text)),
+            recall=recall,
+            memories=settings.memories_per_answer,
         )
         throttle.flush()
         return result
@@ -395,6 +440,8 @@ class ChatController(QObject):
         self.last_tokens_per_second = result.stats.tokens_per_second
         self._set_state(ModelState.READY, "Stopped" if result.stats.stopped else "Ready")
         self.reply_finished.emit(result)
+        if result.recall_problem:
+            self.problem.emit(result.recall_problem)
         self._remember(result.message)
         self.run_reflection()  # resume anything the reply pre-empted
 

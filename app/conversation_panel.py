@@ -77,6 +77,10 @@ class ConversationPanel(QWidget):
         self.view.setCurrentIndex(index)
         selection.blockSignals(blocker)
 
+    def title_of(self, conversation_id: int) -> str:
+        row = self.model.row_of(conversation_id)
+        return self.model.conversation(row).title if row >= 0 else "a deleted conversation"
+
     def current(self) -> Conversation | None:
         index = self.view.currentIndex()
         return index.data(ObjectRole) if index.isValid() else None

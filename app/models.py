@@ -13,10 +13,12 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from memory.recall import Receipt
 from memory.store import Conversation, Message
 
 Index = QModelIndex | QPersistentModelIndex
 ObjectRole = Qt.ItemDataRole.UserRole + 1  # the dataclass behind a row
+ReceiptsRole = Qt.ItemDataRole.UserRole + 2  # (receipts, expanded) of a reply
 T = TypeVar("T")
 
 
@@ -94,12 +96,34 @@ class TranscriptModel(_ListModel[Message]):
     def __init__(self) -> None:
         super().__init__()
         self.conversation_id: int | None = None
+        self._receipts: dict[int, list[Receipt]] = {}
+        self._expanded: set[int] = set()
 
     def set_messages(self, conversation_id: int | None, items: list[Message]) -> None:
         self.beginResetModel()
+        if conversation_id != self.conversation_id:
+            self._receipts.clear()
+            self._expanded.clear()
         self.conversation_id = conversation_id
         self._items = list(items)
         self.endResetModel()
+
+    def set_receipts(self, reply_id: int, receipts: list[Receipt]) -> None:
+        self._receipts[reply_id] = list(receipts)
+        self._changed(reply_id)
+
+    def receipts(self, reply_id: int) -> list[Receipt]:
+        return list(self._receipts.get(reply_id, []))
+
+    def toggle_receipts(self, reply_id: int, expanded: bool | None = None) -> None:
+        expand = reply_id not in self._expanded if expanded is None else expanded
+        (self._expanded.add if expand else self._expanded.discard)(reply_id)
+        self._changed(reply_id)
+
+    def _changed(self, message_id: int) -> None:
+        row = self.row_of(message_id)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row), self.index(row))
 
     def messages(self) -> list[Message]:
         return list(self._items)
@@ -135,4 +159,6 @@ class TranscriptModel(_ListModel[Message]):
             return f"{item.role} · {item.created_at[:19].replace('T', ' ')} UTC · {item.status}"
         if role == ObjectRole:
             return item
+        if role == ReceiptsRole:
+            return (self._receipts.get(item.id, []), item.id in self._expanded)
         return None

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -52,7 +53,9 @@ class SettingsDialog(QDialog):
 
     def _editor_for(self, f: dataclasses.Field[Any], value: Any) -> QWidget:
         if isinstance(value, bool):
-            raise TypeError("no boolean settings yet")
+            box = QCheckBox()
+            box.setChecked(value)
+            return box
         if isinstance(value, int):
             spin = QSpinBox()
             spin.setRange(f.metadata.get("minimum", 0), f.metadata.get("maximum", 1 << 30))
@@ -95,7 +98,9 @@ class SettingsDialog(QDialog):
     def _show(self, settings: Settings) -> None:
         for name, editor in self._editors.items():
             value = getattr(settings, name)
-            if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            if isinstance(editor, QCheckBox):
+                editor.setChecked(value)
+            elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 editor.setValue(value)
             elif isinstance(editor, QPlainTextEdit):
                 editor.setPlainText(value)
@@ -108,7 +113,9 @@ class SettingsDialog(QDialog):
             return self._original
         values: dict[str, Any] = {}
         for name, editor in self._editors.items():
-            if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            if isinstance(editor, QCheckBox):
+                values[name] = editor.isChecked()
+            elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
                 values[name] = editor.value()
             elif isinstance(editor, QPlainTextEdit):
                 values[name] = editor.toPlainText()

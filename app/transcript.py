@@ -26,7 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.models import ObjectRole
+from app import receipts as receipt_rows
+from app.models import ObjectRole, ReceiptsRole
+from memory.recall import Receipt
 from memory.store import Message
 
 Index = QModelIndex | QPersistentModelIndex
@@ -70,18 +72,23 @@ class MessageDelegate(QStyledItemDelegate):
     """Paints bubbles; a "Copy" link in each header copies that message's Markdown."""
 
     copy_requested = Signal(str)
+    receipts_toggled = Signal(int)  # reply id
+    memory_opened = Signal(int, int)  # reply id, position shown to the model
+    feedback_given = Signal(int, int, int)  # reply id, position, +1 / -1 / 0
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._docs: OrderedDict[tuple[int, str, int], QTextDocument] = OrderedDict()
+        self._docs: OrderedDict[tuple[int, str, int, int], QTextDocument] = OrderedDict()
 
-    def document(self, message: Message, width: int) -> QTextDocument:
-        key = (message.id, message.content, width)
+    def document(self, message: Message, width: int, shown: int = 0) -> QTextDocument:
+        """The message as a laid-out document; with ``shown`` receipts, its citations are links."""
+        key = (message.id, message.content, width, shown)
         doc = self._docs.get(key)
         if doc is None:
             doc = _Document()
             doc.setDocumentMargin(0)
-            doc.setMarkdown(message.content or " ", MARKDOWN)
+            text = receipt_rows.link_citations(message.content, shown) if shown else message.content
+            doc.setMarkdown(text or " ", MARKDOWN)
             _shade_code_blocks(doc)
             doc.setTextWidth(width)
             self._docs[key] = doc
@@ -102,9 +109,20 @@ class MessageDelegate(QStyledItemDelegate):
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         message: Message = index.data(ObjectRole)
+        receipts, expanded = index.data(ReceiptsRole) or ([], False)
         bubble = self._bubble(QRect(0, 0, option.rect.width() or 600, 0), message)
-        doc = self.document(message, max(80, bubble.width() - 2 * PADDING))
-        return QSize(option.rect.width(), int(doc.size().height()) + HEADER + 2 * PADDING + MARGIN)
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING), len(receipts))
+        extra = receipt_rows.height(receipts, expanded)
+        return QSize(option.rect.width(), int(doc.size().height()) + HEADER + 2 * PADDING + MARGIN + extra)
+
+    def _receipt_layout(
+        self, option: QStyleOptionViewItem, message: Message, receipts: list[Receipt], expanded: bool
+    ) -> receipt_rows.ReceiptLayout:
+        bubble = self._bubble(option.rect, message)
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING), len(receipts))
+        top = bubble.top() + PADDING + HEADER + int(doc.size().height())
+        area = QRect(bubble.left() + PADDING, top, bubble.width() - 2 * PADDING, bubble.bottom() - top)
+        return receipt_rows.ReceiptLayout(area, receipts, expanded, option.fontMetrics)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         message: Message = index.data(ObjectRole)
@@ -120,7 +138,12 @@ class MessageDelegate(QStyledItemDelegate):
         painter.setBrush(fill)
         painter.drawRoundedRect(bubble, 10, 10)
         self._paint_header(painter, bubble, message, palette)
-        doc = self.document(message, max(80, bubble.width() - 2 * PADDING))
+        receipts, expanded = index.data(ReceiptsRole) or ([], False)
+        if receipts:
+            painter.save()
+            self._receipt_layout(option, message, receipts, expanded).paint(painter)
+            painter.restore()
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING), len(receipts))
         painter.translate(bubble.left() + PADDING, bubble.top() + PADDING + HEADER)
         context = QAbstractTextDocumentLayout.PaintContext()
         context.palette.setColor(QPalette.ColorRole.Text, QColor("#1f2328"))
@@ -148,10 +171,49 @@ class MessageDelegate(QStyledItemDelegate):
     def editorEvent(self, event: QEvent, model: Any, option: QStyleOptionViewItem, index: Index) -> bool:
         if event.type() == QEvent.Type.MouseButtonRelease and isinstance(event, QMouseEvent):
             message: Message = index.data(ObjectRole)
-            if self.copy_rect(option.rect, message).contains(event.position().toPoint()):
+            point = event.position().toPoint()
+            if self.copy_rect(option.rect, message).contains(point):
                 self.copy_requested.emit(message.content)
                 return True
+            receipts, expanded = index.data(ReceiptsRole) or ([], False)
+            if receipts and self._receipt_click(option, message, receipts, expanded, point):
+                return True
         return super().editorEvent(event, model, option, index)
+
+    def _receipt_click(
+        self,
+        option: QStyleOptionViewItem,
+        message: Message,
+        receipts: list[Receipt],
+        expanded: bool,
+        point: QPoint,
+    ) -> bool:
+        """A click on the receipts or on a citation link in the text; True if it was one."""
+        hit = self._receipt_layout(option, message, receipts, expanded).hit(point)
+        if hit is None:
+            cited = self._citation_at(option, message, len(receipts), point)
+            if cited is None:
+                return False
+            hit = receipt_rows.Hit("open", cited)
+        if hit.action == "toggle":
+            self.receipts_toggled.emit(message.id)
+        elif hit.action == "open":
+            self.memory_opened.emit(message.id, hit.position)
+        else:
+            self.feedback_given.emit(message.id, hit.position, hit.value)
+        return True
+
+    def _citation_at(
+        self, option: QStyleOptionViewItem, message: Message, shown: int, point: QPoint
+    ) -> int | None:
+        bubble = self._bubble(option.rect, message)
+        doc = self.document(message, max(80, bubble.width() - 2 * PADDING), shown)
+        local = point - QPoint(bubble.left() + PADDING, bubble.top() + PADDING + HEADER)
+        anchor = doc.documentLayout().anchorAt(local.toPointF())
+        prefix = f"{receipt_rows.CITE_SCHEME}:"
+        if anchor.startswith(prefix) and anchor[len(prefix) :].isdigit():
+            return int(anchor[len(prefix) :])
+        return None
 
 
 class TranscriptView(QListView):

@@ -22,10 +22,12 @@ from app import dialogs
 from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
+from app.memory_dialog import MemoryDialog
 from app.models import TranscriptModel
 from app.settings_dialog import SettingsDialog
 from app.transcript import TranscriptView
 from memory.chat import ReplyResult
+from memory.recall import Receipt
 from memory.store import Conversation, Message
 
 
@@ -35,6 +37,7 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.ui_state = ui_state
         self.current_id: int | None = None
+        self._jump_to: int | None = None  # a message to show once its conversation has loaded
         self.setWindowTitle("Memoir")
         self.resize(1100, 760)
         self.transcript_model = TranscriptModel()
@@ -114,8 +117,9 @@ class MainWindow(QMainWindow):
         chat_menu.addActions([self.conversations.rename_action, self.conversations.delete_action])
         chat_menu.addSeparator()
         chat_menu.addActions([self.stop_action, self.regenerate_action, self.copy_action])
-        chat_menu.addSeparator()
-        chat_menu.addAction(self.remember_action)
+        memory_menu = self.menuBar().addMenu("&Memory")
+        memory_menu.addAction(self.remember_action)
+        memory_menu.addAction(action("Reset Learned Memory Ranking…", self.reset_ranking))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(action("&About Memoir", self._show_about))
 
@@ -147,6 +151,12 @@ class MainWindow(QMainWindow):
         c.reply_failed.connect(self._on_controller_reply_failed)
         c.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         c.reflection_progressed.connect(self.reflect_label.setText)
+        c.receipts_loaded.connect(self._on_controller_receipts_loaded)
+        c.receipts_changed.connect(self._set_receipts)
+        delegate = self.transcript.delegate
+        delegate.receipts_toggled.connect(self.toggle_receipts)
+        delegate.memory_opened.connect(self.show_memory)
+        delegate.feedback_given.connect(c.memory_feedback)
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.timeout.connect(self.remember_now)
@@ -202,8 +212,63 @@ class MainWindow(QMainWindow):
     def _on_controller_messages_loaded(self, conversation_id: int, messages: list[Message]) -> None:
         if conversation_id == self.current_id:
             self.transcript_model.set_messages(conversation_id, messages)
-            self.transcript.scrollToBottom()
+            row = self.transcript_model.row_of(self._jump_to) if self._jump_to is not None else -1
+            self._jump_to = None
+            if row >= 0:
+                index = self.transcript_model.index(row)
+                self.transcript.setCurrentIndex(index)
+                self.transcript.scrollTo(index, self.transcript.ScrollHint.PositionAtCenter)
+            else:
+                self.transcript.scrollToBottom()
             self._update_actions()
+
+    def _on_controller_receipts_loaded(self, conversation_id: int, found: dict[int, list[Receipt]]) -> None:
+        if conversation_id == self.current_id:
+            for reply_id, receipts in found.items():
+                self._set_receipts(reply_id, receipts)
+
+    def _set_receipts(self, reply_id: int, receipts: list[Receipt]) -> None:
+        self.transcript_model.set_receipts(reply_id, receipts)
+        self._relayout(reply_id)
+
+    def _relayout(self, message_id: int) -> None:
+        row = self.transcript_model.row_of(message_id)
+        if row >= 0:
+            self.transcript.row_grew(row, follow=False)
+
+    def toggle_receipts(self, reply_id: int) -> None:
+        self.transcript_model.toggle_receipts(reply_id)
+        self._relayout(reply_id)
+
+    def show_memory(self, reply_id: int, position: int) -> MemoryDialog | None:
+        """Open a memory shown with a reply (from its receipt row or a citation in the text)."""
+        receipt = next((r for r in self.transcript_model.receipts(reply_id) if r.position == position), None)
+        if receipt is None:
+            return None
+        self.transcript_model.toggle_receipts(reply_id, expanded=True)
+        self._relayout(reply_id)
+        dialog = MemoryDialog(receipt, self.conversations.title_of, self.jump_to, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def jump_to(self, conversation_id: int, message_id: int) -> None:
+        self._jump_to = message_id
+        if self.current_id == conversation_id:  # already open: no selection change to react to
+            self.controller.open_conversation(conversation_id)
+        else:
+            self.conversations.select(conversation_id)
+
+    def reset_ranking(self) -> None:
+        if dialogs.confirm(
+            self,
+            "Reset learned memory ranking",
+            "Memoir learns which memories help from the citations in its replies and from your "
+            "Helpful / Not relevant marks. Reset that learning? Your memories themselves are kept.",
+            "Reset",
+        ):
+            self.controller.reset_reranker()
+            self.statusBar().showMessage("Memory ranking reset.", 4000)
 
     def _on_conversations_delete_requested(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:
@@ -252,6 +317,8 @@ class MainWindow(QMainWindow):
     def _on_controller_reply_finished(self, result: ReplyResult) -> None:
         follow = self.transcript.at_bottom()
         self.transcript_model.upsert(result.message)
+        if result.receipts:
+            self.transcript_model.set_receipts(result.message.id, result.receipts)
         row = self.transcript_model.row_of(result.message.id)
         if row >= 0:
             self.transcript.row_grew(row, follow)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from memory.engine import ChatModel, GenerationStats
 from memory.prompt import ContextOverflow, Turn, plan_prompt
 from memory.settings import Settings
 from memory.store import DEFAULT_TITLE, Message, Store
 from memory.text import clean_text, title_from
+
+if TYPE_CHECKING:  # recall pulls in the memory service; chat works without it
+    from memory.recall import Recall, Receipt
+
+log = logging.getLogger(__name__)
 
 # How often a streaming reply is written to disk: a crash loses at most this much of it.
 SAVE_INTERVAL = 0.25
@@ -28,6 +35,9 @@ class ReplyResult:
     message: Message
     stats: GenerationStats
     dropped_turns: int
+    receipts: list[Receipt] = field(default_factory=list)
+    recall_seconds: float = 0.0  # retrieval, reranking and the memory block, before the prompt
+    recall_problem: str | None = None
 
 
 class ChatService:
@@ -59,12 +69,23 @@ class ChatService:
         should_stop: Callable[[], bool] = lambda: False,
         on_started: Callable[[Message], None] = lambda _: None,
         on_text: Callable[[int, str], None] = lambda _id, _text: None,
+        recall: Recall | None = None,
+        memories: int = 5,
     ) -> ReplyResult:
-        """Generate and store the assistant's reply to the conversation's last user message."""
+        """Generate and store the assistant's reply to the conversation's last user message,
+        with up to ``memories`` memories from ``recall`` shown to the model."""
         history = self.history(conversation_id)
         if not history or history[-1].role != "user":
             raise ReplyRefused("There is no message to reply to.")
-        turns = [Turn(m.role, m.content) for m in history]
+        recollection, problem = None, None
+        if recall is not None:
+            try:
+                recollection = recall.recollect(history[-1], memories)
+            except Exception as exc:  # memory is a help, never a reason not to answer
+                log.warning("memories unavailable for this reply", exc_info=exc)
+                problem = f"Answered without memories: {exc}"
+        blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
+        turns = [Turn(m.role, blocks.get(m.id, "") + m.content) for m in history]
         try:
             plan = plan_prompt(
                 model,
@@ -82,7 +103,12 @@ class ChatService:
         )
         on_started(message)
         stats = self._stream_into(message.id, model, plan.tokens, settings, should_stop, on_text)
-        return ReplyResult(self.store.message(message.id), stats, plan.dropped)
+        reply = self.store.message(message.id)
+        result = ReplyResult(reply, stats, plan.dropped, recall_problem=problem)
+        if recall is not None and recollection is not None:
+            result.recall_seconds = recollection.seconds
+            result.receipts = recall.settle(reply, recollection)
+        return result
 
     def _stream_into(
         self,

@@ -135,6 +135,14 @@ class VectorIndex:
         distances = (result["distances"] or [[]])[0]
         return [(int(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
+        """Stored embeddings of ``ids`` (those indexed), without embedding anything again."""
+        if not ids:
+            return {}
+        got = self._collection.get(ids=[str(i) for i in ids], include=["embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings, strict=True)}
+
     def count(self) -> int:
         return int(self._collection.count())
 

@@ -139,11 +139,49 @@ def _m004_reflection(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m005_recall(conn: sqlite3.Connection) -> None:
+    """What each user message was answered with, what each reply cited, and the reranker's weights."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE recollections (
+            message_id INTEGER PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+            query TEXT NOT NULL,
+            block TEXT NOT NULL,          -- exactly what the prompt carried, so later prompts repeat it
+            candidates TEXT NOT NULL,     -- JSON [[item_id, retriever score], ...] in retriever order
+            shown TEXT NOT NULL,          -- JSON [item_id, ...] as numbered in the block
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE receipts (
+            reply_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,    -- the [n] the model saw
+            item_id INTEGER,              -- NULL once the memory is forgotten; the text stays
+            kind TEXT NOT NULL,
+            text TEXT NOT NULL,
+            cited INTEGER,                -- 1 cited, 0 not, NULL when citations could not be parsed
+            feedback INTEGER,             -- +1 helpful, -1 not relevant, NULL none
+            PRIMARY KEY (reply_id, position)
+        );
+        CREATE INDEX receipts_by_item ON receipts(item_id);
+        CREATE TABLE reranker (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL,     -- the weights' format
+            dimension INTEGER NOT NULL,
+            w_q BLOB NOT NULL,            -- float32, row-major; never pickled
+            w_m BLOB NOT NULL,
+            updates INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
     ("003_fts_vocabulary", _m003_fts_vocabulary),
     ("004_reflection", _m004_reflection),
+    ("005_recall", _m005_recall),
 ]
 
 

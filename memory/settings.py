@@ -71,6 +71,24 @@ class Settings:
             maximum=1440,
         ),
     )
+    memories_per_answer: int = field(
+        default=5,
+        metadata=_meta(
+            "Memories per answer",
+            "How many memories from earlier conversations the model is shown with each message "
+            "(0: none). Each reply lists them under it.",
+            minimum=0,
+            maximum=10,
+        ),
+    )
+    learn_from_citations: bool = field(
+        default=True,
+        metadata=_meta(
+            "Learn which memories help",
+            "Rerank memories by which ones answers cite and which you mark helpful. While learning, "
+            "the memories shown vary a little so that others get a chance.",
+        ),
+    )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
         metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),
@@ -129,7 +147,7 @@ def _from_dict(raw: dict[str, Any]) -> Settings:
         expected = type(getattr(Settings(), name))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, expected) or isinstance(value, bool):
+        if not isinstance(value, expected) or (isinstance(value, bool) and expected is not bool):
             raise ValueError(f"{name} should be {expected.__name__}, got {value!r}")
         values[name] = value
     return Settings(**values)

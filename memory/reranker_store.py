@@ -1,0 +1,49 @@
+"""The reranker's weights in SQLite: float32 bytes with their shape and a format version (no pickle)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from memory.reranker import Reranker
+from memory.store import Store, now
+
+VERSION = 1
+
+
+class RerankerStore:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def load(self, dimension: int) -> Reranker:
+        """The saved reranker, or a fresh one (zero weights) if none fits this embedder."""
+        rows = self.store.query("SELECT * FROM reranker WHERE id = 1")
+        if not rows or rows[0]["version"] != VERSION or rows[0]["dimension"] != dimension:
+            return Reranker(dimension)  # another embedder's weights mean nothing here
+        row = rows[0]
+        shape = (dimension, dimension)
+        try:
+            w_q = np.frombuffer(row["w_q"], dtype=np.float32).reshape(shape)
+            w_m = np.frombuffer(row["w_m"], dtype=np.float32).reshape(shape)
+        except ValueError:  # truncated bytes: start again rather than fail every reply
+            return Reranker(dimension)
+        reranker = Reranker(dimension, (w_q, w_m))
+        reranker.updates = int(row["updates"])
+        return reranker
+
+    def save(self, reranker: Reranker) -> None:
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO reranker VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (
+                    VERSION,
+                    reranker.dimension,
+                    reranker.w_q.astype(np.float32).tobytes(),
+                    reranker.w_m.astype(np.float32).tobytes(),
+                    reranker.updates,
+                    now(),
+                ),
+            )
+
+    def info(self) -> dict[str, object]:
+        rows = self.store.query("SELECT version, dimension, updates, updated_at FROM reranker WHERE id = 1")
+        return rows[0] if rows else {"updates": 0}

@@ -1,0 +1,112 @@
+"""Memory receipts in the window: shown under a reply, expanded, opened, judged, followed to the source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QLabel, QStyleOptionViewItem
+from pytestqt.qtbot import QtBot
+
+from app.controller import ModelState
+from app.memory_dialog import MemoryDialog
+from app.window import MainWindow
+from memory.fake_model import FakeChatModel
+from memory.settings import Settings, SettingsStore
+from tests.unit.test_window import make_window, type_and_send
+
+
+def start(qtbot: QtBot, home: Path, model: FakeChatModel) -> MainWindow:
+    """A window whose memories come in the retriever's order (no exploration: deterministic)."""
+    home.mkdir(parents=True, exist_ok=True)
+    SettingsStore(home / "settings.json").save(Settings(learn_from_citations=False))
+    w = make_window(qtbot, home, model)
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
+    return w
+
+
+def click(qtbot: QtBot, window: MainWindow, row: int, point_of) -> None:  # type: ignore[no-untyped-def]
+    """Click inside a transcript row at the point ``point_of(layout)`` gives (viewport coordinates)."""
+    view = window.transcript
+    index = window.transcript_model.index(row)
+    option = QStyleOptionViewItem()
+    view.initViewItemOption(option)
+    option.rect = view.visualRect(index)
+    message = index.data(Qt.ItemDataRole.UserRole + 1)
+    receipts, expanded = window.transcript_model.data(index, Qt.ItemDataRole.UserRole + 2)
+    layout = view.delegate._receipt_layout(option, message, receipts, expanded)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point_of(layout))
+
+
+def test_a_reply_lists_the_memories_it_was_given(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes [1]."])
+    model.default_json = {"memories": []}
+    w = start(qtbot, memoir_home, model)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
+    first_conversation = w.current_id
+    source_id = w.transcript_model.messages()[0].id
+    memory = w.controller.memory
+    assert memory is not None
+    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
+    with qtbot.waitSignal(w.controller.conversations_loaded):
+        w.new_conversation()
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
+        type_and_send(qtbot, w, "What does Mochi love?")
+    reply = finished.args[0].message
+    receipts = w.transcript_model.receipts(reply.id)
+    assert receipts[0].text == "My cat Mochi loves cardboard boxes" and receipts[0].cited
+    row = w.transcript_model.row_of(reply.id)
+    w.transcript.resize(900, 700)
+    w.transcript.scrollToBottom()
+    qtbot.wait(50)
+
+    click(qtbot, w, row, lambda layout: layout.header().center())
+    assert w.transcript_model.data(w.transcript_model.index(row), Qt.ItemDataRole.UserRole + 2)[1] is True
+    qtbot.wait(50)
+    with qtbot.waitSignal(w.controller.receipts_changed, timeout=5000):
+        click(qtbot, w, row, lambda layout: layout.buttons(0)[0].center())  # Helpful on [1]
+    assert w.transcript_model.receipts(reply.id)[0].feedback == 1
+    assert w.controller.recall is not None
+    assert w.controller.recall.receipts(reply.id)[0].feedback == 1  # stored, not only shown
+
+    click(qtbot, w, row, lambda layout: layout.row(0).topLeft() + QPoint(40, 10))
+    dialog = w.findChildren(MemoryDialog)[-1]
+    assert "Mochi loves cardboard boxes" in dialog.findChild(QLabel, "memoryText").text()
+    assert dialog.go_button is not None
+    with qtbot.waitSignal(w.controller.messages_loaded, timeout=5000):
+        dialog.go_button.click()
+    assert w.current_id == first_conversation
+    assert w.transcript.currentIndex().data(Qt.ItemDataRole.UserRole + 1).id == source_id
+    w.controller.shutdown()
+
+
+def test_citation_links_open_the_memory(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["Noted.", "Boxes [1]."])
+    model.default_json = {"memories": []}
+    w = start(qtbot, memoir_home, model)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
+    memory = w.controller.memory
+    assert memory is not None
+    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
+    with qtbot.waitSignal(w.controller.conversations_loaded):
+        w.new_conversation()
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
+        type_and_send(qtbot, w, "Mochi cardboard?")
+    reply = finished.args[0].message
+    w.transcript.scrollToBottom()
+    qtbot.wait(50)
+    row = w.transcript_model.row_of(reply.id)
+    rect = w.transcript.visualRect(w.transcript_model.index(row))
+    opened: list[tuple[int, int]] = []
+    w.transcript.delegate.memory_opened.connect(lambda r, p: opened.append((r, p)))
+    # "Boxes [1]." — the link sits right after the first word, on the text's first line
+    for x in range(rect.left() + 20, rect.left() + 140, 4):
+        qtbot.mouseClick(
+            w.transcript.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, rect.top() + 6 + 10 + 20 + 6)
+        )
+        if opened:
+            break
+    assert opened == [(reply.id, 1)]
+    w.controller.shutdown()
