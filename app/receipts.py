@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QFontMetrics, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
 from memory.recall import Receipt
 
@@ -57,11 +57,12 @@ def link_citations(markdown: str, shown: int) -> str:
 class ReceiptLayout:
     """Where the header line and each memory row with its two buttons are, inside ``area``."""
 
-    def __init__(self, area: QRect, receipts: list[Receipt], expanded: bool, metrics: QFontMetrics) -> None:
+    def __init__(self, area: QRect, receipts: list[Receipt], expanded: bool, font: QFont) -> None:
         self.area = area
         self.receipts = receipts
         self.expanded = expanded
-        self.metrics = metrics
+        self.font = font
+        self.metrics = QFontMetrics(font)
 
     def header(self) -> QRect:
         return QRect(self.area.left(), self.area.top() + GAP, self.area.width(), ROW)
@@ -95,10 +96,14 @@ class ReceiptLayout:
 
     def paint(self, painter: QPainter) -> None:
         arrow = "▾" if self.expanded else "▸"
+        header = QFont(self.font)
+        header.setBold(True)
+        painter.setFont(header)
         painter.setPen(QColor("#0969da"))
         painter.drawText(self.header(), Qt.AlignmentFlag.AlignVCenter, f"{arrow} {summary(self.receipts)}")
         if not self.expanded:
             return
+        painter.setFont(self.font)
         for n, receipt in enumerate(self.receipts):
             self._paint_row(painter, n, receipt)
 

@@ -122,7 +122,7 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self.document(message, max(80, bubble.width() - 2 * PADDING), len(receipts))
         top = bubble.top() + PADDING + HEADER + int(doc.size().height())
         area = QRect(bubble.left() + PADDING, top, bubble.width() - 2 * PADDING, bubble.bottom() - top)
-        return receipt_rows.ReceiptLayout(area, receipts, expanded, option.fontMetrics)
+        return receipt_rows.ReceiptLayout(area, receipts, expanded, option.font)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         message: Message = index.data(ObjectRole)

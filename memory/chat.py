@@ -6,10 +6,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from memory.engine import ChatModel, GenerationStats
-from memory.prompt import ContextOverflow, Turn, plan_prompt
+from memory.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
 from memory.settings import Settings
 from memory.store import DEFAULT_TITLE, Message, Store
 from memory.text import clean_text, title_from
@@ -85,15 +86,8 @@ class ChatService:
                 log.warning("memories unavailable for this reply", exc_info=exc)
                 problem = f"Answered without memories: {exc}"
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
-        turns = [Turn(m.role, blocks.get(m.id, "") + m.content) for m in history]
         try:
-            plan = plan_prompt(
-                model,
-                settings.system_prompt,
-                turns,
-                reply_room=settings.max_tokens,
-                start_hint=self._first_turn.get(conversation_id, 0),
-            )
+            plan = self._plan(model, settings, history, blocks, conversation_id)
         except ContextOverflow as exc:
             self.store.update_message(history[-1].id, status=TOO_LONG)
             raise ReplyRefused(str(exc)) from exc
@@ -109,6 +103,37 @@ class ChatService:
             result.recall_seconds = recollection.seconds
             result.receipts = recall.settle(reply, recollection)
         return result
+
+    def _plan(
+        self,
+        model: ChatModel,
+        settings: Settings,
+        history: list[Message],
+        blocks: dict[int, str],
+        conversation_id: int,
+    ) -> PromptPlan:
+        """The prompt, with each user turn's memories as a system message just before it.
+
+        A separate message keeps a small model from copying the notes into its answer (SmolLM2 did,
+        when they shared the user's message). Templates that allow system messages only first
+        (some Llama 2 / Mistral ones) raise; then the notes go inside the user turn instead.
+        """
+        plan = partial(
+            plan_prompt,
+            model,
+            settings.system_prompt,
+            reply_room=settings.max_tokens,
+            start_hint=self._first_turn.get(conversation_id, 0),
+        )
+        separate = [t for m in history for t in with_notes(m, blocks.get(m.id), separate=True)]
+        if not blocks:
+            return plan(separate)
+        try:
+            return plan(separate)
+        except ContextOverflow:
+            raise
+        except Exception:  # the template refused a system message here
+            return plan([t for m in history for t in with_notes(m, blocks.get(m.id), separate=False)])
 
     def _stream_into(
         self,
@@ -153,3 +178,12 @@ class ChatService:
             return False
         self.store.delete_message(messages[-1].id)
         return True
+
+
+def with_notes(message: Message, notes: str | None, separate: bool) -> list[Turn]:
+    """A history message as prompt turns, preceded (or prefixed) by the memories it was given."""
+    if not notes:
+        return [Turn(message.role, message.content)]
+    if separate:
+        return [Turn("system", notes), Turn(message.role, message.content)]
+    return [Turn(message.role, f"{notes}\n\n{message.content}")]

