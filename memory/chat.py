@@ -38,6 +38,7 @@ class ReplyResult:
     dropped_turns: int
     receipts: list[Receipt] = field(default_factory=list)
     recall_seconds: float = 0.0  # retrieval, reranking and the memory block, before the prompt
+    prompt_seconds: float = 0.0  # assembling and tokenizing the prompt
     recall_problem: str | None = None
 
 
@@ -86,11 +87,13 @@ class ChatService:
                 log.warning("memories unavailable for this reply", exc_info=exc)
                 problem = f"Answered without memories: {exc}"
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
+        planning = time.perf_counter()
         try:
             plan = self._plan(model, settings, history, blocks, conversation_id)
         except ContextOverflow as exc:
             self.store.update_message(history[-1].id, status=TOO_LONG)
             raise ReplyRefused(str(exc)) from exc
+        prompt_seconds = time.perf_counter() - planning
         self._first_turn[conversation_id] = plan.first_turn
         message = self.store.add_message(
             conversation_id, "assistant", "", status="streaming", model=model.name
@@ -98,7 +101,9 @@ class ChatService:
         on_started(message)
         stats = self._stream_into(message.id, model, plan.tokens, settings, should_stop, on_text)
         reply = self.store.message(message.id)
-        result = ReplyResult(reply, stats, plan.dropped, recall_problem=problem)
+        result = ReplyResult(
+            reply, stats, plan.dropped, recall_problem=problem, prompt_seconds=prompt_seconds
+        )
         if recall is not None and recollection is not None:
             result.recall_seconds = recollection.seconds
             result.receipts = recall.settle(reply, recollection)

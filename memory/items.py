@@ -162,11 +162,14 @@ class MemoryItem:
     created_at: str
     updated_at: str
     status: str
+    user_edited: bool = False  # the user wrote or edited the text: reflection never merges over it
+    uid: str | None = None  # stable across export and import
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> MemoryItem:
         row = dict(row)
         row.pop("indexed_hash", None)
+        row["user_edited"] = bool(row.get("user_edited", 0))
         row["message_ids"] = tuple(json.loads(row["message_ids"]))
         return cls(**row)
 
@@ -359,13 +362,16 @@ class ItemStore:
         return int(self.store.query("SELECT count(*) AS n FROM memory_items")[0]["n"])
 
     def all_ids(self) -> set[int]:
-        return {r["id"] for r in self.store.query("SELECT id FROM memory_items")}
+        """Ids that belong in the vector index (a forgotten item awaiting deletion does not)."""
+        return {r["id"] for r in self.store.query("SELECT id FROM memory_items WHERE status != 'forgotten'")}
 
     # The vector index's outbox ------------------------------------------------------------
 
     def pending_index(self, limit: int = 256) -> list[MemoryItem]:
         rows = self.store.query(
-            "SELECT * FROM memory_items WHERE indexed_hash IS NULL ORDER BY id LIMIT ?", (limit,)
+            "SELECT * FROM memory_items WHERE indexed_hash IS NULL AND status != 'forgotten'"
+            " ORDER BY id LIMIT ?",
+            (limit,),
         )
         return [MemoryItem.from_row(r) for r in rows]
 

@@ -99,6 +99,13 @@ class MemoryService:
     ) -> list[Hit]:
         return self.retriever.search(query, k, filters, method)
 
+    def wipe(self) -> None:
+        """Delete every conversation and memory, and empty the vector index (settings stay)."""
+        from memory.importer import wipe
+
+        wipe(self.store)
+        self.index.reset()
+
     def close(self) -> None:
         self.index.close()
 

@@ -176,12 +176,50 @@ def _m005_recall(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m006_your_memory(conn: sqlite3.Connection) -> None:
+    """Stable ids for export/import, the user's authorship of a memory, and search over messages."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE conversations ADD COLUMN uid TEXT;
+        UPDATE conversations SET uid = lower(hex(randomblob(16)));
+        CREATE UNIQUE INDEX conversations_by_uid ON conversations(uid);
+        CREATE TRIGGER conversations_uid AFTER INSERT ON conversations WHEN new.uid IS NULL BEGIN
+            UPDATE conversations SET uid = lower(hex(randomblob(16))) WHERE id = new.id;
+        END;
+        ALTER TABLE memory_items ADD COLUMN uid TEXT;
+        UPDATE memory_items SET uid = lower(hex(randomblob(16)));
+        CREATE UNIQUE INDEX memory_items_by_uid ON memory_items(uid);
+        CREATE TRIGGER memory_items_uid AFTER INSERT ON memory_items WHEN new.uid IS NULL BEGIN
+            UPDATE memory_items SET uid = lower(hex(randomblob(16))) WHERE id = new.id;
+        END;
+        -- 1 once the user wrote or edited the text: reflection may not merge over it
+        ALTER TABLE memory_items ADD COLUMN user_edited INTEGER NOT NULL DEFAULT 0;
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, content='messages', content_rowid='id', tokenize='porter unicode61'
+        );
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER messages_au AFTER UPDATE OF content ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+            INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
     ("003_fts_vocabulary", _m003_fts_vocabulary),
     ("004_reflection", _m004_reflection),
     ("005_recall", _m005_recall),
+    ("006_your_memory", _m006_your_memory),
 ]
 
 

@@ -265,7 +265,7 @@ class Reflector:
         scored: list[tuple[float, int | str, str]] = [
             (sim, i, plan.merges[i].summary if i in plan.merges else existing[i].text)
             for i, sim in near
-            if i in existing
+            if i in existing and not existing[i].user_edited  # the user's own text is not merged over
         ]
         if plan.adds:
             vectors = np.asarray(

