@@ -11,7 +11,9 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.memory_ops import MemoryOps
 from app.ops import Throttle, call_in_gui, install_relay, run
+from memory.book import MemoryBook
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.default_model import default_model_path
 from memory.engine import ChatModel, LlamaChatModel, ModelError
@@ -84,6 +86,7 @@ class ChatController(QObject):
         self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
         self.memory: MemoryService | None = None
         self.recall: Recall | None = None  # used on the model lane only (it owns the reranker)
+        self.memory_ops = MemoryOps(self)
         self._opening: MemoryService | None = None
         self._reflect_stop = threading.Event()  # set when the user needs the model
         self._reflecting = False
@@ -178,6 +181,7 @@ class ChatController(QObject):
         def start() -> tuple[MemoryService, Recall]:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
+            MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
             memory.start_up()
             return memory, Recall(memory)
 

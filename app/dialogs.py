@@ -17,3 +17,17 @@ def confirm(parent: QWidget | None, title: str, text: str, action: str) -> bool:
 
 def warn(parent: QWidget | None, title: str, text: str) -> None:
     QMessageBox.warning(parent, title, text)
+
+
+def save_path(parent: QWidget | None, title: str, suggested: str, filters: str) -> str:
+    """Ask where to save; "" if cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    return QFileDialog.getSaveFileName(parent, title, suggested, filters)[0]
+
+
+def open_path(parent: QWidget | None, title: str, filters: str) -> str:
+    """Ask which file to open; "" if cancelled."""
+    from PySide6.QtWidgets import QFileDialog
+
+    return QFileDialog.getOpenFileName(parent, title, "", filters)[0]

@@ -22,6 +22,7 @@ from app import dialogs
 from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
+from app.memory_actions import MemoryActions
 from app.memory_dialog import MemoryDialog
 from app.models import TranscriptModel
 from app.settings_dialog import SettingsDialog
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_status_bar()
         self._connect()
+        self.memory_actions = MemoryActions(self)
         self._restore_geometry()
         self._update_actions()
         controller.refresh_conversations()
@@ -110,14 +112,14 @@ class MainWindow(QMainWindow):
         self.copy_action = action("&Copy Message", self.transcript.copy_current, keys.Copy)
         self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         self.transcript.addAction(self.copy_action)
-        file_menu = self.menuBar().addMenu("&File")
+        file_menu = self.file_menu = self.menuBar().addMenu("&File")
         for act in (self.new_action, self.settings_action, self.quit_action):
             file_menu.addAction(act)
-        chat_menu = self.menuBar().addMenu("&Conversation")
+        chat_menu = self.chat_menu = self.menuBar().addMenu("&Conversation")
         chat_menu.addActions([self.conversations.rename_action, self.conversations.delete_action])
         chat_menu.addSeparator()
         chat_menu.addActions([self.stop_action, self.regenerate_action, self.copy_action])
-        memory_menu = self.menuBar().addMenu("&Memory")
+        memory_menu = self.memory_menu = self.menuBar().addMenu("&Memory")
         memory_menu.addAction(self.remember_action)
         memory_menu.addAction(action("Reset Learned Memory Ranking…", self.reset_ranking))
         help_menu = self.menuBar().addMenu("&Help")

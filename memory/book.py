@@ -20,17 +20,38 @@ from memory.store import now
 
 FORGOTTEN = "forgotten"
 KIND_NAMES = {TOPIC: "memory", TURN: "message"}
-# "What do you know about me?" groups memories under the nearest of these (MiniLM), or "Other".
+# "What do you know about me?" puts a memory under the category of its nearest example (MiniLM
+# cosine, at least CATEGORY_FLOOR), else under "Other". Generic examples written for Memoir.
 CATEGORIES = {
-    "Work and study": "my job, my work, my career, my studies, school, college",
-    "Family and people": "my family, my wife, my husband, my kids, my parents, my friends",
-    "Hobbies and interests": "my hobbies, I love playing, I enjoy, music, sports, reading, games",
-    "Food and health": "food I eat, cooking, my diet, health, exercise, I am vegetarian",
-    "Home and places": "where I live, my home, my town, travel, moving, places I visited",
-    "Pets": "my dog, my cat, my pets, animals",
-    "Plans": "my plans, next week, I am going to, I want to, my goals",
+    "Work and study": ["I work as a nurse.", "My job is in sales.", "I am a teacher.", "I study at college."],
+    "Family and people": [
+        "My wife is a doctor.",
+        "I have two kids.",
+        "My sister lives in Berlin.",
+        "My best friend is Sam.",
+    ],
+    "Hobbies and interests": [
+        "I love playing guitar.",
+        "I enjoy hiking.",
+        "I like reading novels.",
+        "I listen to rock music.",
+    ],
+    "Food and health": [
+        "I am vegetarian.",
+        "I love cooking pasta.",
+        "I am allergic to peanuts.",
+        "I go to the gym.",
+    ],
+    "Home and places": [
+        "I live in a small town.",
+        "I moved to Lisbon.",
+        "I grew up on a farm.",
+        "I travelled to Japan.",
+    ],
+    "Pets": ["I have a dog.", "My cat is called Tom.", "I own two horses.", "I adopted a puppy."],
+    "Plans": ["I am going to Porto next week.", "I plan to start running.", "My goal is to learn Spanish."],
 }
-CATEGORY_FLOOR = 0.25
+CATEGORY_FLOOR = 0.3
 
 
 @dataclass(frozen=True)
@@ -168,15 +189,15 @@ class MemoryBook:
         entries = self.entries((TOPIC,))
         if not entries:
             return []
-        names = list(CATEGORIES)
+        examples = [(name, text) for name, texts in CATEGORIES.items() for text in texts]
         embedder = self.memory.embedder
-        centres = np.asarray(embedder.embed([CATEGORIES[n] for n in names]))
+        centres = np.asarray(embedder.embed([text for _, text in examples]))
         vectors = np.asarray(embedder.embed([e.text for e in entries]))
         similarity = vectors @ centres.T
         groups: dict[str, list[Entry]] = {}
         for entry, row in zip(entries, similarity, strict=True):
             best = int(row.argmax())
-            name = names[best] if row[best] >= CATEGORY_FLOOR else "Other"
+            name = examples[best][0] if row[best] >= CATEGORY_FLOOR else "Other"
             groups.setdefault(name, []).append(entry)
-        order = [*names, "Other"]
+        order = [*CATEGORIES, "Other"]
         return [(name, groups[name]) for name in order if name in groups]

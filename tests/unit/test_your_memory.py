@@ -223,3 +223,14 @@ def test_delete_everything_leaves_an_empty_working_store(memory: MemoryService, 
     memory.remember_message(store.add_message(conv.id, "user", "A fresh start with my cat Mochi"))
     memory.indexer.sync()
     assert memory.search("Mochi", k=1)[0].item.text == "A fresh start with my cat Mochi"
+
+
+def test_overview_categories_with_real_embeddings(store: Store, tmp_path: Path) -> None:
+    from memory.embed import default_embedder
+
+    memory = MemoryService(store, tmp_path / "real-index", default_embedder())
+    for text in ("The user has a cat called Mochi.", "The user works night shifts as a nurse."):
+        memory.items.add(TOPIC, text)
+    groups = dict(MemoryBook(memory).about_me())
+    assert [e.text for e in groups["Pets"]] == ["The user has a cat called Mochi."]
+    assert [e.text for e in groups["Work and study"]] == ["The user works night shifts as a nurse."]

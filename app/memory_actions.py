@@ -1,0 +1,246 @@
+"""Wires the memory browser, search, export/import and "delete everything" into the main window."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressDialog, QPushButton
+
+from app import dialogs
+from app.memory_dialogs import AboutMeDialog, SearchDialog, history_html
+from app.memory_panel import MemoryPanel
+from app.ops import call_in_gui
+from memory.importer import Preview
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+UNDO_SECONDS = 10
+EXPORT_FILTER = "Memoir export (*.zip)"
+
+
+class MemoryActions(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.ops = window.controller.memory_ops
+        self.panel = MemoryPanel()
+        self.dock = QDockWidget("Memory", window)
+        self.dock.setObjectName("memoryDock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.search_dialog: SearchDialog | None = None
+        self._forgotten: list[int] = []
+        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
+        self._undo_button = QPushButton("Undo")
+        self._undo_button.hide()
+        window.statusBar().addPermanentWidget(self._undo_button)
+        self._menus()
+        self._connect()
+
+    def _action(self, text: str, slot: Any, shortcut: str | None = None) -> QAction:
+        act = QAction(text, self.w)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+        act.triggered.connect(slot)
+        return act
+
+    def _menus(self) -> None:
+        self.browser_action = self.dock.toggleViewAction()
+        self.browser_action.setText("&Memory Browser")
+        self.browser_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.find_action = self._action("&Find in Conversation…", self.find_here, "Ctrl+F")
+        self.search_action = self._action("&Search All Conversations…", self.search_all, "Ctrl+Shift+F")
+        self.about_action = self._action("What Do You Know About &Me?", self.ops.about_me)
+        self.export_action = self._action("&Export Everything…", self.export_all)
+        self.import_action = self._action("&Import…", self.import_file)
+        self.markdown_action = self._action("Export Conversation as &Markdown…", self.export_markdown)
+        self.wipe_action = self._action("&Delete Everything…", self.delete_everything)
+        file_menu = self.w.file_menu
+        first = file_menu.actions()[1]  # after "New Conversation"
+        for act in (self.export_action, self.import_action, self.markdown_action):
+            file_menu.insertAction(first, act)
+        file_menu.insertSeparator(first)
+        file_menu.insertAction(first, self.wipe_action)
+        file_menu.insertSeparator(first)
+        self.w.memory_menu.insertActions(
+            self.w.memory_menu.actions()[0], [self.browser_action, self.about_action, self.search_action]
+        )
+        self.w.chat_menu.addAction(self.find_action)
+
+    def _connect(self) -> None:
+        self.panel.query_changed.connect(self.ops.load)
+        self.ops.entries_loaded.connect(self.panel.show_entries)
+        self.panel.model.edit_requested.connect(self.ops.edit)
+        self.panel.forget_requested.connect(self.forget)
+        self.panel.source_requested.connect(self.w.jump_to)
+        self.panel.history_requested.connect(self.show_history)
+        self.panel.about_requested.connect(self.ops.about_me)
+        self.ops.about_loaded.connect(self.show_about)
+        self.ops.changed.connect(self._on_changed)
+        self.ops.failed.connect(self._on_failed)
+        self.ops.messages_found.connect(self._on_found)
+        self.dock.visibilityChanged.connect(self._on_dock_visibility)
+        self._undo_timer.timeout.connect(self._close_undo)
+        self._undo_button.clicked.connect(self.undo_forget)
+
+    # Browser ----------------------------------------------------------------------------------
+
+    def _on_dock_visibility(self, visible: bool) -> None:
+        if visible:
+            self.panel.refresh()
+
+    def _on_changed(self) -> None:
+        if self.dock.isVisible():
+            self.panel.refresh()
+
+    def _on_failed(self, text: str) -> None:
+        text = text or "Cancelled; nothing was changed."
+        self.w.statusBar().showMessage(text, 10000)
+        dialogs.warn(self.w, "Memory", text)
+
+    def forget(self, item_id: int) -> None:
+        self.ops.forget(item_id)
+        self._forgotten.append(item_id)
+        self.w.statusBar().showMessage(
+            f"Memory forgotten. Undo within {UNDO_SECONDS} s.", UNDO_SECONDS * 1000
+        )
+        self._undo_button.show()
+        self._undo_timer.start()
+
+    def undo_forget(self) -> None:
+        for item_id in self._forgotten:
+            self.ops.undo_forget(item_id)
+        self._forgotten.clear()
+        self._undo_timer.stop()
+        self._undo_button.hide()
+        self.w.statusBar().showMessage("Memory restored.", 4000)
+
+    def _close_undo(self) -> None:
+        self._forgotten.clear()
+        self._undo_button.hide()
+        self.ops.purge()
+
+    def show_history(self, item_id: int) -> None:
+        entry = self.panel.selected()
+        current = entry.text if entry is not None else ""
+
+        def show(versions: list[dict[str, object]]) -> None:
+            QMessageBox.information(self.w, "Memory History", history_html(current, versions))
+
+        self.ops.versions(item_id, show)
+
+    def show_about(self, groups: list[Any]) -> AboutMeDialog:
+        dialog = AboutMeDialog(groups, self.w.jump_to, self.w)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # Search -----------------------------------------------------------------------------------
+
+    def find_here(self) -> SearchDialog | None:
+        if self.w.current_id is None:
+            return self.search_all()
+        return self._search((self.w.current_id, self.w.conversations.title_of(self.w.current_id)))
+
+    def search_all(self) -> SearchDialog:
+        return self._search(None)
+
+    def _search(self, scope: tuple[int, str] | None) -> SearchDialog:
+        if self.search_dialog is not None:
+            self.search_dialog.close()
+        dialog = SearchDialog(self.ops.find, self.w.jump_to, scope, self.w)
+        self.search_dialog = dialog
+        dialog.show()
+        dialog.query.setFocus()
+        return dialog
+
+    def _on_found(self, query: str, found: list[Any]) -> None:
+        if self.search_dialog is not None:
+            self.search_dialog.show_results(query, found)
+
+    # Export, import, delete everything --------------------------------------------------------
+
+    def _progress(self, label: str) -> tuple[QProgressDialog, Any]:
+        dialog = QProgressDialog(label, "Cancel", 0, 100, self.w)
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setMinimumDuration(300)
+        cancel = threading.Event()
+        dialog.canceled.connect(cancel.set)
+
+        def progress(done: int, total: int) -> bool:
+            call_in_gui(lambda: dialog.setValue(int(100 * done / max(total, 1))))
+            return not cancel.is_set()
+
+        return dialog, progress
+
+    def export_all(self) -> None:
+        path = dialogs.save_path(
+            self.w, "Export Everything", str(Path.home() / "memoir-export.zip"), EXPORT_FILTER
+        )
+        if not path:
+            return
+        dialog, progress = self._progress("Exporting your conversations and memories…")
+
+        def done(counts: dict[str, int]) -> None:
+            dialog.reset()
+            self.w.statusBar().showMessage(
+                f"Exported {counts['conversations']} conversations, {counts['messages']} messages and "
+                f"{counts['memories']} memories to {Path(path).name}.",
+                8000,
+            )
+
+        self.ops.export_all(Path(path), progress, done)
+        self.ops.failed.connect(dialog.reset, Qt.ConnectionType.SingleShotConnection)
+
+    def import_file(self) -> None:
+        path = dialogs.open_path(self.w, "Import a Memoir Export", EXPORT_FILTER + ";;All files (*)")
+        if path:
+            self.ops.read_import(Path(path), self._confirm_import)
+
+    def _confirm_import(self, read: tuple[dict[str, Any], Preview]) -> None:
+        data, preview = read
+        if not preview.conversations and not preview.memories:
+            dialogs.warn(self.w, "Import", f"Nothing to import: {preview.describe()}.")
+            return
+        if not dialogs.confirm(self.w, "Import", f"This will add {preview.describe()}.", "Import"):
+            return
+        dialog, progress = self._progress("Importing…")
+
+        def done(added: Preview) -> None:
+            dialog.reset()
+            self.w.statusBar().showMessage(f"Imported {added.describe()}.", 8000)
+
+        self.ops.apply_import(data, progress, done)
+        self.ops.failed.connect(dialog.reset, Qt.ConnectionType.SingleShotConnection)
+
+    def export_markdown(self) -> None:
+        if self.w.current_id is None:
+            return
+        conversation_id = self.w.current_id
+        name = self.w.conversations.title_of(conversation_id).replace("/", "-") + ".md"
+        path = dialogs.save_path(self.w, "Export Conversation", str(Path.home() / name), "Markdown (*.md)")
+        if path:
+            self.ops.export_markdown(
+                conversation_id,
+                Path(path),
+                lambda _: self.w.statusBar().showMessage(f"Saved {Path(path).name}.", 5000),
+            )
+
+    def delete_everything(self) -> None:
+        if not dialogs.confirm(
+            self.w,
+            "Delete everything",
+            "Delete every conversation, memory and learned ranking? Your settings are kept. "
+            "This cannot be undone — export first if you may want them back.",
+            "Delete Everything",
+        ):
+            return
+        self.w.current_id = None
+        self.w.transcript_model.set_messages(None, [])
+        self.ops.delete_everything(lambda _: self.w.statusBar().showMessage("Everything was deleted.", 8000))

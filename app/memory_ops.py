@@ -1,0 +1,152 @@
+"""The GUI's door to the user's memory: browse, edit, forget, search, export, import, wipe.
+
+Every call runs on a lane (disk on the io lane, index work on the index lane) and answers with a
+signal or a callback on the GUI thread. Long operations take a ``progress(done, total) -> bool``
+callback; returning False cancels them without changing anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal
+
+from memory.book import MemoryBook
+from memory.find import search_messages
+from memory.importer import Preview, apply, preview, read_export
+from memory.items import TOPIC
+from memory.lane import BACKGROUND
+from memory.transfer import conversation_markdown, export_all
+
+if TYPE_CHECKING:
+    from app.controller import ChatController
+
+Progress = Callable[[int, int], bool]
+
+
+class MemoryOps(QObject):
+    entries_loaded = Signal(str, list)  # query, [Entry]
+    about_loaded = Signal(list)  # [(category, [Entry])]
+    messages_found = Signal(str, list)  # query, [Found]
+    changed = Signal()  # memories were edited, forgotten, imported or wiped
+    failed = Signal(str)  # a message for the user
+
+    def __init__(self, controller: ChatController) -> None:
+        super().__init__()
+        self.c = controller
+
+    def _book(self) -> MemoryBook:
+        if self.c.memory is None:
+            raise RuntimeError("Memory is still opening; try again in a moment.")
+        return MemoryBook(self.c.memory)
+
+    def _io(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None) -> None:
+        self.c._run(
+            self.c.io_lane, fn, *args, on_done=on_done, on_error=lambda exc: self.failed.emit(str(exc))
+        )
+
+    def _reindex(self) -> None:
+        memory = self.c.memory
+        if memory is not None:
+            self.c._run(self.c.index_lane, memory.indexer.sync, priority=BACKGROUND, on_error=self.c._report)
+
+    # Browse and correct ----------------------------------------------------------------------
+
+    def load(self, query: str = "", kinds: tuple[str, ...] = (TOPIC,)) -> None:
+        self._io(
+            lambda: self._book().search(query, kinds), on_done=lambda e: self.entries_loaded.emit(query, e)
+        )
+
+    def edit(self, item_id: int, text: str) -> None:
+        self._io(self._book_call, "edit", item_id, text, on_done=lambda _: self._done())
+
+    def forget(self, item_id: int) -> None:
+        self._io(self._book_call, "forget", item_id, on_done=lambda _: self._done())
+
+    def undo_forget(self, item_id: int) -> None:
+        self._io(self._book_call, "undo_forget", item_id, on_done=lambda _: self._done())
+
+    def purge(self) -> None:
+        """Delete forgotten memories for good (the undo window has closed)."""
+        if self.c.memory is not None:
+            self._io(self._book_call, "purge_forgotten")
+
+    def versions(self, item_id: int, on_done: Callable[[list[dict[str, object]]], None]) -> None:
+        self._io(self._book_call, "versions", item_id, on_done=on_done)
+
+    def about_me(self) -> None:
+        self._io(lambda: self._book().about_me(), on_done=self.about_loaded.emit)
+
+    def _book_call(self, name: str, *args: Any) -> Any:
+        return getattr(self._book(), name)(*args)
+
+    def _done(self) -> None:
+        self._reindex()
+        self.changed.emit()
+
+    # Search past conversations ---------------------------------------------------------------
+
+    def find(self, query: str, conversation_id: int | None = None) -> None:
+        self._io(
+            search_messages,
+            self.c.store,
+            query,
+            conversation_id,
+            on_done=lambda f: self.messages_found.emit(query, f),
+        )
+
+    # Export, import, delete everything -------------------------------------------------------
+
+    def export_all(self, path: Path, progress: Progress, on_done: Callable[[dict[str, int]], None]) -> None:
+        settings = dataclasses.asdict(self.c.settings)
+        self._io(lambda: export_all(self.c.store, path, settings, progress), on_done=on_done)
+
+    def export_markdown(self, conversation_id: int, path: Path, on_done: Callable[[Any], None]) -> None:
+        from memory.paths import atomic_write_text
+
+        self._io(
+            lambda: atomic_write_text(path, conversation_markdown(self.c.store, conversation_id)),
+            on_done=on_done,
+        )
+
+    def read_import(self, path: Path, on_done: Callable[[tuple[dict[str, Any], Preview]], None]) -> None:
+        def read() -> tuple[dict[str, Any], Preview]:
+            data = read_export(path)
+            return data, preview(self.c.store, data)
+
+        self._io(read, on_done=on_done)
+
+    def apply_import(
+        self, data: dict[str, Any], progress: Progress, on_done: Callable[[Preview], None]
+    ) -> None:
+        def imported(result: Preview) -> None:
+            self._reindex()
+            self.changed.emit()
+            self.c.refresh_conversations()
+            on_done(result)
+
+        self._io(lambda: apply(self.c.store, data, progress), on_done=imported)
+
+    def delete_everything(self, on_done: Callable[[Any], None]) -> None:
+        memory = self.c.memory
+
+        def wipe() -> None:
+            if memory is None:
+                from memory.importer import wipe as wipe_store
+
+                wipe_store(self.c.store)
+            else:
+                memory.indexer.cancelled = True  # stop any indexing in progress first
+                self.c.index_lane.submit(lambda: None).result()
+                memory.wipe()
+                memory.indexer.cancelled = False
+
+        def wiped(_: Any) -> None:
+            self.changed.emit()
+            self.c.refresh_conversations()
+            on_done(None)
+
+        self._io(wipe, on_done=wiped)
