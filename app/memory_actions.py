@@ -61,6 +61,7 @@ class MemoryActions(QObject):
         self.import_action = self._action("&Import…", self.import_file)
         self.markdown_action = self._action("Export Conversation as &Markdown…", self.export_markdown)
         self.wipe_action = self._action("&Delete Everything…", self.delete_everything)
+        self.rebuild_action = self._action("Re&build Search Index", self.rebuild_index)
         file_menu = self.w.file_menu
         first = file_menu.actions()[1]  # after "New Conversation"
         for act in (self.export_action, self.import_action, self.markdown_action):
@@ -71,6 +72,7 @@ class MemoryActions(QObject):
         self.w.memory_menu.insertActions(
             self.w.memory_menu.actions()[0], [self.browser_action, self.about_action, self.search_action]
         )
+        self.w.memory_menu.addAction(self.rebuild_action)
         self.w.chat_menu.addAction(self.find_action)
 
     def _connect(self) -> None:
@@ -231,6 +233,15 @@ class MemoryActions(QObject):
                 Path(path),
                 lambda _: self.w.statusBar().showMessage(f"Saved {Path(path).name}.", 5000),
             )
+
+    def rebuild_index(self) -> None:
+        dialog, progress = self._progress("Re-embedding your memories for search…")
+
+        def done(count: int) -> None:
+            dialog.reset()
+            self.w.statusBar().showMessage(f"Search index rebuilt ({count} memories embedded).", 6000)
+
+        self.ops.rebuild_index(progress, done)
 
     def delete_everything(self) -> None:
         if not dialogs.confirm(

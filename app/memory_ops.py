@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,9 +56,31 @@ class MemoryOps(QObject):
 
     # Browse and correct ----------------------------------------------------------------------
 
-    def load(self, query: str = "", kinds: tuple[str, ...] = (TOPIC,)) -> None:
+    def load(self, query: str = "", kinds: tuple[str, ...] = (TOPIC,), days: int = 0) -> None:
+        """Entries matching ``query`` (all if empty) of ``kinds``, from the last ``days`` (0: any time)."""
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat() if days else ""
         self._io(
-            lambda: self._book().search(query, kinds), on_done=lambda e: self.entries_loaded.emit(query, e)
+            lambda: self._book().search(query, kinds, since),
+            on_done=lambda e: self.entries_loaded.emit(query, e),
+        )
+
+    def rebuild_index(self, progress: Progress, on_done: Callable[[int], None]) -> None:
+        """Re-embed every memory from SQLite on the index lane; a cancel leaves the rest for later."""
+        memory = self.c.memory
+        if memory is None:
+            self.failed.emit("Memory is still opening; try again in a moment.")
+            return
+        total = memory.items.count()
+        state = {"go": True}
+
+        def step(done: int) -> None:
+            state["go"] = progress(done, total)
+
+        self.c._run(
+            self.c.index_lane,
+            lambda: memory.indexer.rebuild(progress=step, cancelled=lambda: not state["go"]),
+            on_done=on_done,
+            on_error=lambda exc: self.failed.emit(str(exc)),
         )
 
     def edit(self, item_id: int, text: str) -> None:

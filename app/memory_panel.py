@@ -31,8 +31,9 @@ from memory.items import TOPIC, TURN
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 10
 EntryRole = Qt.ItemDataRole.UserRole + 11
-COLUMNS = ("Memory", "Kind", "From", "When", "Changed", "Used", "Cited", "Helpful")
+COLUMNS = ("Memory", "Kind", "From", "Created", "Changed", "Used", "Cited", "Helpful")
 KIND_FILTERS = {"Memories": (TOPIC,), "Messages": (TURN,), "Everything": ()}
+DATE_FILTERS = {"Any time": 0, "Last 7 days": 7, "Last 30 days": 30, "Last year": 365}
 
 
 def _day(stamp: str) -> str:
@@ -79,7 +80,7 @@ class MemoryTableModel(QAbstractTableModel):
             e.text,
             KIND_NAMES.get(e.kind, e.kind) + edited,
             e.conversation_title,
-            _day(e.occurred_at),
+            _day(e.created_at),
             _day(e.updated_at),
             e.uses,
             e.cited,
@@ -122,7 +123,7 @@ class MemoryTableModel(QAbstractTableModel):
 class MemoryPanel(QWidget):
     """Search box, kind filter, the table, and the actions on the selected memory."""
 
-    query_changed = Signal(str, tuple)  # text, kinds
+    query_changed = Signal(str, tuple, int)  # text, kinds, days back (0: any time)
     forget_requested = Signal(int)
     source_requested = Signal(int, int)  # conversation id, message id
     history_requested = Signal(int)
@@ -139,6 +140,8 @@ class MemoryPanel(QWidget):
         )
         self.kinds = QComboBox()
         self.kinds.addItems(list(KIND_FILTERS))
+        self.dates = QComboBox()
+        self.dates.addItems(list(DATE_FILTERS))
         self.table = QTableView()
         self.table.setObjectName("memoryTable")
         self.table.setModel(self.proxy)
@@ -166,6 +169,7 @@ class MemoryPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
         top.addWidget(self.kinds)
+        top.addWidget(self.dates)
         actions = QHBoxLayout()
         for button in (self.edit_button, self.forget_button, self.source_button, self.history_button):
             actions.addWidget(button)
@@ -179,6 +183,7 @@ class MemoryPanel(QWidget):
         self.search.textChanged.connect(lambda _t: self._debounce.start())
         self._debounce.timeout.connect(self.refresh)
         self.kinds.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.dates.currentIndexChanged.connect(lambda _i: self.refresh())
         self.edit_button.clicked.connect(self._edit_selected)
         self.forget_button.clicked.connect(
             lambda: self._with_selected(lambda e: self.forget_requested.emit(e.id))
@@ -193,7 +198,9 @@ class MemoryPanel(QWidget):
         self._update_buttons()
 
     def refresh(self) -> None:
-        self.query_changed.emit(self.search.text(), KIND_FILTERS[self.kinds.currentText()])
+        self.query_changed.emit(
+            self.search.text(), KIND_FILTERS[self.kinds.currentText()], DATE_FILTERS[self.dates.currentText()]
+        )
 
     def show_entries(self, query: str, entries: list[Entry]) -> None:
         if query != self.search.text():

@@ -117,11 +117,13 @@ class MemoryBook:
         rows = self.store.query(f"{_SELECT} WHERE i.id = ?", (item_id,))
         return _entry(rows[0]) if rows else None
 
-    def search(self, query: str, kinds: tuple[str, ...] = (TOPIC,), k: int = 50) -> list[Entry]:
+    def search(
+        self, query: str, kinds: tuple[str, ...] = (TOPIC,), since: str = "", k: int = 50
+    ) -> list[Entry]:
         """The same hybrid retrieval the assistant uses, so the user sees what it would find."""
         if not query.strip():
-            return self.entries(kinds)
-        hits = self.memory.search(query, k=k, filters=Filters(kinds=kinds))
+            return self.entries(kinds, since)
+        hits = self.memory.search(query, k=k, filters=Filters(kinds=kinds, since=since or None))
         found = []
         for hit in hits:
             entry = self.entry(hit.item.id)

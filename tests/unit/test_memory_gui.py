@@ -160,3 +160,16 @@ def test_export_delete_everything_import(
     actions.import_action.trigger()
     qtbot.waitUntil(lambda: len(warnings) == 2, timeout=5000)
     assert "not a Memoir export" in warnings[-1] and len(store.conversations()) == 1
+
+
+def test_rebuild_index_from_the_menu_and_date_filter(qtbot: QtBot, window: MainWindow) -> None:
+    memory = window.controller.memory
+    assert memory is not None
+    window.memory_actions.rebuild_action.trigger()
+    qtbot.waitUntil(lambda: "Search index rebuilt" in window.statusBar().currentMessage(), timeout=10000)
+    qtbot.waitUntil(lambda: memory.index.count() == memory.items.count() >= 2)
+    actions, ops = window.memory_actions, window.controller.memory_ops
+    actions.browser_action.trigger()
+    with qtbot.waitSignal(ops.entries_loaded, timeout=5000):
+        actions.panel.dates.setCurrentText("Last 7 days")
+    assert shown(window) == ["The user has a cat called Mochi."]  # made just now
