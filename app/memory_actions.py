@@ -95,6 +95,8 @@ class MemoryActions(QObject):
 
     def _on_dock_visibility(self, visible: bool) -> None:
         if visible:
+            if self.dock.width() < 520:  # room for the text column next to the dates and counts
+                self.w.resizeDocks([self.dock], [min(640, self.w.width() // 2)], Qt.Orientation.Horizontal)
             self.panel.refresh()
 
     def _on_changed(self) -> None:

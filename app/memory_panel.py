@@ -80,8 +80,8 @@ class MemoryTableModel(QAbstractTableModel):
             e.text,
             KIND_NAMES.get(e.kind, e.kind) + edited,
             e.conversation_title,
-            _day(e.created_at),
-            _day(e.updated_at),
+            e.created_at[:10],
+            e.updated_at[:10],
             e.uses,
             e.cited,
             e.helpful,
@@ -154,8 +154,11 @@ class MemoryPanel(QWidget):
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in range(1, len(COLUMNS)):
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # titles can be long
+        header.resizeSection(2, 120)
+        for column in (1, 3, 4, 5, 6, 7):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(40)
         self.table.verticalHeader().hide()
         self.edit_button = QPushButton("Edit")
         self.forget_button = QPushButton("Forget")
