@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from memory import __version__
 from memory.offline import enforce_offline
@@ -86,10 +87,21 @@ def run_gui(model_override: Path | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Memoir")
+    home = data_dir()
+    lock = instance_lock(home)
+    if lock is None:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.information(
+            None,
+            "Memoir is already running",
+            f"Memoir is already open with your data ({home}). Switch to its window; "
+            "two copies at once could overwrite each other's changes.",
+        )
+        return 1
     collector = GarbageCollector(app)  # Qt objects must only ever be freed on this thread
     app.setWindowIcon(QIcon(str(icon_path())))
     app.setStyleSheet(stylesheet())
-    home = data_dir()
     settings_store = SettingsStore(home / "settings.json")
     store = Store(home / "memoir.db")
     controller = ChatController(
@@ -113,7 +125,21 @@ def run_gui(model_override: Path | None) -> int:
     finally:
         controller.shutdown(window.current_id)
     del collector
+    lock.unlock()
     return leave(code)
+
+
+def instance_lock(home: Path) -> Any:
+    """A lock on the data directory held while the app runs, or None if another instance holds it.
+
+    QLockFile records the holder's pid and host, so a lock left by a crashed instance is taken over.
+    """
+    from PySide6.QtCore import QLockFile
+
+    home.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(home / "memoir.lock"))
+    lock.setStaleLockTime(0)  # only a dead holder makes it stale, never its age
+    return lock if lock.tryLock(200) else None
 
 
 def leave(code: int) -> int:
