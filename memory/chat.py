@@ -16,6 +16,7 @@ from memory.store import DEFAULT_TITLE, Message, Store
 from memory.text import clean_text, title_from
 
 if TYPE_CHECKING:  # recall pulls in the memory service; chat works without it
+    from memory.pref_prompt import PreferencePrompt
     from memory.recall import Recall, Receipt
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class ChatService:
         on_text: Callable[[int, str], None] = lambda _id, _text: None,
         recall: Recall | None = None,
         memories: int = 5,
+        preferences: PreferencePrompt | None = None,
     ) -> ReplyResult:
         """Generate and store the assistant's reply to the conversation's last user message,
         with up to ``memories`` memories from ``recall`` shown to the model."""
@@ -88,8 +90,12 @@ class ChatService:
                 problem = f"Answered without memories: {exc}"
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
         planning = time.perf_counter()
+        system = settings.system_prompt
+        if preferences is not None:
+            standing = preferences.standing(conversation_id, history[0].content, model.count_tokens)
+            system = f"{system}\n\n{standing}".strip() if standing else system
         try:
-            plan = self._plan(model, settings, history, blocks, conversation_id)
+            plan = self._plan(model, settings, history, blocks, conversation_id, system)
         except ContextOverflow as exc:
             self.store.update_message(history[-1].id, status=TOO_LONG)
             raise ReplyRefused(str(exc)) from exc
@@ -116,6 +122,7 @@ class ChatService:
         history: list[Message],
         blocks: dict[int, str],
         conversation_id: int,
+        system: str,
     ) -> PromptPlan:
         """The prompt, with each user turn's memories as a system message just before it.
 
@@ -126,7 +133,7 @@ class ChatService:
         plan = partial(
             plan_prompt,
             model,
-            settings.system_prompt,
+            system,
             reply_room=settings.max_tokens,
             start_hint=self._first_turn.get(conversation_id, 0),
         )
@@ -175,6 +182,21 @@ class ChatService:
             tokens_per_second=round(stats.tokens_per_second, 2),
         )
         return stats
+
+    def edit_reply(self, message_id: int, text: str) -> tuple[str, str]:
+        """Replace an assistant reply with the user's edit; returns (the message it answered, the
+        original reply) for learning from the edit."""
+        reply = self.store.message(message_id)
+        if reply.role != "assistant":
+            raise ValueError("Only Memoir's replies can be edited.")
+        text = clean_text(text).strip()
+        if not text:
+            raise ValueError("An edited reply cannot be empty.")
+        before = [
+            m for m in self.store.messages(reply.conversation_id) if m.id < message_id and m.role == "user"
+        ]
+        self.store.update_message(message_id, content=text)
+        return (before[-1].content if before else ""), reply.content
 
     def forget_last_reply(self, conversation_id: int) -> bool:
         """Remove the last assistant reply so it can be regenerated; False if there is none."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from memory.engine import Interrupted
 from memory.items import TOPIC, ItemStore
+from memory.preferences import PreferenceStore
 from memory.reflect import Plan, Reflector, Stats
 from memory.store import Message, Store, now
 
@@ -30,7 +31,8 @@ class Job:
 
 
 class ReflectionJobs:
-    def __init__(self, store: Store, items: ItemStore) -> None:
+    def __init__(self, store: Store, items: ItemStore, auto_accept: bool = False) -> None:
+        self.auto_accept = auto_accept  # learned preferences become active without asking
         self.store = store
         self.items = items
 
@@ -109,10 +111,14 @@ class ReflectionJobs:
         return plan.stats
 
     def apply(self, job: Job, plan: Plan) -> None:
-        """Write adds, merges (old text kept as a version), the watermark and the job's end at once."""
+        """Write adds, merges (old text kept as a version), proposed preferences, the watermark and
+        the job's end at once."""
         stamp = now()
         occurred = self._last_time(job)
+        preferences = PreferenceStore(self.store)
         with self.store.transaction() as conn:
+            for text, category, evidence in plan.preferences:
+                preferences.propose(text, category, "chat", evidence, 0.5, self.auto_accept, conn=conn)
             missing = [m for t, m in plan.merges.items() if not self._exists(conn, t)]
             for memory in [*plan.adds, *missing]:
                 cursor = conn.execute(

@@ -213,6 +213,55 @@ def _m006_your_memory(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m007_preferences(conn: sqlite3.Connection) -> None:
+    """What the user wants, learned or written, with consent (proposed → active) and history."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE preferences (
+            id INTEGER PRIMARY KEY,
+            uid TEXT UNIQUE,
+            text TEXT NOT NULL,
+            category TEXT NOT NULL DEFAULT 'other',
+            origin TEXT NOT NULL,            -- 'chat' (stated in chat), 'edit' (learned from an edit), 'user'
+            status TEXT NOT NULL,            -- proposed, active, disabled, rejected, deleted
+            pinned INTEGER NOT NULL DEFAULT 0,
+            confidence REAL NOT NULL DEFAULT 1.0,
+            evidence TEXT NOT NULL DEFAULT '[]',  -- message ids
+            replaces INTEGER,                -- a proposal to change this (user-written) preference
+            user_written INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TRIGGER preferences_uid AFTER INSERT ON preferences WHEN new.uid IS NULL BEGIN
+            UPDATE preferences SET uid = lower(hex(randomblob(16))) WHERE id = new.id;
+        END;
+        CREATE TABLE preference_versions (
+            id INTEGER PRIMARY KEY,
+            preference_id INTEGER NOT NULL REFERENCES preferences(id) ON DELETE CASCADE,
+            text TEXT NOT NULL,
+            replaced_at TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        CREATE TABLE never_rules (
+            id INTEGER PRIMARY KEY,
+            text TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE reply_edits (
+            id INTEGER PRIMARY KEY,
+            message_id INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+            context TEXT NOT NULL,           -- the user message the reply answered
+            original TEXT NOT NULL,
+            edited TEXT NOT NULL,
+            phrase TEXT NOT NULL,            -- the preference the model read into the edit
+            vector BLOB,                     -- the context's embedding, float32
+            created_at TEXT NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
@@ -220,6 +269,7 @@ MIGRATIONS: list[Migration] = [
     ("004_reflection", _m004_reflection),
     ("005_recall", _m005_recall),
     ("006_your_memory", _m006_your_memory),
+    ("007_preferences", _m007_preferences),
 ]
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from memory.items import TOPIC, TURN, MemoryItem
 from memory.memory import MemoryService
+from memory.pref_prompt import edit_block
 from memory.reranker import Example, Reranker
 from memory.reranker_store import RerankerStore
 from memory.store import Message, Store, now
@@ -68,7 +70,14 @@ class Receipt:
 class Recall:
     """Owns the reranker; used from the model lane (one reply at a time)."""
 
-    def __init__(self, memory: MemoryService, learning: bool = True, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        memory: MemoryService,
+        learning: bool = True,
+        seed: int | None = None,
+        edits: Callable[[str], list[str]] | None = None,
+    ) -> None:
+        self.edits = edits  # preference phrases from the user's edits of replies to similar messages
         self.memory = memory
         self.store: Store = memory.store
         self.weights = RerankerStore(self.store)
@@ -102,6 +111,9 @@ class Recall:
             order = self.reranker.select(query, vectors, base, shown, self.rng)
             chosen = [candidates[i][0] for i in order]
         block = self.render([h.item for h in hits if h.item.id in chosen], chosen)
+        learned = edit_block(self.edits(message.content)) if self.edits else ""
+        if learned:
+            block = f"{block}\n\n{learned}" if block else learned
         result = Recollection(message.id, message.content, block, candidates, chosen)
         with self.store.transaction() as conn:
             conn.execute(

@@ -46,6 +46,25 @@ EXTRACT_SCHEMA: dict[str, Any] = {
     },
     "required": ["memories"],
 }
+PREFERENCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "preferences": {
+            "type": "array",
+            "maxItems": 4,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "maxLength": 120},
+                    "category": {"enum": ["style", "format", "topics", "facts about me", "people", "other"]},
+                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 6},
+                },
+                "required": ["text", "category", "references"],
+            },
+        }
+    },
+    "required": ["preferences"],
+}
 UPDATE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -71,6 +90,7 @@ class Stats:
     rejected: int = 0
     fallbacks: int = 0  # summaries replaced by the user's own words (see validate)
     statements: int = 0  # the user's own self-disclosures kept (see memory/disclosure.py)
+    preferences: int = 0  # preferences proposed (validated)
     added: int = 0
     merged: int = 0
 
@@ -81,6 +101,7 @@ class Plan:
 
     adds: list[Extracted] = field(default_factory=list)
     merges: dict[int, Extracted] = field(default_factory=dict)  # target item id -> merged memory
+    preferences: list[tuple[str, str, list[int]]] = field(default_factory=list)  # text, category, messages
     stats: Stats = field(default_factory=Stats)
 
 
@@ -91,13 +112,13 @@ def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
     )
 
 
-def degenerate(summary: str) -> bool:
+def degenerate(summary: str, min_words: int = 4) -> bool:
     """A stub ("The user") or a loop ("I love golf, I love golf, ..."), as tiny models write."""
     words = re.findall(r"\w+", summary.casefold())
-    if len(words) < 4:
+    if len(words) < min_words:
         return True
     trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
-    return max(trigrams.values()) >= 3 or len(set(words)) < 0.5 * len(words)
+    return max(trigrams.values(), default=0) >= 3 or len(set(words)) < 0.5 * len(words)
 
 
 _stemmer = porter()
@@ -172,6 +193,7 @@ class Reflector:
         max_tokens: int = 600,  # room for the longest answer the schema allows
         selector: DisclosureSelector | None = None,
         merge_floor: float = MERGE_FLOOR,
+        learn_preferences: bool = False,
     ) -> None:
         self.model = model
         self.retriever = retriever
@@ -179,6 +201,7 @@ class Reflector:
         self.max_tokens = max_tokens
         self.selector = selector
         self.merge_floor = merge_floor
+        self.learn_preferences = learn_preferences
 
     def windows(self, messages: list[Message]) -> list[list[Message]]:
         """Consecutive slices whose prompt leaves room for the answer in the model's context."""
@@ -217,7 +240,28 @@ class Reflector:
                     found.append(Extracted(statement.text, [statement.message_id]))
             for memory in found:
                 self._decide(memory, result, should_stop)
+            if self.learn_preferences:
+                self._preferences(window, result, should_stop)
         return result
+
+    def _preferences(self, window: list[Message], plan: Plan, should_stop: Callable[[], bool]) -> None:
+        """Preferences stated in the window: grounded in the user's own turns, like memories."""
+        text = prompt("preferences").replace("{turns}", numbered(window, self.speakers))
+        answer = self.model.complete_json(
+            [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
+        )
+        raw = answer.get("preferences", []) if isinstance(answer, dict) else []
+        user_texts = [m.content for m in window if m.role == "user"]
+        for entry in raw if isinstance(raw, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            phrase = " ".join(str(entry.get("text", "")).split())
+            refs = [r for r in entry.get("references", []) if isinstance(r, int) and 1 <= r <= len(window)]
+            own = [window[r - 1].id for r in refs if window[r - 1].role == "user"]
+            if not own or degenerate(phrase, min_words=2) or grounding(phrase, user_texts) < 0.5:
+                continue
+            plan.preferences.append((phrase, str(entry.get("category", "other")), own))
+            plan.stats.preferences += 1
 
     def _decide(self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool]) -> None:
         candidates = self._candidates(memory, plan)
@@ -280,6 +324,15 @@ class Reflector:
         return [(key, text) for sim, key, text in scored if sim >= self.merge_floor][:CANDIDATES]
 
 
-def reflector(model: ChatModel, retriever: Retriever, speakers: dict[str, str] | None = None) -> Reflector:
-    """The reflector the app uses: the model's summaries plus the user's own self-disclosures."""
-    return Reflector(model, retriever, speakers, selector=DisclosureSelector(retriever.embedder))
+def reflector(
+    model: ChatModel, retriever: Retriever, speakers: dict[str, str] | None = None, preferences: bool = True
+) -> Reflector:
+    """The reflector the app uses: the model's summaries, the user's own self-disclosures, and
+    (``preferences``) the preferences the user stated."""
+    return Reflector(
+        model,
+        retriever,
+        speakers,
+        selector=DisclosureSelector(retriever.embedder),
+        learn_preferences=preferences,
+    )

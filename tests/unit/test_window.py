@@ -201,7 +201,11 @@ def test_sent_messages_and_replies_become_searchable(qtbot: QtBot, window: MainW
 
 def test_remember_now_turns_the_conversation_into_topic_memories(qtbot: QtBot, memoir_home: Path) -> None:
     model = FakeChatModel(["Nice, enjoy Porto!"])
-    model.json_replies = [{"memories": [{"summary": "The user is moving to Porto.", "references": [1]}]}]
+    model.json_replies = [
+        {"memories": [{"summary": "The user is moving to Porto.", "references": [1]}]},
+        {"preferences": [{"text": "Mention Porto tips.", "category": "topics", "references": [2]}]},
+    ]
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
     w = make_window(qtbot, memoir_home, model)
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
     with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
