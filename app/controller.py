@@ -13,13 +13,17 @@ from PySide6.QtCore import QObject, Signal
 
 from app.memory_ops import MemoryOps
 from app.ops import Throttle, call_in_gui, install_relay, run
+from app.preference_ops import PreferenceOps
 from memory.book import MemoryBook
 from memory.chat import ChatService, ReplyRefused, ReplyResult
+from memory.cipher import Cipher
 from memory.default_model import default_model_path
 from memory.engine import ChatModel, LlamaChatModel, ModelError
 from memory.jobs import ReflectionJobs
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
+from memory.pref_prompt import PreferencePrompt
+from memory.preferences import PreferenceStore
 from memory.recall import Recall, Receipt
 from memory.reflect import reflector
 from memory.settings import Settings, SettingsStore
@@ -87,6 +91,10 @@ class ChatController(QObject):
         self.memory: MemoryService | None = None
         self.recall: Recall | None = None  # used on the model lane only (it owns the reranker)
         self.memory_ops = MemoryOps(self)
+        self.preferences = PreferenceStore(store)
+        self.pref_prompt = PreferencePrompt(self.preferences, None)  # relevance once embeddings are up
+        self.cipher: Cipher | None = None
+        self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
         self._reflect_stop = threading.Event()  # set when the user needs the model
         self._reflecting = False
@@ -178,15 +186,17 @@ class ChatController(QObject):
             return
         factory = self._memory_factory
 
-        def start() -> tuple[MemoryService, Recall]:
+        def start() -> tuple[MemoryService, Recall, Cipher]:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
             MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
             memory.start_up()
-            return memory, Recall(memory)
+            cipher = Cipher(self.store, memory.embedder, self.preferences)
+            return memory, Recall(memory, edits=cipher.phrases_for), cipher
 
-        def opened(pair: tuple[MemoryService, Recall]) -> None:
-            memory, self.recall = pair
+        def opened(opened: tuple[MemoryService, Recall, Cipher]) -> None:
+            memory, self.recall, self.cipher = opened
+            self.pref_prompt.embedder = memory.embedder
             self.memory = memory
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
@@ -221,7 +231,11 @@ class ChatController(QObject):
     def _enqueue(self, conversation_id: int) -> object:
         if self.memory is None:
             return None
-        return ReflectionJobs(self.store, self.memory.items).enqueue(conversation_id)
+        return self._jobs().enqueue(conversation_id)
+
+    def _jobs(self) -> ReflectionJobs:
+        assert self.memory is not None
+        return ReflectionJobs(self.store, self.memory.items, self.settings.auto_accept_preferences)
 
     def run_reflection(self) -> None:
         """Work through queued reflection jobs on the model lane, giving way to any user message."""
@@ -240,7 +254,7 @@ class ChatController(QObject):
     def _reflect_pending(self) -> tuple[int, list[str]]:
         """Run queued jobs; returns how many finished and the errors of jobs parked in this run."""
         assert self.memory is not None and self._model is not None
-        memory, jobs = self.memory, ReflectionJobs(self.store, self.memory.items)
+        memory, jobs = self.memory, self._jobs()
         total, done = jobs.pending_count(), 0
         parked: list[str] = []
         while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
@@ -270,6 +284,7 @@ class ChatController(QObject):
         done, parked = result
         if done:
             self.memories_changed.emit()
+            self.preference_ops.load(write_file=True)
         if parked:  # only those given up on in this run: older ones were reported already
             self.problem.emit(
                 f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1]}"
@@ -436,6 +451,7 @@ class ChatController(QObject):
             on_text=lambda mid, text: throttle.push((mid, text)),
             recall=recall,
             memories=settings.memories_per_answer,
+            preferences=self.pref_prompt,
         )
         throttle.flush()
         return result
@@ -468,6 +484,7 @@ class ChatController(QObject):
         self._reflect_stop.set()
         if current_conversation is not None:
             self.io_lane.submit(self._enqueue, current_conversation)
+        self.preference_ops.stop()
         if self._model is not None:
             self.model_lane.submit(self._model.close)
         self.model_lane.shutdown(wait=True, timeout=10)  # its last write lands before the close

@@ -31,3 +31,16 @@ def open_path(parent: QWidget | None, title: str, filters: str) -> str:
     from PySide6.QtWidgets import QFileDialog
 
     return QFileDialog.getOpenFileName(parent, title, "", filters)[0]
+
+
+def ask_text(
+    parent: QWidget | None, title: str, label: str, text: str = "", multiline: bool = False
+) -> str | None:
+    """Ask for a line (or lines) of text; None if cancelled."""
+    from PySide6.QtWidgets import QInputDialog
+
+    if multiline:
+        value, ok = QInputDialog.getMultiLineText(parent, title, label, text)
+    else:
+        value, ok = QInputDialog.getText(parent, title, label, text=text)
+    return value if ok else None

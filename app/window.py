@@ -25,6 +25,7 @@ from app.conversation_panel import ConversationPanel
 from app.memory_actions import MemoryActions
 from app.memory_dialog import MemoryDialog
 from app.models import TranscriptModel
+from app.preference_actions import PreferenceActions
 from app.settings_dialog import SettingsDialog
 from app.transcript import TranscriptView
 from memory.chat import ReplyResult
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         self._connect()
         self.memory_actions = MemoryActions(self)
+        self.preference_actions = PreferenceActions(self)
         self._restore_geometry()
         self._update_actions()
         controller.refresh_conversations()
@@ -261,6 +263,16 @@ class MainWindow(QMainWindow):
         else:
             self.conversations.select(conversation_id)
 
+    def jump_to_message(self, message_id: int) -> None:
+        """Open the conversation holding ``message_id`` at that message (looked up off the GUI thread)."""
+        self.controller._run(
+            self.controller.io_lane,
+            self.controller.store.message,
+            message_id,
+            on_done=lambda m: self.jump_to(m.conversation_id, m.id),
+            on_error=lambda _e: self.statusBar().showMessage("That message no longer exists.", 5000),
+        )
+
     def reset_ranking(self) -> None:
         if dialogs.confirm(
             self,
@@ -378,6 +390,7 @@ class MainWindow(QMainWindow):
         menu = QMenu(self)
         menu.addAction("Copy Message", lambda: self.transcript.copy_text(message.content))
         if message.role == "assistant":
+            menu.addAction("Edit Reply…", lambda: self.preference_actions.edit_reply(message))
             menu.addAction(self.regenerate_action)
         menu.exec(self.transcript.viewport().mapToGlobal(pos))
 

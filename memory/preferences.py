@@ -219,6 +219,16 @@ class PreferenceStore:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM never_rules WHERE text = ?", (text,))
 
+    def set_rules(self, rules: list[str]) -> None:
+        """Replace the "never remember" rules with ``rules`` (blank ones ignored)."""
+        wanted = {normal(r) for r in rules if normal(r)}
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM never_rules")
+            conn.executemany(
+                "INSERT INTO never_rules (text, created_at) VALUES (?, ?)",
+                [(r, now()) for r in sorted(wanted)],
+            )
+
     def blocked(self, text: str) -> bool:
         """True if ``text`` mentions any "never remember" rule (whole words, any case)."""
         folded = text.casefold()

@@ -89,6 +89,14 @@ class Settings:
             "the memories shown vary a little so that others get a chance.",
         ),
     )
+    auto_accept_preferences: bool = field(
+        default=False,
+        metadata=_meta(
+            "Accept learned preferences",
+            "Preferences learned from chats and edits become active at once instead of waiting in "
+            "the Preferences inbox for your approval.",
+        ),
+    )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
         metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),

@@ -194,3 +194,17 @@ def test_a_reply_that_copies_its_notes_cites_nothing() -> None:
     from memory.recall import parse_citations
 
     assert parse_citations("<<<MEMORIES\n[1] (2026-11-26) User said: hi\n[2] ...", 5) is None
+
+
+def test_preferences_learned_from_edits_travel_with_the_message(store: Store, memory: MemoryService) -> None:
+    chat = ChatService(store)
+    recall = Recall(
+        memory, learning=False, edits=lambda text: ["Answer with a short list."] if "ideas" in text else []
+    )
+    conv = store.create_conversation()
+    model = FakeChatModel(["ok", "ok"])
+    ask(chat, model, recall, conv.id, "breakfast ideas please")
+    ask(chat, model, recall, conv.id, "what is the capital of Peru")
+    first, second = flat(model.prompts[0]), flat(model.prompts[1])
+    assert "<<<EDITS - Answer with a short list. EDITS>>>" in first.replace("\n", " ")
+    assert second.count("Answer with a short list.") == 1  # only the first message's notes carry it

@@ -1,0 +1,141 @@
+"""Wires the preferences panel, its dock and "Edit Reply…" into the main window."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
+
+from app import dialogs
+from app.preferences_panel import PreferencesPanel
+from memory.preferences import Preference
+from memory.store import Message
+
+if TYPE_CHECKING:
+    from app.window import MainWindow
+
+UNDO_SECONDS = 10
+
+
+class PreferenceActions(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.ops = window.controller.preference_ops
+        self.panel = PreferencesPanel()
+        self.panel.file_label.setText(
+            f"Also in a file you can edit in any editor: {self.ops.file.path} (changes apply when you save)."
+        )
+        self.dock = QDockWidget("Preferences", window)
+        self.dock.setObjectName("preferencesDock")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.dock.hide()
+        self.panel_action = self.dock.toggleViewAction()
+        self.panel_action.setText("&Preferences Panel")
+        self.panel_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        window.memory_menu.insertAction(window.memory_menu.actions()[0], self.panel_action)
+        self._deleted: list[tuple[int, str]] = []
+        self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
+        self._undo_button = QPushButton("Undo Delete")
+        self._undo_button.hide()
+        window.statusBar().addPermanentWidget(self._undo_button)
+        self._connect()
+        self.ops.start()
+
+    def _connect(self) -> None:
+        p = self.panel
+        p.action_requested.connect(self._on_action)
+        p.edit_then_accept_requested.connect(self.edit_then_accept)
+        p.add_requested.connect(self.add)
+        p.history_requested.connect(self.show_history)
+        p.rules_requested.connect(self.edit_rules)
+        p.evidence_requested.connect(self.w.jump_to_message)
+        p.model.edit_requested.connect(lambda i, t: self.ops.change("edit", i, t))
+        p.model.category_requested.connect(lambda i, c: self.ops.change("set_category", i, c))
+        self.ops.changed.connect(p.set_preferences)
+        self.ops.problem.connect(self._on_problem)
+        self._undo_timer.timeout.connect(self._close_undo)
+        self._undo_button.clicked.connect(self.undo_delete)
+
+    def _on_action(self, name: str, args: tuple[Any, ...]) -> None:
+        if name == "delete":
+            pref = self._find(args[0])
+            if pref is not None:
+                self._deleted.append((pref.id, pref.status))
+                self._undo_button.show()
+                self._undo_timer.start()
+                self.w.statusBar().showMessage("Preference deleted.", UNDO_SECONDS * 1000)
+        self.ops.change(name, *args)
+
+    def _find(self, pref_id: int) -> Preference | None:
+        model = self.panel.model
+        return next(
+            (model.preference(r) for r in range(model.rowCount()) if model.preference(r).id == pref_id), None
+        )
+
+    def undo_delete(self) -> None:
+        for pref_id, status in self._deleted:
+            self.ops.change("restore", pref_id, status)
+        self._close_undo()
+
+    def _close_undo(self) -> None:
+        self._deleted.clear()
+        self._undo_timer.stop()
+        self._undo_button.hide()
+
+    def _on_problem(self, text: str) -> None:
+        self.panel.show_problem(text)
+        if text:
+            self.w.statusBar().showMessage(text, 15000)
+
+    def add(self) -> None:
+        text = dialogs.ask_text(self.w, "Add a Preference", "What should Memoir always keep in mind?")
+        if text and text.strip():
+            self.ops.change("add", text)
+
+    def edit_then_accept(self, pref_id: int) -> None:
+        pref = self._find(pref_id)
+        if pref is None:
+            return
+        text = dialogs.ask_text(self.w, "Edit and Accept", "The preference, as you want it:", pref.text)
+        if text and text.strip():
+            self.ops.change("accept", pref_id, text)
+
+    def edit_rules(self) -> None:
+        rules = self.w.controller.preferences.rules()  # a handful of short rows
+        text = dialogs.ask_text(
+            self.w,
+            "Never Remember",
+            "Words or topics Memoir must never learn a preference about, one per line:",
+            "\n".join(rules),
+            multiline=True,
+        )
+        if text is not None:
+            self.ops.change("set_rules", text.splitlines())
+
+    def show_history(self, pref_id: int) -> None:
+        pref = self._find(pref_id)
+        history = self.w.controller.preferences.history(pref_id)
+        rows = [f"<p><b>Now:</b> {escape(pref.text if pref else '')}</p>"] + [
+            f"<p><b>Until {escape(h['replaced_at'][:16].replace('T', ' '))}</b> ({escape(h['reason'])}):"
+            f" {escape(h['text'])}</p>"
+            for h in history
+        ]
+        QMessageBox.information(
+            self.w, "Preference History", "".join(rows) if history else rows[0] + "No earlier versions."
+        )
+
+    def edit_reply(self, message: Message) -> None:
+        text = dialogs.ask_text(
+            self.w,
+            "Edit Reply",
+            "Change the reply into what you wanted. Memoir keeps your version and learns from it.",
+            message.content,
+            multiline=True,
+        )
+        if text is not None and text.strip() and text.strip() != message.content.strip():
+            self.ops.edit_reply(message.id, text)
