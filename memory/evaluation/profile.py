@@ -64,10 +64,15 @@ def ingest(episode: dict[str, Any], store: Store) -> list[int]:
     return conversations
 
 
-def believed(memory: MemoryService) -> list[str]:
-    """Everything Memoir holds about the user: topic memories (and, later, preferences)."""
+def believed(memory: MemoryService, preferences: bool = True) -> list[str]:
+    """Everything Memoir holds about the user: topic memories and learned preferences (proposed ones
+    too: the benchmark has nobody to accept them)."""
     rows = memory.store.query("SELECT text FROM memory_items WHERE kind = 'topic' AND status = 'active'")
-    return [r["text"] for r in rows]
+    items = [r["text"] for r in rows]
+    if preferences:
+        prefs = memory.store.query("SELECT text FROM preferences WHERE status IN ('proposed', 'active')")
+        items += [r["text"] for r in prefs]
+    return items
 
 
 def raw_user_turns(memory: MemoryService) -> list[str]:
@@ -86,8 +91,9 @@ def run(
     episodes = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
     episodes = episodes[:limit] if limit else episodes
     scores: list[Score] = []
+    topic_scores: list[Score] = []  # without preferences, to show what they change
     reflect_times: list[float] = []
-    extractions = valid = rejected = failed = statements = 0
+    extractions = valid = rejected = failed = statements = preferences = 0
     out = dump.open("w", encoding="utf-8") if dump else None
     for number, episode in enumerate(episodes, 1):
         progress(f"[{number}/{len(episodes)}] {episode['id']}")
@@ -115,14 +121,33 @@ def run(
                             rejected + stats.rejected,
                         )
                         statements += stats.statements
+                        preferences += stats.preferences
             items = believed(memory) if model is not None else raw_user_turns(memory)
             scores.append(score(items, episode["user_facts"], episode["partner_facts"], embedder))
+            if model is not None:
+                topics = believed(memory, preferences=False)
+                topic_scores.append(score(topics, episode["user_facts"], episode["partner_facts"], embedder))
             if out:
                 out.write(json.dumps({"id": episode["id"], "items": items}) + "\n")
             memory.close()
             store.close()
     if out:
         out.close()
+    result = summarise(scores)
+    if topic_scores:
+        result["topics_only"] = summarise(topic_scores)
+    return {
+        **result,
+        "reflect_seconds_per_session": round(statistics.mean(reflect_times), 2) if reflect_times else None,
+        "validated_share": round(valid / (valid + rejected), 4) if valid + rejected else None,
+        "extractions": extractions,
+        "statements_kept": statements,  # the user's own sentences kept by the selector
+        "preferences_proposed": preferences,
+        "failed_sessions": failed,
+    }
+
+
+def summarise(scores: list[Score]) -> dict[str, Any]:
     coverage = statistics.mean(s.coverage for s in scores)
     precision = statistics.mean(s.precision for s in scores)
     return {
@@ -132,11 +157,6 @@ def run(
         "f1": round(2 * coverage * precision / (coverage + precision), 4) if coverage + precision else 0.0,
         "leakage": round(statistics.mean(s.leakage for s in scores), 4),
         "items_per_episode": round(statistics.mean(s.items for s in scores), 2),
-        "reflect_seconds_per_session": round(statistics.mean(reflect_times), 2) if reflect_times else None,
-        "validated_share": round(valid / (valid + rejected), 4) if valid + rejected else None,
-        "extractions": extractions,
-        "statements_kept": statements,  # the user's own sentences kept by the selector
-        "failed_sessions": failed,
     }
 
 
