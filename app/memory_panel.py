@@ -153,12 +153,12 @@ class MemoryPanel(QWidget):
         )
         self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)  # titles can be long
-        header.resizeSection(2, 120)
-        for column in (1, 3, 4, 5, 6, 7):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        header.setMinimumSectionSize(40)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(0, 320)  # the text comes first and stays readable; the rest scrolls
+        header.setStretchLastSection(True)
+        for column, width in enumerate((70, 120, 80, 80, 45, 45, 55), 1):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(column, width)
         self.table.verticalHeader().hide()
         self.edit_button = QPushButton("Edit")
         self.forget_button = QPushButton("Forget")

@@ -44,7 +44,12 @@ class PreferenceActions(QObject):
         self._undo_button.hide()
         window.statusBar().addPermanentWidget(self._undo_button)
         self._connect()
+        self.dock.visibilityChanged.connect(self._on_visible)
         self.ops.start()
+
+    def _on_visible(self, visible: bool) -> None:
+        if visible and self.dock.width() < 620:  # room for the text next to the other columns
+            self.w.resizeDocks([self.dock], [min(720, self.w.width() // 2)], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
         p = self.panel

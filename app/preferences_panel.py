@@ -30,6 +30,7 @@ from memory.preferences import CATEGORIES, ORIGINS, Preference
 Index = QModelIndex | QPersistentModelIndex
 PrefRole = Qt.ItemDataRole.UserRole + 20
 COLUMNS = ("Preference", "Category", "Origin", "Evidence", "Confidence", "Status", "Pinned", "Changed")
+WIDTHS = (80, 110, 80, 75, 65, 50, 80)  # the columns after the text, in pixels (the user can resize)
 STATUS_FILTERS = {"All": ("active", "disabled"), "Active": ("active",), "Disabled": ("disabled",)}
 
 
@@ -77,7 +78,7 @@ class PreferenceTableModel(QAbstractTableModel):
                 f"{len(p.evidence)} message(s)" if p.evidence else "",
                 f"{p.confidence:.0%}",
                 p.status,
-                "📌" if p.pinned else "",
+                "pinned" if p.pinned else "",
                 p.updated_at[:10],
             )
             return values[index.column()]
@@ -129,10 +130,14 @@ def _table(model: QSortFilterProxyModel) -> QTableView:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.verticalHeader().hide()
+    table.setWordWrap(False)
     header = table.horizontalHeader()
-    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-    for column in range(1, len(COLUMNS)):
-        header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+    header.resizeSection(0, 300)  # the text comes first and stays readable; the rest scrolls
+    header.setStretchLastSection(True)
+    for column, width in enumerate(WIDTHS, 1):
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
     return table
 
 
