@@ -19,6 +19,7 @@ from memory.transfer import (
     FORMAT,
     MEMORY_FIELDS,
     MESSAGE_FIELDS,
+    PREFERENCE_FIELDS,
     VERSION,
     Cancelled,
     Progress,
@@ -150,6 +151,7 @@ def apply(store: Store, data: dict[str, Any], progress: Progress = lambda _d, _t
             _memory(conn, item, refs, conv_ids, items)
         _replies(conn, data, refs, items)
         _reranker(conn, data.get("reranker"))
+        _preferences(conn, data.get("preferences"), refs)
     return added
 
 
@@ -288,10 +290,68 @@ def _reranker(conn: Any, weights: dict[str, Any] | None) -> None:
     )
 
 
+def _preferences(conn: Any, data: Any, refs: dict[int, int]) -> None:
+    """Preferences not already here (by uid), their versions, rules and reply edits."""
+    if not isinstance(data, dict):
+        return
+    ids: dict[str, int] = {r[1]: r[0] for r in conn.execute("SELECT id, uid FROM preferences")}
+    added: list[tuple[int, dict[str, Any]]] = []
+    for p in data.get("items", []):
+        _require(
+            isinstance(p, dict) and isinstance(p.get("uid"), str) and isinstance(p.get("text"), str),
+            "a preference lacks its text",
+        )
+        if p["uid"] in ids:
+            continue
+        evidence = [refs[r] for r in p.get("evidence", []) if r in refs]
+        cursor = conn.execute(
+            f"INSERT INTO preferences (uid, evidence, {', '.join(PREFERENCE_FIELDS)})"
+            f" VALUES (?, ?{', ?' * len(PREFERENCE_FIELDS)})",
+            (p["uid"], json.dumps(evidence), *(p.get(f) for f in PREFERENCE_FIELDS)),
+        )
+        ids[p["uid"]] = cursor.lastrowid
+        added.append((cursor.lastrowid, p))
+    for pref_id, p in added:
+        if p.get("replaces") in ids:
+            conn.execute("UPDATE preferences SET replaces = ? WHERE id = ?", (ids[p["replaces"]], pref_id))
+        for v in p.get("versions", []):
+            conn.execute(
+                "INSERT INTO preference_versions (preference_id, text, replaced_at, reason)"
+                " VALUES (?, ?, ?, ?)",
+                (pref_id, str(v.get("text", "")), str(v.get("replaced_at", "")), str(v.get("reason", ""))),
+            )
+    for rule in data.get("never", []):
+        conn.execute(
+            "INSERT OR IGNORE INTO never_rules (text, created_at) VALUES (?, datetime('now'))", (str(rule),)
+        )
+    known = {(r[0], r[1]) for r in conn.execute("SELECT context, edited FROM reply_edits")}
+    for e in data.get("edits", []):
+        if not isinstance(e, dict) or (e.get("context"), e.get("edited")) in known:
+            continue
+        vector = base64.b64decode(e["vector"]) if e.get("vector") else None
+        conn.execute(
+            "INSERT INTO reply_edits (message_id, context, original, edited, phrase, vector, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                refs.get(int(e.get("message") or 0)),
+                str(e.get("context", "")),
+                str(e.get("original", "")),
+                str(e.get("edited", "")),
+                str(e.get("phrase", "")),
+                vector,
+                str(e.get("created_at", "")),
+            ),
+        )
+
+
 def wipe(store: Store) -> None:
     """Delete every conversation, memory, receipt and learned weight (settings stay)."""
     with store.transaction() as conn:
         for table in (
+            "preference_versions",
+            "preferences",
+            "never_rules",
+            "reply_edits",
             "receipts",
             "recollections",
             "reranker",

@@ -8,7 +8,8 @@ Format "memoir-export", version 1: ``conversations`` (each with a ``uid`` and it
 message with a ``ref`` unique in the file), ``memories`` (``uid``, kind, text, the conversation uid and
 message refs it comes from, its earlier ``versions``), ``recollections`` and ``receipts`` (what replies
 were given and cited, by message ref and memory uid), ``reflected`` (how far each conversation was
-reflected on), ``reranker`` (weights as base64 float32) and ``settings``.
+reflected on), ``reranker`` (weights as base64 float32), ``preferences`` (items with versions and
+evidence refs, "never remember" rules, and reply edits with their context vectors) and ``settings``.
 """
 
 from __future__ import annotations
@@ -151,7 +152,52 @@ def snapshot(store: Store, settings: dict[str, Any] | None = None) -> dict[str, 
         "receipts": receipts,
         "reflected": reflected,
         "reranker": reranker,
+        "preferences": _preferences(store),
         "settings": settings,
+    }
+
+
+PREFERENCE_FIELDS = (
+    "text",
+    "category",
+    "origin",
+    "status",
+    "pinned",
+    "confidence",
+    "user_written",
+    "created_at",
+    "updated_at",
+)
+
+
+def _preferences(store: Store) -> dict[str, Any]:
+    """Preferences with their versions (message evidence by ref), never-remember rules, reply edits."""
+    q = store.query
+    uid_of = {r["id"]: r["uid"] for r in q("SELECT id, uid FROM preferences")}
+    versions: dict[int, list[dict[str, Any]]] = {}
+    for v in q("SELECT preference_id, text, replaced_at, reason FROM preference_versions ORDER BY id"):
+        versions.setdefault(v.pop("preference_id"), []).append(v)
+    items = [
+        {
+            "uid": p["uid"],
+            **{f: p[f] for f in PREFERENCE_FIELDS},
+            "evidence": json.loads(p["evidence"]),
+            "replaces": uid_of.get(p["replaces"]),
+            "versions": versions.get(p["id"], []),
+        }
+        for p in q("SELECT * FROM preferences ORDER BY id")
+    ]
+    edits = [
+        {**e, "vector": base64.b64encode(e["vector"]).decode("ascii") if e["vector"] else None}
+        for e in q(
+            "SELECT message_id AS message, context, original, edited, phrase, vector, created_at"
+            " FROM reply_edits ORDER BY id"
+        )
+    ]
+    return {
+        "items": items,
+        "never": [r["text"] for r in q("SELECT text FROM never_rules ORDER BY id")],
+        "edits": edits,
     }
 
 

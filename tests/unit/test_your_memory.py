@@ -106,6 +106,10 @@ def normalised(data: dict[str, Any]) -> dict[str, Any]:
         r["reply"] = order[r["reply"]]
     for r in data["reflected"]:
         r["upto"] = order[r["upto"]]
+    for p in data["preferences"]["items"]:
+        p["evidence"] = [order[r] for r in p["evidence"]]
+    for e in data["preferences"]["edits"]:
+        e["message"] = order.get(e["message"])
     return data
 
 
@@ -117,6 +121,17 @@ def full_store(memory: MemoryService, store: Store) -> None:
         reply = chat.reply(conv.id, FakeChatModel(["Yes [1]"]), Settings(), recall=recall)
     recall.feedback(reply.message.id, 2, -1)
     MemoryBook(memory).edit(topic_id(memory), "The user's greyhound is Biscuit.")
+    from memory.cipher import Cipher
+    from memory.preferences import PreferenceStore
+
+    prefs = PreferenceStore(store)
+    mine = prefs.add("Keep answers short.", "style", pinned=True)
+    prefs.edit(mine, "Keep answers very short.")
+    prefs.propose_change(mine, "Keep answers to one line.", [reply.message.id])
+    prefs.add_rule("divorce")
+    model = FakeChatModel()
+    model.json_replies = [{"preference": "Answer with a list."}]
+    Cipher(store, memory.embedder, prefs).learn(reply.message.id, "Biscuit stairs 3", "Yes [1]", "- yes", model)
     with store.transaction() as c:
         c.execute("INSERT INTO reflection_state VALUES (?, ?)", (conv.id, reply.message.id))
 
@@ -127,6 +142,7 @@ def test_export_wipe_import_round_trips_and_reimport_adds_nothing(
     full_store(memory, store)
     before = snapshot(store)
     assert before["reranker"] is not None and before["receipts"] and before["memories"][-1]["versions"]
+    assert len(before["preferences"]["items"]) == 3 and before["preferences"]["edits"][0]["vector"]
     path = tmp_path / "out" / "memoir.zip"
     counts = export_all(store, path)
     assert counts["conversations"] == 2 and path.exists()
