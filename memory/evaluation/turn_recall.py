@@ -140,7 +140,7 @@ def reflect_sessions(ingested: Ingested, model: ChatModel, times: list[float], s
             continue
         start = time.perf_counter()
         try:
-            result = jobs.run(job, reflector(model, memory.retriever, speakers))
+            result = jobs.run(job, reflector(model, memory.retriever, speakers, preferences=False))  # not retrieved
         except Exception:  # recorded on the job; the benchmark goes on
             result = None
         times.append(time.perf_counter() - start)
