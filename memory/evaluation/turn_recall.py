@@ -140,7 +140,8 @@ def reflect_sessions(ingested: Ingested, model: ChatModel, times: list[float], s
             continue
         start = time.perf_counter()
         try:
-            result = jobs.run(job, reflector(model, memory.retriever, speakers, preferences=False))  # not retrieved
+            # preferences are not retrieved, so the preference pass is left out here
+            result = jobs.run(job, reflector(model, memory.retriever, speakers, preferences=False))
         except Exception:  # recorded on the job; the benchmark goes on
             result = None
         times.append(time.perf_counter() - start)
