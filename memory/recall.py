@@ -28,7 +28,8 @@ from memory.text import fence_safe
 CANDIDATES = 20
 SHOWN = 5
 USER_WEIGHT = 2.0  # the user's "helpful"/"not relevant" outweighs the model's citation
-SOURCE_CHARS = 200
+SOURCE_CHARS = 160
+MEMORY_CHARS = 300  # each memory's text in the prompt: the block is evaluated again on every turn
 NO_CITE = "[NO_CITE]"
 _CITATION = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 
@@ -154,12 +155,14 @@ class Recall:
             item = by_id[item_id]
             when = item.occurred_at[:10]
             if item.kind == TURN:
-                lines.append(f"[{n}] ({when}) {item.speaker or 'Someone'} said: {one_line(item.text)}")
+                lines.append(
+                    f"[{n}] ({when}) {item.speaker or 'Someone'} said: {clip(item.text, MEMORY_CHARS)}"
+                )
                 continue
-            lines.append(f"[{n}] ({when}) {one_line(item.text)}")
+            lines.append(f"[{n}] ({when}) {clip(item.text, MEMORY_CHARS)}")
             for source in self.sources(item)[:2]:
                 speaker = "User" if source.role == "user" else "Assistant"
-                quoted = one_line(source.content)[:SOURCE_CHARS]
+                quoted = clip(source.content, SOURCE_CHARS)
                 lines.append(f"    from {source.created_at[:10]}, {speaker}: {quoted}")
         listing = fence_safe("\n".join(lines))
         return (
@@ -285,3 +288,11 @@ class Recall:
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def clip(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters, cut at a word with "…" when longer."""
+    line = one_line(text)
+    if len(line) <= limit:
+        return line
+    return line[:limit].rsplit(" ", 1)[0] + "…"

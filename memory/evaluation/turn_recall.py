@@ -32,7 +32,7 @@ EVIDENCE = re.compile(r"^D\d+:\d+$")
 METHODS = ("bm25", "dense", "hybrid", "topics", "reranked", "citations")
 MODEL_METHODS = ("topics", "citations")
 CITED_PER_CONVERSATION = 4  # questions per conversation answered by the model for "citations"
-TOPIC_WEIGHTS = (1.0, 0.5, 0.25)  # swept for the topics method; see run()
+TOPIC_WEIGHTS = (1.0, 0.5, 0.25, 0.1)  # swept for the topics method; see run()
 
 
 @dataclass

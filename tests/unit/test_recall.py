@@ -208,3 +208,16 @@ def test_preferences_learned_from_edits_travel_with_the_message(store: Store, me
     first, second = flat(model.prompts[0]), flat(model.prompts[1])
     assert "<<<EDITS - Answer with a short list. EDITS>>>" in first.replace("\n", " ")
     assert second.count("Answer with a short list.") == 1  # only the first message's notes carry it
+
+
+def test_long_memories_are_clipped_in_the_prompt(store: Store, memory: MemoryService) -> None:
+    conv = store.create_conversation("Long")
+    memory.remember_message(store.add_message(conv.id, "user", "zebra " + "stripes " * 200))
+    memory.indexer.sync()
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    current = store.create_conversation()
+    model = FakeChatModel(["ok"])
+    result = ask(chat, model, recall, current.id, "zebra stripes")
+    notes = flat(model.prompts[0]).split("<<<MEMORIES")[1].split("MEMORIES>>>")[0]
+    assert "zebra stripes" in notes and "…" in notes and len(notes) < 1500
+    assert result.receipts[0].text.count("stripes") == 200  # the receipt keeps the whole memory

@@ -131,7 +131,9 @@ def full_store(memory: MemoryService, store: Store) -> None:
     prefs.add_rule("divorce")
     model = FakeChatModel()
     model.json_replies = [{"preference": "Answer with a list."}]
-    Cipher(store, memory.embedder, prefs).learn(reply.message.id, "Biscuit stairs 3", "Yes [1]", "- yes", model)
+    Cipher(store, memory.embedder, prefs).learn(
+        reply.message.id, "Biscuit stairs 3", "Yes [1]", "- yes", model
+    )
     with store.transaction() as c:
         c.execute("INSERT INTO reflection_state VALUES (?, ?)", (conv.id, reply.message.id))
 
