@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer
@@ -10,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
 
 from app import dialogs
+from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
 from memory.preferences import Preference
 from memory.store import Message
@@ -111,7 +111,9 @@ class PreferenceActions(QObject):
             self.ops.change("accept", pref_id, text)
 
     def edit_rules(self) -> None:
-        rules = self.w.controller.preferences.rules()  # a handful of short rows
+        self.ops.read("rules", on_done=self._ask_rules)
+
+    def _ask_rules(self, rules: list[str]) -> None:
         text = dialogs.ask_text(
             self.w,
             "Never Remember",
@@ -124,15 +126,12 @@ class PreferenceActions(QObject):
 
     def show_history(self, pref_id: int) -> None:
         pref = self._find(pref_id)
-        history = self.w.controller.preferences.history(pref_id)
-        rows = [f"<p><b>Now:</b> {escape(pref.text if pref else '')}</p>"] + [
-            f"<p><b>Until {escape(h['replaced_at'][:16].replace('T', ' '))}</b> ({escape(h['reason'])}):"
-            f" {escape(h['text'])}</p>"
-            for h in history
-        ]
-        QMessageBox.information(
-            self.w, "Preference History", "".join(rows) if history else rows[0] + "No earlier versions."
-        )
+        current = pref.text if pref else ""
+
+        def show(history: list[dict[str, object]]) -> None:
+            QMessageBox.information(self.w, "Preference History", history_html(current, history))
+
+        self.ops.read("history", pref_id, on_done=show)
 
     def edit_reply(self, message: Message) -> None:
         text = dialogs.ask_text(

@@ -125,6 +125,12 @@ class PreferenceOps(QObject):
             on_error=lambda exc: self.c.problem.emit(f"Edit not saved: {exc}"),
         )
 
+    def read(self, name: str, *args: Any, on_done: Any) -> None:
+        """A PreferenceStore read (rules, history, …) off the GUI thread; ``on_done`` gets the result."""
+        self.c._run(
+            self.c.io_lane, getattr(self.c.preferences, name), *args, on_done=on_done, on_error=self.c._report
+        )
+
     def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.stop()

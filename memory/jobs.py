@@ -157,11 +157,12 @@ class ReflectionJobs:
         row = conn.execute("SELECT text, message_ids FROM memory_items WHERE id = ?", (target,)).fetchone()
         if row is None:  # forgotten meanwhile: apply() already added the memory as new
             return
-        conn.execute(
-            "INSERT INTO memory_versions (item_id, text, message_ids, replaced_at, reason)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (target, row[0], row[1], stamp, "merged by reflection"),
-        )
+        if row[0] != memory.summary:  # a repeat only adds sources: no text to keep
+            conn.execute(
+                "INSERT INTO memory_versions (item_id, text, message_ids, replaced_at, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (target, row[0], row[1], stamp, "merged by reflection"),
+            )
         refs = sorted({*json.loads(row[1]), *memory.message_ids})
         conn.execute(
             "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, message_ids = ?,"

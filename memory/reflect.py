@@ -124,6 +124,11 @@ def degenerate(summary: str, min_words: int = 4) -> bool:
 _stemmer = porter()
 
 
+def _same(a: str, b: str) -> bool:
+    """The same words, ignoring case and punctuation."""
+    return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
+
+
 def grounding(summary: str, texts: list[str]) -> float:
     """Share of the summary's content words (Porter stems) found in ``texts``."""
     words = set(_stemmer.stemWords(content_words(summary))) - {"user"}
@@ -269,6 +274,10 @@ class Reflector:
             plan.adds.append(memory)
             plan.stats.added += 1
             return
+        same = next(((key, text) for key, text in candidates if _same(text, memory.summary)), None)
+        if same is not None:  # already known, word for word: only its sources grow, no question asked
+            self._merge_into(same[0], Extracted(same[1], memory.message_ids), plan)
+            return
         listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
         text = (
             prompt("update").replace("{candidates}", listing).replace("{memory}", fence_safe(memory.summary))
@@ -291,6 +300,12 @@ class Reflector:
             return
         assert isinstance(index, int)
         key, _ = candidates[index - 1]
+        self._merge_into(key, Extracted(merged, memory.message_ids), plan)
+
+    @staticmethod
+    def _merge_into(key: int | str, memory: Extracted, plan: Plan) -> None:
+        """Merge ``memory`` (its text is the merged text) into a stored item or an earlier add."""
+        merged = memory.summary
         plan.stats.merged += 1
         if isinstance(key, str):  # merging into a memory planned earlier in this same job
             target = plan.adds[int(key)]

@@ -133,3 +133,35 @@ def test_edit_reply_keeps_the_users_version_and_proposes_what_it_shows(
     assert window.transcript_model.messages()[-1].content == "- oats\n- eggs"
     assert visible(window) == [("Answer with a short list.", "proposed")]
     assert window.controller.preferences.all()[0].origin == "edit"
+
+
+def test_never_remember_rules_and_history_are_read_off_the_gui_thread(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.preference_actions as module
+
+    store, ops, actions = (
+        window.controller.preferences,
+        window.controller.preference_ops,
+        window.preference_actions,
+    )
+    store.add_rule("divorce")
+    asked: list[str] = []
+
+    def answer(*args: object, **kwargs: object) -> str:
+        asked.append(str(args[3]))
+        return "divorce\nweight"
+
+    monkeypatch.setattr(dialogs, "ask_text", answer)
+    with qtbot.waitSignal(ops.changed, timeout=5000):
+        actions.edit_rules()
+    assert asked == ["divorce"] and store.rules() == ["divorce", "weight"]
+    mine = store.add("Be brief.")
+    store.edit(mine, "Be very brief.")
+    with qtbot.waitSignal(ops.changed, timeout=5000):
+        ops.load()
+    shown: list[str] = []
+    monkeypatch.setattr(module.QMessageBox, "information", lambda _p, _t, text: shown.append(text))
+    actions.show_history(mine)
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert "Be very brief." in shown[0] and "Be brief." in shown[0]

@@ -329,3 +329,18 @@ def test_nothing_similar_is_added_without_asking_the_model(store: Store, memory:
     reflect(memory, model, second, merge_floor=0.6)
     assert len(model.json_prompts) == 2  # two extractions, no update question
     assert len(topics(memory)) == 2
+
+
+def test_a_memory_said_again_only_gains_sources(store: Store, memory: MemoryService) -> None:
+    first = chat(store, TURNS[:1])
+    model = FakeChatModel()
+    model.json_replies = [{"memories": [{"summary": "The user adopted a greyhound.", "references": [1]}]}]
+    reflect(memory, model, first, merge_floor=0.6)
+    second = chat(store, [("user", "I adopted a greyhound, as I said")])
+    model.json_replies = [{"memories": [{"summary": "the user adopted a greyhound", "references": [1]}]}]
+    jobs = reflect(memory, model, second, merge_floor=0.6)
+    assert len(model.json_prompts) == 2  # two extractions, no Add/Merge question
+    [(text, refs)] = topics(memory)
+    assert text == "The user adopted a greyhound." and len(refs) == 2
+    item_id = memory.store.query("SELECT id FROM memory_items WHERE kind = ?", (TOPIC,))[0]["id"]
+    assert jobs.versions(item_id) == []
