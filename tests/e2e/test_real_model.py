@@ -123,6 +123,15 @@ def test_self_test_command_prints_json_and_exits_zero(smollm2: Path, tmp_path: P
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["ok"] is True and summary["reply"] and summary["streamed_updates"] > 1
+    assert any(r["text"].startswith("My dog is called Biscuit") for r in summary["receipts"])
+    assert summary["preference"].endswith("in plain words.") and summary["rebuilt_items"] == 2
+
+
+def test_self_test_names_a_missing_bundled_model(tmp_path: Path) -> None:
+    from memory.selftest import run_self_test
+
+    ok, summary = run_self_test(tmp_path / "gone.gguf")
+    assert not ok and "gone.gguf" in summary["error"]
 
 
 def test_self_test_fails_cleanly_on_a_broken_model(smollm2: Path, tmp_path: Path) -> None:
