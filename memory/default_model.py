@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
+
+from memory.resources import package_dir
 
 DEFAULT_MODEL_ENV = "MEMOIR_DEFAULT_MODEL"
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -19,14 +20,7 @@ def default_model_path() -> Path | None:
     override = os.environ.get(DEFAULT_MODEL_ENV)
     if override:
         return Path(override)
-    try:
-        spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
-    except (ImportError, ValueError):
-        spec = None
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(DEFAULT_MODEL_PACKAGE)
+    if folder is None or not (folder / DEFAULT_MODEL_FILE).exists():
         return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location) / DEFAULT_MODEL_FILE
-        if candidate.exists():
-            return candidate
-    return None
+    return folder / DEFAULT_MODEL_FILE

