@@ -374,11 +374,14 @@ class MainWindow(QMainWindow):
         self.stop_action.setEnabled(generating)
         self.regenerate_button.setEnabled(ready and has_reply)
         self.regenerate_action.setEnabled(ready and has_reply)
-        self.composer.setPlaceholderText(
+        placeholder = (
             "Message Memoir…  (Enter to send, Shift+Enter for a new line)"
             if ready or generating
             else "The model is not ready yet — you can type; Send works once it has loaded."
         )
+        if placeholder != self.composer.placeholderText():
+            self.composer.setPlaceholderText(placeholder)
+            self.composer.viewport().update()  # Qt does not repaint a changed placeholder itself
 
     def _update_empty_hint(self) -> None:
         self.empty_hint.setVisible(self.transcript_model.rowCount() == 0)
