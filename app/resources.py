@@ -8,7 +8,8 @@ from memory.resources import resources_dir
 
 
 def icon_path() -> Path:
-    return resources_dir() / "icons" / "memoir.svg"
+    # PNG, not the SVG source: it needs no image plugin, so it shows the same frozen or not
+    return resources_dir() / "icons" / "memoir.png"
 
 
 def stylesheet() -> str:
