@@ -17,7 +17,7 @@ from memory.preferences import PreferenceStore, normal
 from memory.reflect import degenerate
 from memory.resources import prompt
 from memory.store import Store, now
-from memory.text import fence_safe
+from memory.text import fence_safe, fill
 
 NEAREST = 5
 NEAR_ENOUGH = 0.5  # MiniLM cosine: a past context this alike counts as "a similar request"
@@ -44,11 +44,11 @@ class Cipher:
         auto_accept: bool = False,
     ) -> str:
         """Store the edit and the phrase the model reads into it, and propose it; returns the phrase."""
-        text = (
-            prompt("cipher")
-            .replace("{context}", fence_safe(context))
-            .replace("{original}", fence_safe(original))
-            .replace("{edited}", fence_safe(edited))
+        text = fill(
+            prompt("cipher"),
+            context=fence_safe(context),
+            original=fence_safe(original),
+            edited=fence_safe(edited),
         )
         answer = model.complete_json([{"role": "user", "content": text}], PHRASE_SCHEMA, max_tokens=80)
         phrase = normal(str(answer.get("preference", ""))) if isinstance(answer, dict) else ""

@@ -20,7 +20,7 @@ from memory.items import TOPIC, content_words, porter
 from memory.resources import prompt
 from memory.retrieve import Filters, Retriever
 from memory.store import Message
-from memory.text import fence_safe
+from memory.text import fence_safe, fill
 
 MAX_SUMMARY = 300
 MAX_MEMORIES = 5
@@ -228,7 +228,7 @@ class Reflector:
         seen: set[str] = set()
         for window in self.windows(messages):
             result.stats.windows += 1
-            text = prompt("extract").replace("{turns}", numbered(window, self.speakers))
+            text = fill(prompt("extract"), turns=numbered(window, self.speakers))
             answer = self.model.complete_json(
                 [{"role": "user", "content": text}],
                 EXTRACT_SCHEMA,
@@ -251,7 +251,7 @@ class Reflector:
 
     def _preferences(self, window: list[Message], plan: Plan, should_stop: Callable[[], bool]) -> None:
         """Preferences stated in the window: grounded in the user's own turns, like memories."""
-        text = prompt("preferences").replace("{turns}", numbered(window, self.speakers))
+        text = fill(prompt("preferences"), turns=numbered(window, self.speakers))
         answer = self.model.complete_json(
             [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
         )
@@ -279,9 +279,7 @@ class Reflector:
             self._merge_into(same[0], Extracted(same[1], memory.message_ids), plan)
             return
         listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
-        text = (
-            prompt("update").replace("{candidates}", listing).replace("{memory}", fence_safe(memory.summary))
-        )
+        text = fill(prompt("update"), candidates=listing, memory=fence_safe(memory.summary))
         answer = self.model.complete_json(
             [{"role": "user", "content": text}], UPDATE_SCHEMA, max_tokens=160, should_stop=should_stop
         )

@@ -21,6 +21,26 @@ def title_from(text: str, limit: int = 48) -> str:
     return cut.rstrip(" ,.;:") + "…"
 
 
+_FENCE_RUN = re.compile(r"<{3,}|>{3,}")
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
 def fence_safe(text: str) -> str:
-    """Content that cannot close a ``<<<NAME … NAME>>>`` fence around it, however it is written."""
-    return text.replace("<<<", "< < <").replace(">>>", "> > >")
+    """Content that cannot open or close a ``<<<NAME … NAME>>>`` fence, however it is written.
+
+    Every run of three or more angle brackets is spaced out, so no "<<<" or ">>>" is left (a plain
+    replace would turn "<<<<<" into "< < <<<").
+    """
+    return _FENCE_RUN.sub(lambda run: " ".join(run.group()), text)
+
+
+def fill(template: str, **values: str) -> str:
+    """Put ``values`` into the ``{name}`` slots of ``template`` in one pass.
+
+    Chained ``str.replace`` calls would also fill a slot name that appears *inside* an earlier value
+    (a user who writes "{edited}" in a message); here inserted text is never looked at again.
+    """
+    missing = set(_SLOT.findall(template)) - set(values)
+    if missing:
+        raise KeyError(f"template slots without a value: {sorted(missing)}")
+    return _SLOT.sub(lambda slot: values[slot.group(1)], template)
