@@ -98,6 +98,7 @@ class ChatController(QObject):
         self._opening: MemoryService | None = None
         self._reflect_stop = threading.Event()  # set when the user needs the model
         self._reflecting = False
+        self._reflect_again = False
         self._closed = False
         self._memory_factory = memory_factory
         self._factory = model_factory
@@ -239,9 +240,13 @@ class ChatController(QObject):
 
     def run_reflection(self) -> None:
         """Work through queued reflection jobs on the model lane, giving way to any user message."""
-        if self.memory is None or self._model is None or self._reflecting or self.state != ModelState.READY:
+        if self._reflecting:
+            self._reflect_again = True  # a job queued now may be past the running pass's last look
+            return
+        if self.memory is None or self._model is None or self.state != ModelState.READY:
             return
         self._reflecting = True
+        self._reflect_again = False
         self._reflect_stop.clear()
         self._run(
             self.model_lane,
@@ -276,7 +281,10 @@ class ChatController(QObject):
         self._reflecting = False
         if self._closed:
             return
-        self.reflection_progressed.emit("")
+        if self._reflect_again:
+            self.run_reflection()
+        if not self._reflecting:
+            self.reflection_progressed.emit("")
         if isinstance(result, BaseException):
             self._report(result)
             return

@@ -224,6 +224,26 @@ def test_remember_now_turns_the_conversation_into_topic_memories(qtbot: QtBot, m
     w.controller.shutdown()
 
 
+def test_a_job_queued_during_a_reflection_pass_runs_after_it(qtbot: QtBot, memoir_home: Path) -> None:
+    """A pass already past its last look at the queue must not strand a job queued meanwhile."""
+    model = FakeChatModel(["Noted."])
+    model.default_json = {"memories": []}
+    w = make_window(qtbot, memoir_home, model)
+    controller = w.controller
+    qtbot.waitUntil(lambda: controller.state == ModelState.READY and controller.memory is not None)
+    with qtbot.waitSignal(controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "My sister Ana lives in Berlin")
+    qtbot.waitUntil(lambda: not controller._reflecting)
+    controller._reflecting = True  # a pass in flight that has already found the queue empty
+    controller.reflect(w.current_id)
+    qtbot.waitUntil(lambda: controller._reflect_again)  # queued, but the pass in flight won't see it
+    jobs = "SELECT status FROM reflection_jobs"
+    assert controller.store.query(jobs) == [{"status": "pending"}]
+    controller._on_reflected((0, []))  # that pass ends
+    qtbot.waitUntil(lambda: controller.store.query(jobs) == [{"status": "done"}], timeout=5000)
+    controller.shutdown()
+
+
 def test_quitting_queues_reflection_which_runs_at_the_next_start(qtbot: QtBot, memoir_home: Path) -> None:
     first = FakeChatModel(["Noted."])
     w = make_window(qtbot, memoir_home, first)
