@@ -12,6 +12,7 @@ from typing import Any
 
 from memory import __version__
 from memory.offline import enforce_offline
+from memory.paths import restrict_new_files
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -60,6 +61,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     enforce_offline()  # before any library that might phone home is imported
+    restrict_new_files()  # the user's data is theirs alone, whichever library writes it
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:

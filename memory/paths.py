@@ -19,6 +19,15 @@ def data_dir() -> Path:
     return ensure_private_dir(path)
 
 
+def restrict_new_files() -> None:
+    """Make every file and folder created from now on, by any library, readable by the user only.
+
+    SQLite, Chroma, Qt and the export writer each create files their own way; a process umask of 077
+    covers them all (0600 files, 0700 folders) without chasing each one.
+    """
+    os.umask(0o077)
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` if needed and make it readable by its owner only."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
