@@ -13,6 +13,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPalette,
+    QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextFormat,
@@ -36,6 +37,7 @@ MARGIN = 12  # around each bubble
 PADDING = 10  # inside each bubble
 HEADER = 20  # the "You / model · status" line
 MAX_BUBBLE = 820
+SHOWN_CHARS = 50_000  # of one message; the rest is stored and copied, just not laid out
 STATUS_NOTES = {
     "stopped": "stopped",
     "interrupted": "interrupted — the app closed while this was written",
@@ -55,6 +57,26 @@ class _Document(QTextDocument):
 
     def loadResource(self, type: int, name: QUrl | str) -> Any:
         return None
+
+
+def _images_as_text(doc: QTextDocument) -> None:
+    """Show a Markdown image as its address in text: nothing is fetched, and no broken picture."""
+    images = []
+    block = doc.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fragment = it.fragment()
+            if fragment.charFormat().isImageFormat():
+                name = fragment.charFormat().toImageFormat().name()
+                images.append((fragment.position(), fragment.length(), name))
+            it += 1
+        block = block.next()
+    for position, length, name in reversed(images):
+        cursor = QTextCursor(doc)
+        cursor.setPosition(position)
+        cursor.setPosition(position + length, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(f"[image: {name}]", QTextCharFormat())
 
 
 def _shade_code_blocks(doc: QTextDocument) -> None:
@@ -88,7 +110,11 @@ class MessageDelegate(QStyledItemDelegate):
             doc = _Document()
             doc.setDocumentMargin(0)
             text = receipt_rows.link_citations(message.content, shown) if shown else message.content
+            if len(text) > SHOWN_CHARS:  # a huge paste would stall the window on every layout
+                rest = len(text) - SHOWN_CHARS
+                text = f"{text[:SHOWN_CHARS]}\n\n*… and {rest:,} more characters: Copy Message has them all.*"
             doc.setMarkdown(text or " ", MARKDOWN)
+            _images_as_text(doc)
             _shade_code_blocks(doc)
             doc.setTextWidth(width)
             self._docs[key] = doc

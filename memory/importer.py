@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import sqlite3
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +27,8 @@ from memory.transfer import (
     Progress,
     TransferProblem,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_BYTES = 2 << 30  # refuse absurd files before reading them into memory
 
@@ -82,6 +86,7 @@ def validate(data: Any) -> None:
     )
     for key in ("conversations", "memories", "recollections", "receipts", "reflected"):
         _require(isinstance(data.get(key), list), f"'{key}' is missing")
+        _require(all(isinstance(record, dict) for record in data[key]), f"'{key}' holds something else")
     refs: set[int] = set()
     for conv in data["conversations"]:
         _require(isinstance(conv, dict) and isinstance(conv.get("uid"), str), "a conversation has no uid")
@@ -136,7 +141,18 @@ def preview(store: Store, data: dict[str, Any]) -> Preview:
 
 
 def apply(store: Store, data: dict[str, Any], progress: Progress = lambda _d, _t: True) -> Preview:
-    """Import ``data`` in one transaction; returns what was added."""
+    """Import ``data`` in one transaction; returns what was added. A file that validation let
+    through but that does not fit (a wrong type deep inside) is refused whole, like any other."""
+    try:
+        return _apply(store, data, progress)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError, sqlite3.Error) as exc:
+        log.info("import refused, rolled back: %s", type(exc).__name__)  # no content in logs
+        raise TransferProblem(
+            f"This export is malformed ({type(exc).__name__} while importing). Nothing was imported."
+        ) from exc
+
+
+def _apply(store: Store, data: dict[str, Any], progress: Progress) -> Preview:
     added = preview(store, data)
     total = len(data["conversations"]) + len(data["memories"])
     with store.transaction() as conn:
