@@ -121,6 +121,9 @@ def open_llama(path: Path, **params: Any) -> Any:
     """A ``llama_cpp.Llama`` for ``path``; a file llama.cpp cannot load becomes a :class:`ModelError`."""
     from llama_cpp import Llama
 
+    # Weights are read into memory, not mapped: a mapped file truncated while Memoir runs (a download
+    # restarted, a sync tool) kills the process with SIGBUS on the next token; a read one can't.
+    params.setdefault("use_mmap", False)
     try:
         return Llama(model_path=str(path), verbose=False, **params)
     except (ValueError, RuntimeError, OSError) as exc:

@@ -244,3 +244,40 @@ def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
     assert store.messages(conv.id)[0].content == "What is my dog called?"  # the block is not the message
     assert second.stats.reused_tokens >= first.stats.prompt_tokens - 1
     memory.close()
+
+
+DAMAGE_WHILE_LOADED = """
+import os, sys, pathlib
+from memory.engine import LlamaChatModel
+path = pathlib.Path(sys.argv[1])
+model = LlamaChatModel.load(path, n_ctx=512)
+if sys.argv[2] == "truncated":
+    os.truncate(path, 5000)
+elif sys.argv[2] == "garbage":
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.write(b"\\x13" * size)
+else:
+    path.unlink()
+prompt = model.format_prompt([{"role": "user", "content": "Name three colors."}])
+text = "".join(model.generate(prompt, max_tokens=12, temperature=0.0, should_stop=lambda: False))
+print(text)
+"""
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "deleted"])
+def test_a_model_file_damaged_while_loaded_changes_nothing(
+    smollm2: Path, tmp_path: Path, damage: str
+) -> None:
+    """A mapped model truncated under a running app killed it with SIGBUS; Memoir reads it instead."""
+    copy = tmp_path / "model.gguf"
+    shutil.copyfile(smollm2, copy)
+    result = subprocess.run(
+        [sys.executable, "-c", DAMAGE_WHILE_LOADED, str(copy), damage],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-500:]}"
+    assert result.stdout.strip(), "the model should still answer from the copy it read"
