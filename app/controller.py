@@ -65,6 +65,7 @@ class ChatController(QObject):
     reply_text_changed = Signal(int, str)  # message id, text so far (throttled)
     reply_finished = Signal(object)  # ReplyResult
     reply_failed = Signal(int, str)  # conversation id, reason for the user
+    not_sent = Signal(str, str)  # the text that was not stored (to give back to the user), reason
     problem = Signal(str)  # something the user should know, not fatal
     reflection_progressed = Signal(str)  # "Reflecting… (1/2)", or "" when done
     memories_changed = Signal()
@@ -397,25 +398,38 @@ class ChatController(QObject):
     def can_send(self) -> bool:
         return self.state == ModelState.READY
 
-    def send(self, conversation_id: int, text: str) -> None:
-        """Commit the message first (io lane), then queue the reply on the model lane."""
+    def send(
+        self,
+        conversation_id: int | None,
+        text: str,
+        on_conversation: Callable[[Conversation], None] = lambda _c: None,
+    ) -> None:
+        """Commit the message first (io lane; in a new conversation if ``conversation_id`` is None),
+        then queue the reply on the model lane. If it can't be stored, ``not_sent`` gives it back."""
 
         self._reflect_stop.set()  # reflection gives the model back at its next token
 
-        def committed(message: Message) -> None:
+        def store() -> tuple[Conversation, Message]:
+            conversation = (
+                self.store.create_conversation()
+                if conversation_id is None
+                else self.store.conversation(conversation_id)
+            )
+            return conversation, self.chat.send(conversation.id, text)
+
+        def committed(stored: tuple[Conversation, Message]) -> None:
+            conversation, message = stored
+            on_conversation(conversation)
             self.message_added.emit(message)
             self._remember(message)
             self.refresh_conversations()
-            self._start_reply(conversation_id)
+            self._start_reply(conversation.id)
 
-        self._run(
-            self.io_lane,
-            self.chat.send,
-            conversation_id,
-            text,
-            on_done=committed,
-            on_error=lambda exc: self.reply_failed.emit(conversation_id, f"Not sent: {exc}"),
-        )
+        def failed(exc: BaseException) -> None:
+            log.warning("a message could not be stored: %s", type(exc).__name__)
+            self.not_sent.emit(text, f"Your message could not be saved: {exc}.")
+
+        self._run(self.io_lane, store, on_done=committed, on_error=failed)
 
     def regenerate(self, conversation_id: int) -> None:
         self._run(

@@ -8,11 +8,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from memory import __version__
 from memory.offline import enforce_offline
 from memory.paths import restrict_new_files
+
+if TYPE_CHECKING:
+    from memory.store import Store
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -86,7 +89,6 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     from memory.memory import open_memory
     from memory.paths import data_dir
     from memory.settings import SettingsStore
-    from memory.store import Store
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -108,7 +110,13 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     app.setWindowIcon(QIcon(str(icon_path())))
     app.setStyleSheet(stylesheet())
     settings_store = SettingsStore(home / "settings.json")
-    store = Store(home / "memoir.db")
+    store = open_store(home / "memoir.db")
+    if isinstance(store, str):
+        from app import dialogs
+
+        dialogs.warn(None, "Memoir cannot open your data", store)
+        lock.unlock()
+        return 1
     controller = ChatController(
         store,
         settings_store,
@@ -134,6 +142,28 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     del collector
     lock.unlock()
     return leave(code)
+
+
+def open_store(path: Path) -> Store | str:
+    """The store at ``path``, or a message for the user saying why it can't be opened.
+
+    Nothing is created over, moved or repaired here: a damaged or unreadable file stays exactly as
+    it was, so that it can still be rescued.
+    """
+    import sqlite3
+
+    from memory.store import Store
+
+    try:
+        return Store(path)
+    except (sqlite3.Error, OSError) as exc:
+        logging.getLogger(__name__).error("the database could not be opened: %s", type(exc).__name__)
+        return (
+            f"Memoir could not open your conversations in {path}:\n{exc}.\n\n"
+            "Nothing was changed. If another program is using the file, close it. If the disk is full "
+            "or read-only, free some space or fix its permissions. If the file is damaged, keep a copy "
+            "of it before trying anything else. Then start Memoir again."
+        )
 
 
 def instance_lock(home: Path) -> Any:

@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         c.reply_text_changed.connect(self._on_controller_reply_text_changed)
         c.reply_finished.connect(self._on_controller_reply_finished)
         c.reply_failed.connect(self._on_controller_reply_failed)
+        c.not_sent.connect(self._on_not_sent)
         c.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         c.reflection_progressed.connect(self.reflect_label.setText)
         c.receipts_loaded.connect(self._on_controller_receipts_loaded)
@@ -298,18 +299,22 @@ class MainWindow(QMainWindow):
         if not self.controller.can_send():  # the text stays in the box: nothing is lost
             self.statusBar().showMessage("Not sent: the model is not ready yet.", 5000)
             return
-        self.composer.clear()
-        if self.current_id is None:
+        self.composer.clear()  # given back by _on_not_sent if it can't be stored
 
-            def created(conversation: Conversation) -> None:
+        def created(conversation: Conversation) -> None:
+            if self.current_id is None:
                 self.current_id = conversation.id
                 self.transcript_model.set_messages(conversation.id, [])
-                self.controller.send(conversation.id, text)
 
-            self.controller.new_conversation(created)
-        else:
-            self.controller.send(self.current_id, text)
+        self.controller.send(self.current_id, text, on_conversation=created)
         self._update_actions()
+
+    def _on_not_sent(self, text: str, reason: str) -> None:
+        """Put an unsaved message back in the box (before anything typed since): nothing is lost."""
+        typed = self.composer.toPlainText()
+        self.composer.setPlainText(f"{text}\n{typed}" if typed.strip() else text)
+        self.statusBar().showMessage(reason, 10000)
+        dialogs.warn(self, "Not sent", f"{reason}\n\nYour message is back in the box; nothing was lost.")
 
     def regenerate(self) -> None:
         if self.current_id is not None and self.controller.can_send():

@@ -1,0 +1,110 @@
+"""Broken parts under a running app: a full disk, a database locked by another program, a database
+that can't be opened. Each gives a clear message, and nothing typed or stored is lost."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app import dialogs
+from app.controller import ModelState
+from app.main import open_store
+from app.window import MainWindow
+from memory.fake_model import FakeChatModel
+from tests.unit.test_window import make_window
+
+FIRST = "This one is saved before anything breaks."
+TYPED = "A message typed while the disk is in trouble, " * 100
+
+
+@pytest.fixture
+def window(qtbot: QtBot, memoir_home: Path, monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    w = make_window(qtbot, memoir_home, FakeChatModel(["Noted."]))
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        w.send(FIRST)
+    return w
+
+
+def send_and_expect_refusal(qtbot: QtBot, w: MainWindow, warnings: list[str], reason: str) -> None:
+    w.composer.setPlainText(TYPED)
+    with qtbot.waitSignal(w.controller.not_sent, timeout=10000):
+        w.send_button.click()
+    assert w.composer.toPlainText() == TYPED, "the unsaved message must be given back"
+    assert warnings and reason in warnings[-1] and "nothing was lost" in warnings[-1]
+
+
+def contents(w: MainWindow) -> list[str]:
+    assert w.current_id is not None
+    return [m.content for m in w.controller.store.messages(w.current_id)]
+
+
+def test_a_full_disk_gives_the_message_back_and_keeps_what_was_stored(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
+    conn = window.controller.store.conn
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # the database may not grow: a full disk
+    send_and_expect_refusal(qtbot, window, warnings, "full")
+    assert contents(window) == [FIRST, "Noted."]
+    conn.execute("PRAGMA max_page_count = 1073741823")  # space freed: the same text goes through
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        window.send_button.click()
+    assert contents(window)[-2] == TYPED and window.composer.toPlainText() == ""
+    assert window.controller.store.integrity_ok()
+    window.controller.shutdown()
+
+
+def test_a_database_locked_by_another_program_gives_the_message_back(
+    qtbot: QtBot, window: MainWindow, memoir_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
+    window.controller.store.conn.execute("PRAGMA busy_timeout = 200")  # don't wait the full 5 s here
+    other = sqlite3.connect(memoir_home / "memoir.db", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # e.g. a backup tool or a sqlite3 shell holding a write lock
+    try:
+        send_and_expect_refusal(qtbot, window, warnings, "locked")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        window.send_button.click()
+    assert contents(window) == [FIRST, "Noted.", TYPED, "Noted."]
+    window.controller.shutdown()
+
+
+def test_text_typed_after_a_failed_send_is_kept_too(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, _text: None)
+    conn = window.controller.store.conn
+    conn.execute(f"PRAGMA max_page_count = {conn.execute('PRAGMA page_count').fetchone()[0]}")
+    window.composer.setPlainText(TYPED)
+    window.send_button.click()
+    window.composer.setPlainText("and more")  # typed before the failure came back
+    qtbot.waitUntil(lambda: window.composer.toPlainText().startswith(TYPED), timeout=10000)
+    assert window.composer.toPlainText() == f"{TYPED}\nand more"
+    window.controller.shutdown()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "folder", "truncated header"])
+def test_a_database_that_cannot_be_opened_is_explained_and_left_alone(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "memoir.db"
+    if damage == "garbage":
+        path.write_bytes(b"\x13\x37" * 4096)
+    elif damage == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 84)
+    before = path.read_bytes() if path.is_file() else None
+    problem = open_store(path)
+    assert isinstance(problem, str)
+    assert str(path) in problem and "Nothing was changed" in problem
+    if before is not None:
+        assert path.read_bytes() == before  # kept exactly as it was, to be rescued
