@@ -41,6 +41,7 @@ sys.addaudithook(_hook)  # before anything else is imported
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.controller import ChatController, ModelState  # noqa: E402
+from app.gc import GarbageCollector  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from memory.memory import open_memory  # noqa: E402
 from memory.offline import enforce_offline  # noqa: E402
@@ -128,6 +129,7 @@ def main() -> int:
     enforce_offline()
     restrict_new_files()
     app = QApplication(sys.argv[:1])
+    _collector = GarbageCollector(app)  # as the app does: Qt objects are freed on this thread only
     home = data_dir()
     steps = session(app, home, Path(os.environ["MEMOIR_EXPORT"]))
     seen_in_session = len(EVENTS)
