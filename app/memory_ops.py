@@ -50,9 +50,16 @@ class MemoryOps(QObject):
         )
 
     def _reindex(self) -> None:
+        """Make new data searchable: turns for messages that have none (an export may carry messages
+        without their search items), then their vectors."""
         memory = self.c.memory
         if memory is not None:
-            self.c._run(self.c.index_lane, memory.indexer.sync, priority=BACKGROUND, on_error=self.c._report)
+
+            def reindex() -> None:
+                memory.backfill()
+                memory.indexer.sync()
+
+            self.c._run(self.c.index_lane, reindex, priority=BACKGROUND, on_error=self.c._report)
 
     # Browse and correct ----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,14 +91,25 @@ class Heartbeat:
 
 
 def wait(condition: Callable[[], bool], timeout: float) -> None:
-    """Run the real event loop (no polling sleeps on the GUI thread) until ``condition`` holds."""
+    """Run the real event loop until ``condition`` holds.
+
+    The condition is polled on a thread of its own: it reads SQLite, and on the GUI thread it would
+    wait for the store's lock behind the very work being measured (the app never does that).
+    """
+    met = threading.Event()
+    deadline = time.monotonic() + timeout
+
+    def poll() -> None:
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        met.set()
+
+    threading.Thread(target=poll, daemon=True).start()
     loop = QEventLoop()
     check = QTimer()
-    check.timeout.connect(lambda: condition() and loop.quit())
+    check.timeout.connect(lambda: met.is_set() and loop.quit())
     check.start(50)
-    QTimer.singleShot(int(timeout * 1000), loop.quit)
-    if not condition():
-        loop.exec()
+    loop.exec()
     check.stop()
 
 
@@ -192,14 +204,12 @@ def importing(heart: Heartbeat, home: Path, source: Path, messages: int) -> dict
     wait(lambda: ready(controller) and indexed(controller), 120)
     dialogs.open_path = lambda *_a, **_k: str(export)  # the user picks the file and confirms
     dialogs.confirm = lambda *_a, **_k: True
-    result = heart.measure(
-        window.memory_actions.import_file,
-        lambda: (
-            controller.store.query("SELECT count(*) AS n FROM messages")[0]["n"] >= messages
-            and indexed(controller)
-        ),
-        900,
-    )
+
+    def imported_and_searchable() -> bool:
+        count = "SELECT count(*) AS n FROM memory_items WHERE kind = 'turn'"
+        return controller.store.query(count)[0]["n"] >= messages and indexed(controller)
+
+    result = heart.measure(window.memory_actions.import_file, imported_and_searchable, 900)
     controller.shutdown(window.current_id)
     window.close()
     return result

@@ -162,6 +162,31 @@ def test_export_delete_everything_import(
     assert "not a Memoir export" in warnings[-1] and len(store.conversations()) == 1
 
 
+def test_imported_messages_without_search_items_become_searchable(
+    qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An export may hold messages but not their turn items (made before they were indexed)."""
+    from memory.store import Store
+    from memory.transfer import export_all
+
+    source = Store(tmp_path / "source.db")
+    conversation = source.create_conversation("From another machine")
+    source.add_message(conversation.id, "user", "My parrot Kiwi whistles the Tetris theme")
+    export_all(source, tmp_path / "bare.zip")
+    source.close()
+    monkeypatch.setattr(dialogs, "open_path", lambda *a: str(tmp_path / "bare.zip"))
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    memory = window.controller.memory
+    assert memory is not None
+    window.memory_actions.import_action.trigger()
+
+    def found() -> list[str]:
+        return [h.item.text for h in memory.search("parrot Kiwi Tetris", k=1, method="bm25")]
+
+    qtbot.waitUntil(lambda: found() == ["My parrot Kiwi whistles the Tetris theme"], timeout=5000)
+    qtbot.waitUntil(lambda: not memory.items.pending_index(), timeout=5000)  # and embedded
+
+
 def test_rebuild_index_from_the_menu_and_date_filter(qtbot: QtBot, window: MainWindow) -> None:
     memory = window.controller.memory
     assert memory is not None
