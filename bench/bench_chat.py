@@ -116,18 +116,61 @@ def throughput(model: LlamaChatModel, runs: int) -> dict[str, Any]:
     }
 
 
-def reevaluated_per_turn(model: LlamaChatModel, turns: int) -> dict[str, Any]:
+EARLIER = [
+    "I am a nurse and I work night shifts at the city hospital.",
+    "My sister Ana lives in Lisbon with her two cats.",
+    "I grow tomatoes and basil on my balcony.",
+    "I am learning Portuguese to talk with my nieces.",
+    "I run 5 km every Sunday morning along the river.",
+    "My favourite food is my grandmother's lentil soup.",
+]
+PREFERENCES = ["Keep answers short.", "Use metric units.", "Give one example when explaining."]
+
+
+def with_memories(store: Store, tmp: Path) -> tuple[Any, Any]:
+    """A memory of earlier conversations and standing preferences, as the app has them."""
+    from memory.memory import open_memory
+    from memory.pref_prompt import PreferencePrompt
+    from memory.preferences import PreferenceStore
+    from memory.recall import Recall
+
+    memory = open_memory(tmp, store)
+    for n, text in enumerate(EARLIER):
+        earlier = store.create_conversation(f"Earlier {n}")
+        memory.remember_message(store.add_message(earlier.id, "user", text))
+        memory.remember_message(store.add_message(earlier.id, "assistant", "Thanks for telling me."))
+    memory.indexer.sync()
+    preferences = PreferenceStore(store)
+    for text in PREFERENCES:
+        preferences.add(text)
+    return Recall(memory, learning=False), PreferencePrompt(preferences, memory.embedder)
+
+
+def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = False) -> dict[str, Any]:
+    """Prompt tokens evaluated per turn; with ``memories``, each turn also gets its notes block and
+    the standing preferences, so "new" counts the question plus its notes."""
     questions = [f"Tell me one fact about the number {i}." for i in range(1, turns + 1)]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "turns.db")
+        recall, preferences = with_memories(store, Path(tmp)) if memories else (None, None)
         chat = ChatService(store)
         conversation = store.create_conversation()
         model._llama.reset()
         rows = []
         for question in questions:
-            chat.send(conversation.id, question)
-            result = chat.reply(conversation.id, model, Settings(max_tokens=48, temperature=0.0))
+            message = chat.send(conversation.id, question)
+            result = chat.reply(
+                conversation.id,
+                model,
+                Settings(max_tokens=48, temperature=0.0),
+                recall=recall,
+                memories=5 if memories else 0,
+                preferences=preferences,
+            )
             new = model.count_tokens(question)
+            recollection = recall.recollection(message.id) if recall else None
+            if recollection and recollection.block:
+                new += model.count_tokens(recollection.block)
             rows.append(
                 {
                     "prompt": result.stats.prompt_tokens,
@@ -136,11 +179,14 @@ def reevaluated_per_turn(model: LlamaChatModel, turns: int) -> dict[str, Any]:
                     "dropped_turns": result.dropped_turns,
                 }
             )
+        if recall is not None:
+            recall.memory.close()
         store.close()
     return {
         "turns": rows,
         "mean_evaluated": statistics.mean(r["evaluated"] for r in rows[1:]),
         "mean_prompt": statistics.mean(r["prompt"] for r in rows[1:]),
+        "mean_new": statistics.mean(r["new_user_tokens"] for r in rows[1:]),
     }
 
 
@@ -166,6 +212,7 @@ def main() -> None:
         "model_load_s": statistics.median(load_times),
         **throughput(model, args.runs),
         "twenty_turns": reevaluated_per_turn(model, 20),
+        "twenty_turns_with_memories": reevaluated_per_turn(model, 20, memories=True),
     }
     model.close()
     if args.json:
@@ -182,15 +229,19 @@ def main() -> None:
         f"tokens/s                   app {r['app_tokens_per_s']:.1f}  raw {r['raw_tokens_per_s']:.1f}"
         f"  ratio {r['tokens_per_s_ratio']:.3f}"
     )
-    t = result["twenty_turns"]
-    print(
-        f"20-turn chat               mean prompt {t['mean_prompt']:.0f} tokens, "
-        f"mean re-evaluated {t['mean_evaluated']:.1f} tokens per turn (turns 2-20)"
-    )
-    print(
-        "  per turn (prompt/evaluated/new user tokens): "
-        + ", ".join(f"{r['prompt']}/{r['evaluated']}/{r['new_user_tokens']}" for r in t["turns"])
-    )
+    for key, label in (
+        ("twenty_turns", "20-turn chat"),
+        ("twenty_turns_with_memories", "  with memories+prefs"),
+    ):
+        t = result[key]
+        print(
+            f"{label:26s} mean prompt {t['mean_prompt']:.0f} tokens, mean evaluated "
+            f"{t['mean_evaluated']:.1f} per turn vs {t['mean_new']:.1f} new (turns 2-20)"
+        )
+        print(
+            "  per turn (prompt/evaluated/new tokens): "
+            + ", ".join(f"{r['prompt']}/{r['evaluated']}/{r['new_user_tokens']}" for r in t["turns"])
+        )
 
 
 if __name__ == "__main__":

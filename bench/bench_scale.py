@@ -10,6 +10,7 @@ LoCoMo questions, embedded live on every query, through the product's Retriever.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
 import statistics
@@ -64,7 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
+    rows = []
     turns, questions = corpus()
     embedder = default_embedder()
     vectors = embedder.embed(turns)
@@ -88,12 +91,23 @@ def main() -> None:
                 timings.append((time.perf_counter() - t) * 1000)
             timings.sort()
             p95 = timings[int(0.95 * (len(timings) - 1))]
+            rows.append(
+                {
+                    "items": size,
+                    "p50_ms": round(statistics.median(timings), 1),
+                    "p95_ms": round(p95, 1),
+                    "fill_s": round(ingest, 1),
+                    "rss_mb": round(rss_mb()),
+                }
+            )
             print(
                 f"{size:>7} items: hybrid query p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms"
                 f"  (fill {ingest:5.1f} s)  RSS {rss_mb():6.0f} MB"
             )
         index.close()
         store.close()
+    if args.json:
+        print(json.dumps({"queries": len(queries), "sizes": rows}))
 
 
 if __name__ == "__main__":
