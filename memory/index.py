@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -32,6 +32,25 @@ def timestamp(iso: str) -> float:
 class OpenReport:
     moved_aside: Path | None = None
     reason: str = ""
+
+
+class Index(Protocol):
+    """What the indexer and the retriever need of a vector index (in this process or a child)."""
+
+    report: OpenReport
+
+    @property
+    def needs_rebuild(self) -> bool: ...
+    def reset(self) -> None: ...
+    def upsert(self, items: list[MemoryItem], vectors: Vectors) -> None: ...
+    def delete(self, ids: list[int]) -> None: ...
+    def query(
+        self, vector: Vectors, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[int, float]]: ...
+    def vectors(self, ids: list[int]) -> dict[int, np.ndarray]: ...
+    def count(self) -> int: ...
+    def ids(self) -> set[int]: ...
+    def close(self) -> None: ...
 
 
 class VectorIndex:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from memory.embed import Embedder
-from memory.index import VectorIndex
+from memory.index import Index
 from memory.items import ItemStore
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ class Indexer:
     def __init__(
         self,
         items: ItemStore,
-        index: VectorIndex,
+        index: Index,
         embedder: Embedder,
         batch_size: int = 64,
         busy: Callable[[], bool] = lambda: False,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from memory.embed import Embedder
-from memory.index import VectorIndex
+from memory.index import Index, VectorIndex
+from memory.index_process import IndexProcess
 from memory.indexer import Consistency, Indexer
 from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, turn_index_text
 from memory.retrieve import Filters, Hit, Retriever
@@ -22,12 +23,21 @@ class MemoryService:
     """Everything Memoir remembers, searchable. Index work belongs on one background lane."""
 
     def __init__(
-        self, store: Store, index_dir: Path, embedder: Embedder, busy: Callable[[], bool] = lambda: False
+        self,
+        store: Store,
+        index_dir: Path,
+        embedder: Embedder,
+        busy: Callable[[], bool] = lambda: False,
+        index_process: bool = False,
     ) -> None:
         self.store = store
         self.items = ItemStore(store)
         self.embedder = embedder
-        self.index = VectorIndex(index_dir, embedder.name, embedder.dimension)
+        self.index: Index
+        if index_process:  # the app's choice: index writes then never hold the GUI's GIL
+            self.index = IndexProcess(index_dir, embedder.name, embedder.dimension)
+        else:
+            self.index = VectorIndex(index_dir, embedder.name, embedder.dimension)
         self.indexer = Indexer(self.items, self.index, embedder, busy=busy)
         self.retriever = Retriever(self.items, self.index, embedder)
 
@@ -111,9 +121,14 @@ class MemoryService:
 
 
 def open_memory(
-    home: Path, store: Store, busy: Callable[[], bool] = lambda: False, embedding_model: str = ""
+    home: Path,
+    store: Store,
+    busy: Callable[[], bool] = lambda: False,
+    embedding_model: str = "",
+    index_process: bool = True,
 ) -> MemoryService:
-    """The memory of the data dir ``home``, embedding with MiniLM or the given GGUF model."""
+    """The memory of the data dir ``home``, embedding with MiniLM or the given GGUF model; its
+    vector index runs in a child process unless ``index_process`` is False."""
     embedder: Embedder
     if embedding_model:
         from memory.embed_gguf import LlamaEmbedder
@@ -123,4 +138,4 @@ def open_memory(
         from memory.embed import default_embedder
 
         embedder = default_embedder()
-    return MemoryService(store, home / "index", embedder, busy=busy)
+    return MemoryService(store, home / "index", embedder, busy=busy, index_process=index_process)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from memory.embed import Embedder
-from memory.index import VectorIndex, timestamp
+from memory.index import Index, timestamp
 from memory.items import TOPIC, ItemStore, MemoryItem
 
 
@@ -90,9 +90,7 @@ class Hit:
 
 
 class Retriever:
-    def __init__(
-        self, items: ItemStore, index: VectorIndex, embedder: Embedder, fusion: Fusion = Fusion()
-    ) -> None:
+    def __init__(self, items: ItemStore, index: Index, embedder: Embedder, fusion: Fusion = Fusion()) -> None:
         self.items = items
         self.index = index
         self.embedder = embedder

@@ -1,0 +1,72 @@
+"""The vector index in a child process answers exactly as the in-process one, and fails clearly."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory.index import VectorIndex
+from memory.index_process import IndexProcess, IndexProcessError
+from memory.items import TURN, ItemStore
+from memory.store import Store
+from tests.fakes import FakeEmbedder
+
+TEXTS = ["my dog Biscuit loves the beach", "tomatoes on the balcony", "night shifts at the hospital"]
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> IndexProcess:
+    index = IndexProcess(tmp_path / "child", "fake-bow", 64)
+    yield index
+    index.close()
+
+
+def test_the_child_answers_as_the_in_process_index(child: IndexProcess, store: Store, tmp_path: Path) -> None:
+    items = ItemStore(store)
+    ids = [items.add(TURN, text) for text in TEXTS]
+    rows = list(items.many(ids).values())
+    vectors = FakeEmbedder().embed(TEXTS)
+    local = VectorIndex(tmp_path / "local", "fake-bow", 64)
+    for index in (local, child):
+        index.upsert(rows, vectors)
+    assert child.count() == local.count() == 3 and child.ids() == local.ids() == set(ids)
+    query = FakeEmbedder().embed(["the dog at the beach"])[0]
+    assert child.query(query, 2) == local.query(query, 2)
+    assert child.query(query, 3, {"kind": TURN}) == local.query(query, 3, {"kind": TURN})
+    assert np.allclose(child.vectors([ids[0]])[ids[0]], local.vectors([ids[0]])[ids[0]])
+    for index in (local, child):
+        index.delete([ids[0]])
+    assert child.ids() == local.ids() == set(ids[1:])
+    child.reset()
+    assert child.count() == 0 and not child.needs_rebuild
+    local.close()
+
+
+def test_a_corrupt_index_is_reported_through_the_child(tmp_path: Path) -> None:
+    VectorIndex(tmp_path / "index", "fake-bow", 64).close()
+    for path in (tmp_path / "index").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"\x00garbage" * 512)
+    child = IndexProcess(tmp_path / "index", "fake-bow", 64)
+    assert child.needs_rebuild and child.report.moved_aside is not None
+    assert child.count() == 0
+    child.close()
+
+
+def test_errors_in_the_child_are_raised_in_the_app(child: IndexProcess, store: Store) -> None:
+    items = ItemStore(store)
+    row = list(items.many([items.add(TURN, TEXTS[0])]).values())
+    with pytest.raises(Exception, match=r"(?i)length|number|size"):
+        child.upsert(row, FakeEmbedder().embed(TEXTS[:2]))  # two vectors for one item
+    assert child.count() == 0  # and the child goes on serving
+
+
+def test_a_dead_child_gives_a_clear_error(child: IndexProcess) -> None:
+    os.kill(child._process.pid, signal.SIGKILL)
+    child._process.join(timeout=10)
+    with pytest.raises(IndexProcessError, match="search index process"):
+        child.count()
