@@ -62,17 +62,20 @@ class Heartbeat:
         self.timer.setInterval(BEAT_MS)
         self.timer.timeout.connect(self._beat)
         self.late_ms: list[float] = []
-        self._last = 0.0
+        self.at_s: list[float] = []  # when each beat came, from the start of the measurement
+        self._last = self._started = 0.0
 
     def _beat(self) -> None:
         now = time.perf_counter()
         self.late_ms.append(max(0.0, (now - self._last) * 1000 - BEAT_MS))
+        self.at_s.append(now - self._started)
         self._last = now
 
     def measure(self, action: Callable[[], None], done: Callable[[], bool], timeout: float) -> dict[str, Any]:
         """Start the heartbeat, run ``action``, spin the event loop until ``done``; the stalls seen."""
         self.late_ms.clear()
-        self._last = time.perf_counter()
+        self.at_s.clear()
+        self._last = self._started = time.perf_counter()
         self.timer.start()
         started = time.perf_counter()
         action()
@@ -80,7 +83,9 @@ class Heartbeat:
         seconds = time.perf_counter() - started
         self.timer.stop()
         late = sorted(self.late_ms[1:]) or [0.0]
+        worst = max(range(1, len(self.late_ms)), key=self.late_ms.__getitem__, default=0)
         return {
+            "longest_stall_at_s": round(self.at_s[worst], 1) if self.at_s else 0.0,
             "seconds": round(seconds, 1),
             "beats": len(late),
             "longest_stall_ms": round(late[-1], 1),
