@@ -80,7 +80,11 @@ def session(app: QApplication, home: Path, export_to: Path) -> dict[str, Any]:
     settings = SettingsStore(home / "settings.json")
     settings.save(Settings(n_ctx=2048, max_tokens=40, temperature=0.0))
     store = Store(home / "memoir.db")
-    controller = ChatController(store, settings, memory_factory=lambda busy: open_memory(home, store, busy))
+    # An audit hook sees only its own process: the index (Chroma) stays in this one to be audited too,
+    # instead of the app's child process (same code, same offline environment, inherited).
+    controller = ChatController(
+        store, settings, memory_factory=lambda busy: open_memory(home, store, busy, index_process=False)
+    )
     window = MainWindow(controller)
     window.show()
     controller.load_model()
