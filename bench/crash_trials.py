@@ -249,6 +249,7 @@ def main() -> int:
                 totals["failed_runs"] += 1
                 continue
             totals["trials"] += 1
+            print(f"trial {n + 1}: {json.dumps(report)}", file=sys.stderr, flush=True)  # a long run's record
             totals["committed"] += report["committed"]
             totals["lost"] += report["lost"]
             totals["partial_imports"] += report["partial_imports"]
