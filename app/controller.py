@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
@@ -137,8 +138,14 @@ class ChatController(QObject):
         self._set_state(ModelState.LOADING, f"Loading {path.name}…")
         settings = self.settings
 
+        last = [0.0]
+
         def progress(fraction: float) -> None:
-            call_in_gui(lambda: self.load_progressed.emit(fraction))
+            # at most ~10 a second: each step repaints the progress bar at once (QProgressBar does)
+            now = time.monotonic()
+            if fraction >= 1.0 or now - last[0] >= 0.1:
+                last[0] = now
+                call_in_gui(lambda: self.load_progressed.emit(fraction))
 
         self._run(
             self.model_lane,

@@ -15,6 +15,7 @@ from memory.offline import enforce_offline
 from memory.paths import restrict_new_files
 
 if TYPE_CHECKING:
+    from app.controller import ChatController
     from memory.store import Store
 
 
@@ -83,6 +84,7 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     from PySide6.QtWidgets import QApplication
 
     from app.controller import ChatController
+    from app.first_paint import when_first_view_drawn
     from app.gc import GarbageCollector
     from app.resources import icon_path, stylesheet
     from app.window import MainWindow
@@ -131,8 +133,7 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     logging.getLogger(__name__).info("window shown after %.3f s", time.perf_counter() - started)
     if settings_store.problem:
         window.statusBar().showMessage(settings_store.problem, 15000)
-    controller.load_model()  # in the background; the window is already usable
-    controller.open_memory()
+    when_first_view_drawn(window, lambda: start_loading(controller))
     if quit_when_shown:
         QTimer.singleShot(0, lambda: (print("memoir: window shown", flush=True), app.quit()))
     try:
@@ -142,6 +143,12 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     del collector
     lock.unlock()
     return leave(code)
+
+
+def start_loading(controller: ChatController) -> None:
+    """Load the model and open the memory, in the background; the window is already usable."""
+    controller.load_model()
+    controller.open_memory()
 
 
 def open_store(path: Path) -> Store | str:

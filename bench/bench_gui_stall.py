@@ -35,7 +35,9 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app import dialogs  # noqa: E402
 from app.controller import ChatController, ModelState  # noqa: E402
+from app.first_paint import when_first_view_drawn  # noqa: E402
 from app.gc import GarbageCollector  # noqa: E402
+from app.main import start_loading  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from memory.memory import open_memory  # noqa: E402
 from memory.settings import Settings, SettingsStore  # noqa: E402
@@ -126,8 +128,7 @@ def open_app(home: Path) -> tuple[MainWindow, ChatController]:
     controller = ChatController(store, settings, memory_factory=lambda busy: open_memory(home, store, busy))
     window = MainWindow(controller)
     window.show()
-    controller.load_model()
-    controller.open_memory()
+    when_first_view_drawn(window, lambda: start_loading(controller))  # as app.main does
     return window, controller
 
 

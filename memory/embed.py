@@ -74,6 +74,39 @@ def default_embedder() -> MiniLMEmbedder:
         return MiniLMEmbedder()
 
 
+_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+
+def read_member(archive: zipfile.ZipFile, name: str, chunk: int = 1 << 20) -> npt.NDArray[np.uint8]:
+    """A zip member read in 1 MB steps: one big read holds the GIL long enough to stall the GUI."""
+    with archive.open(name) as member:
+        # np.empty, not bytearray: zeroing 90 MB is itself a 60 ms hold of the GIL
+        data = np.empty(archive.getinfo(name).file_size, dtype=np.uint8)
+        view = memoryview(data.data)
+        done = 0
+        while done < len(data):
+            got = member.readinto(view[done : done + chunk])  # type: ignore[attr-defined]
+            if not got:
+                raise ValueError(f"{name} in {archive.filename} is shorter than its header says")
+            done += got
+    return data
+
+
+def load_safetensors(data: npt.NDArray[np.uint8]) -> dict[str, Vectors]:
+    """Tensors of a safetensors file as numpy views over ``data``: no copy (a copy holds the GIL)."""
+    size = int.from_bytes(data[:8].tobytes(), "little")
+    header = json.loads(data[8 : 8 + size].tobytes())
+    header.pop("__metadata__", None)
+    body = 8 + size
+    tensors = {}
+    for name, info in header.items():
+        dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]])
+        start, end = info["data_offsets"]
+        count = (end - start) // dtype.itemsize
+        tensors[name] = np.frombuffer(data, dtype, count, body + start).reshape(info["shape"])
+    return tensors
+
+
 class MiniLMEmbedder:
     """all-MiniLM-L6-v2 in numpy; 384-dimensional, normalised vectors."""
 
@@ -81,11 +114,10 @@ class MiniLMEmbedder:
     dimension = 384
 
     def __init__(self, zip_path: Path | None = None, batch_size: int = 16) -> None:
-        from safetensors.numpy import load
         from tokenizers import Tokenizer
 
         with zipfile.ZipFile(zip_path or minilm_zip()) as archive:
-            weights = load(archive.read("model.safetensors"))
+            weights = load_safetensors(read_member(archive, "model.safetensors"))
             self.tokenizer = Tokenizer.from_str(archive.read("tokenizer.json").decode("utf-8"))
             pooling = json.loads(archive.read("1_Pooling/config.json"))
         if not pooling.get("pooling_mode_mean_tokens"):
@@ -93,8 +125,12 @@ class MiniLMEmbedder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
         self.batch_size = batch_size
-        self._w = {k: np.ascontiguousarray(v) for k, v in weights.items()}
+        self._w = weights
         self._layers = sorted({int(k.split(".")[2]) for k in self._w if k.startswith("encoder.layer.")})
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Get the transformer ready to run: here, the weight layouts numpy's matmuls want."""
         # Linear layers store [out, in]; keep the transposes so every call is a plain matmul.
         self._t = {
             k: np.ascontiguousarray(v.T)

@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from memory.embed import HEADS, LAYER_NORM_EPS, MiniLMEmbedder, Vectors
 
+EXTERNAL_BYTES = 1024  # smaller constants (shapes, scalars) stay inline for shape inference
+
 
 class _Graph:
     """Accumulates ONNX nodes and initializers with unique names."""
@@ -25,10 +27,24 @@ class _Graph:
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
+        self.external: dict[str, npt.NDArray[Any]] = {}
         self._count = 0
 
     def const(self, name: str, value: npt.NDArray[Any]) -> str:
-        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
+        value = np.ascontiguousarray(value)
+        if value.nbytes < EXTERNAL_BYTES:
+            self.initializers.append(self.numpy_helper.from_array(value, name))
+            return name
+        # Weights stay out of the protobuf: serializing 90 MB is one call that holds the GIL for
+        # ~230 ms (a GUI stall); onnxruntime takes them as arrays instead.
+        from onnx import TensorProto, helper
+
+        tensor = TensorProto(name=name, dims=value.shape, data_location=TensorProto.EXTERNAL)
+        tensor.data_type = helper.np_dtype_to_tensor_dtype(value.dtype)
+        for key, text in (("location", "memory"), ("offset", "0"), ("length", str(value.nbytes))):
+            tensor.external_data.add(key=key, value=text)
+        self.initializers.append(tensor)
+        self.external[name] = value
         return name
 
     def op(self, kind: str, inputs: list[str], **attrs: Any) -> str:
@@ -44,7 +60,10 @@ class _Graph:
         return self.op("LayerNormalization", [x, weight, bias], axis=-1, epsilon=LAYER_NORM_EPS)
 
 
-def build_model(w: dict[str, npt.NDArray[Any]], layers: list[int]) -> bytes:
+def build_model(
+    w: dict[str, npt.NDArray[Any]], layers: list[int]
+) -> tuple[bytes, dict[str, npt.NDArray[Any]]]:
+    """The encoder as an ONNX graph, and the weights it names as external initializers."""
     from onnx import TensorProto
 
     g = _Graph()
@@ -130,27 +149,32 @@ def build_model(w: dict[str, npt.NDArray[Any]], layers: list[int]) -> bytes:
     )
     model = h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
     model.ir_version = 8
-    return bytes(model.SerializeToString())
+    return bytes(model.SerializeToString()), g.external
 
 
 class OnnxMiniLMEmbedder(MiniLMEmbedder):
     """The numpy embedder with its transformer swapped for an onnxruntime session."""
 
     def __init__(self, zip_path: Path | None = None, batch_size: int = 16, threads: int = 0) -> None:
+        self._threads = threads
         super().__init__(zip_path, batch_size)
+
+    def _prepare(self) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        options.intra_op_num_threads = self._threads or (os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         # Idle ORT threads busy-wait by default; on 2 cores that steals CPU from the model lane.
         # Measured: no loss of embedding throughput without it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            build_model(self._w, self._layers), options, providers=["CPUExecutionProvider"]
+        model, weights = build_model(self._w, self._layers)
+        options.add_external_initializers(
+            list(weights), [ort.OrtValue.ortvalue_from_numpy(v) for v in weights.values()]
         )
+        self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
     def _encode(self, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
         feeds = {

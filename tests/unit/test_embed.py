@@ -1,10 +1,11 @@
 import json
+import zipfile
 
 import numpy as np
 import pytest
 
-from memory.embed import MiniLMEmbedder
-from memory.embed_onnx import OnnxMiniLMEmbedder
+from memory.embed import MiniLMEmbedder, load_safetensors, read_member
+from memory.embed_onnx import OnnxMiniLMEmbedder, build_model
 from tests.conftest import shared_file
 
 
@@ -35,3 +36,36 @@ def test_batching_and_order_do_not_change_vectors(embedder: MiniLMEmbedder) -> N
 def test_similar_texts_are_near(embedder: MiniLMEmbedder) -> None:
     a, b, c = embedder.embed(["I adopted a puppy", "I got a new dog", "The stock market fell"])
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_safetensors_loader_matches_the_reference_library(tmp_path) -> None:
+    from safetensors.numpy import load, save
+
+    tensors = {
+        "a": np.arange(12, dtype=np.float32).reshape(3, 4),
+        "b": np.array([1.5, -2.0], dtype=np.float16),
+        "c": np.array([[7]], dtype=np.int64),
+    }
+    raw = save(tensors, metadata={"format": "np"})
+    got = load_safetensors(np.frombuffer(raw, dtype=np.uint8).copy())
+    expected = load(raw)
+    assert got.keys() == expected.keys()
+    for name in expected:
+        assert got[name].dtype == expected[name].dtype and np.array_equal(got[name], expected[name])
+
+
+def test_zip_member_read_in_steps_is_the_whole_member(tmp_path) -> None:
+    payload = np.random.default_rng(0).integers(0, 255, 3_000_001, dtype=np.uint8).tobytes()
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("w.bin", payload)
+    with zipfile.ZipFile(path) as archive:
+        assert read_member(archive, "w.bin", chunk=1 << 16).tobytes() == payload
+
+
+def test_onnx_weights_stay_out_of_the_serialized_graph() -> None:
+    """Serializing 90 MB of weights is one GIL-holding call (a GUI stall); the graph names them."""
+    embedder = OnnxMiniLMEmbedder()
+    graph, weights = build_model(embedder._w, embedder._layers)
+    assert len(graph) < 1_000_000
+    assert sum(w.nbytes for w in weights.values()) > 80_000_000
