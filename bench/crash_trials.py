@@ -8,7 +8,7 @@ parent kills it with SIGKILL at a random moment, then a checker process opens th
 would and verifies: SQLite integrity_check, every committed message present and unchanged, the
 Chroma index consistent with SQLite after the start-up repair, pending reflection jobs resumed.
 The chat model is the scripted fake (streaming with a delay); embeddings, Chroma and SQLite are real.
-Prints counts (and JSON with --json).
+A new data folder is started every ``--fresh-every`` trials. Prints counts (and JSON with --json).
 """
 
 from __future__ import annotations
@@ -219,6 +219,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--fresh-every",
+        type=int,
+        default=25,
+        help="start a new data folder every N trials (imports pile up and slow each start; 0: never)",
+    )
+    parser.add_argument(
         "--worker", nargs=4, metavar=("HOME", "EXPORT", "SEED", "MIX"), help=argparse.SUPPRESS
     )
     parser.add_argument("--check", nargs=2, metavar=("HOME", "COMMITTED"), help=argparse.SUPPRESS)
@@ -237,8 +243,11 @@ def main() -> int:
     failures: list[str] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="memoir-crash-") as tmp:
-        home, export = Path(tmp) / "home", Path(tmp) / "export.zip"
+        export = Path(tmp) / "export.zip"
         for n in range(args.trials):
+            # every start in a folder recovers from the kill before it; a new folder now and then
+            # keeps trials short (each import adds 240 messages that every later start checks)
+            home = Path(tmp) / f"home{n // args.fresh_every if args.fresh_every else 0}"
             make_export(export, n)
             # most trials do everything; every fifth only imports, and every fifth chats and reflects,
             # so that kills also land inside those rarer, longer writes

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from memory.engine import ChatModel
+from memory.evaluation.rerank_ceiling import Ceiling
 from memory.evaluation.turn_recall import KS, Ingested, Question, recall, turns_for
 from memory.recall import CANDIDATES, SHOWN, Recall
 from memory.reranker import Example, Reranker
@@ -33,6 +34,7 @@ class RerankRun:
     before: list[dict[str, float]] = field(default_factory=list)
     after: list[dict[str, float]] = field(default_factory=list)
     trained: int = 0
+    ceiling: Ceiling = field(default_factory=Ceiling)
 
 
 def candidates(
@@ -60,6 +62,8 @@ def run_conversation(ingested: Ingested, state: RerankRun) -> None:
         rewards = [1.0 if evidence & set(turns_for(ingested, hits[i].item)) else -1.0 for i in shown]
         state.reranker.learn(Example(query, vectors, base, shown, rewards))
         state.trained += 1
+        covers = [bool(evidence & set(turns_for(ingested, h.item))) for h in hits]
+        state.ceiling.add_training(query, vectors, base, covers)
     for question in questions[half:]:
         hits, query, vectors, base = candidates(ingested, recall_, question)
         order = state.reranker.select(query, vectors, base, len(hits)) if hits else []
@@ -67,6 +71,9 @@ def run_conversation(ingested: Ingested, state: RerankRun) -> None:
         reranked = [t for i in order for t in turns_for(ingested, hits[i].item)]
         state.before.append(scores_at(unranked, question.evidence))
         state.after.append(scores_at(reranked, question.evidence))
+        if hits:
+            turns = [turns_for(ingested, h.item) for h in hits]
+            state.ceiling.add_test(query, vectors, base, turns, question.evidence)
 
 
 def summary(state: RerankRun) -> dict[str, Any]:
@@ -77,9 +84,12 @@ def summary(state: RerankRun) -> dict[str, Any]:
             else {}
         )
 
+    ceiling = [scores_at(turns, evidence) for turns, evidence in state.ceiling.orders()]
     return {
         "overall": mean_of(state.after),
         "before": mean_of(state.before),
+        # every first-half candidate labelled, fitted offline: a bound on what learning can add here
+        "supervised_ceiling": mean_of(ceiling),
         "questions_measured": len(state.after),
         "questions_trained": state.trained,
         "updates": state.reranker.updates,

@@ -305,6 +305,8 @@ def main(
                 b = summary["before"]
                 print("reranked before " + "  ".join(f"R@{k} {b[f'recall@{k}']:.3f}" for k in KS))
                 print("reranked after  " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS))
+                c = summary["supervised_ceiling"]
+                print("supervised ceiling " + "  ".join(f"R@{k} {c[f'recall@{k}']:.3f}" for k in KS))
                 continue
             print(
                 f"{method:8} "
