@@ -108,3 +108,45 @@ def test_a_database_that_cannot_be_opened_is_explained_and_left_alone(tmp_path: 
     assert str(path) in problem and "Nothing was changed" in problem
     if before is not None:
         assert path.read_bytes() == before  # kept exactly as it was, to be rescued
+
+
+def test_a_database_that_turns_read_only_gives_the_message_back(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
+    conn = window.controller.store.conn
+    conn.execute("PRAGMA query_only = ON")  # writes now fail as on a read-only file or mount
+    send_and_expect_refusal(qtbot, window, warnings, "readonly")
+    conn.execute("PRAGMA query_only = OFF")
+    assert contents(window) == [FIRST, "Noted."]
+    window.controller.shutdown()
+
+
+def test_a_read_only_database_file_is_explained_and_left_alone(tmp_path: Path) -> None:
+    """File modes don't bind root (these tests may run as root); the immutable flag does."""
+    import os
+    import shutil
+    import subprocess
+
+    from memory.store import Store
+
+    path = tmp_path / "memoir.db"
+    store = Store(path)
+    store.add_message(store.create_conversation("Kept").id, "user", "still here")
+    store.close()
+    before = path.read_bytes()
+    chattr = shutil.which("chattr")
+    if chattr and not subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode:
+        try:
+            problem = open_store(path)
+        finally:
+            subprocess.run([chattr, "-i", str(path)], check=True)
+    elif os.geteuid() != 0:  # a normal user: the file's mode is enough
+        path.chmod(0o400)
+        problem = open_store(path)
+    else:
+        pytest.skip("root without chattr +i here: no way to make the file read-only")
+    assert isinstance(problem, str)
+    assert "readonly" in problem and "Nothing was changed" in problem
+    assert path.read_bytes() == before
