@@ -12,21 +12,21 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app.conversation_control import ConversationControl
 from app.memory_ops import MemoryOps
 from app.ops import Throttle, call_in_gui, install_relay, run
 from app.preference_ops import PreferenceOps
+from app.reflection_control import ReflectionControl
 from memory.book import MemoryBook
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.cipher import Cipher
 from memory.default_model import default_model_path
 from memory.engine import ChatModel, LlamaChatModel, ModelError
-from memory.jobs import ReflectionJobs
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
 from memory.pref_prompt import PreferencePrompt
 from memory.preferences import PreferenceStore
-from memory.recall import Recall, Receipt
-from memory.reflect import reflector
+from memory.recall import Recall
 from memory.settings import Settings, SettingsStore
 from memory.store import Conversation, Message, Store
 
@@ -55,7 +55,7 @@ class ModelState(Enum):
     ERROR = "Model unavailable"
 
 
-class ChatController(QObject):
+class ChatController(QObject, ConversationControl, ReflectionControl):
     """Owns the store, the lanes and the model; the window only calls methods and hears signals."""
 
     model_state_changed = Signal(object, str)  # ModelState, detail for the user
@@ -98,9 +98,7 @@ class ChatController(QObject):
         self.cipher: Cipher | None = None
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
-        self._reflect_stop = threading.Event()  # set when the user needs the model
-        self._reflecting = False
-        self._reflect_again = False
+        self._init_reflection()
         self._closed = False
         self._memory_factory = memory_factory
         self._factory = model_factory
@@ -225,86 +223,8 @@ class ChatController(QObject):
 
         self._run(self.index_lane, close, priority=BACKGROUND, on_done=lambda _: self.open_memory())
 
-    # Reflection ----------------------------------------------------------------------------
-
-    def reflect(self, conversation_id: int) -> None:
-        """Queue the conversation's new turns for reflection; it runs when the model is free."""
-        self._run(
-            self.io_lane,
-            self._enqueue,
-            conversation_id,
-            on_done=lambda _: self.run_reflection(),
-            on_error=self._report,
-        )
-
-    def _enqueue(self, conversation_id: int) -> object:
-        if self.memory is None:
-            return None
-        return self._jobs().enqueue(conversation_id)
-
-    def _jobs(self) -> ReflectionJobs:
-        assert self.memory is not None
-        return ReflectionJobs(self.store, self.memory.items, self.settings.auto_accept_preferences)
-
-    def run_reflection(self) -> None:
-        """Work through queued reflection jobs on the model lane, giving way to any user message."""
-        if self._reflecting:
-            self._reflect_again = True  # a job queued now may be past the running pass's last look
-            return
-        if self.memory is None or self._model is None or self.state != ModelState.READY:
-            return
-        self._reflecting = True
-        self._reflect_again = False
-        self._reflect_stop.clear()
-        self._run(
-            self.model_lane,
-            self._reflect_pending,
-            priority=BACKGROUND,
-            on_done=self._on_reflected,
-            on_error=self._on_reflected,
-        )
-
-    def _reflect_pending(self) -> tuple[int, list[str]]:
-        """Run queued jobs; returns how many finished and the errors of jobs parked in this run."""
-        assert self.memory is not None and self._model is not None
-        memory, jobs = self.memory, self._jobs()
-        total, done = jobs.pending_count(), 0
-        parked: list[str] = []
-        while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
-            text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
-            call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
-            try:
-                stats = jobs.run(job, reflector(self._model, memory.retriever), self._reflect_stop.is_set)
-            except Exception:
-                log.warning("reflection job %s failed", job.id, exc_info=True)
-                parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]
-                continue  # recorded on the job (retried, then parked)
-            if stats is None:
-                break  # gave way to the user; resumes after the reply
-            done += 1
-            self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND)
-        return done, parked
-
-    def _on_reflected(self, result: object) -> None:
-        self._reflecting = False
-        if self._closed:
-            return
-        if self._reflect_again:
-            self.run_reflection()
-        if not self._reflecting:
-            self.reflection_progressed.emit("")
-        if isinstance(result, BaseException):
-            self._report(result)
-            return
-        assert isinstance(result, tuple)
-        done, parked = result
-        if done:
-            self.memories_changed.emit()
-            self.preference_ops.load(write_file=True)
-        if parked:  # only those given up on in this run: older ones were reported already
-            self.problem.emit(
-                f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1]}"
-            )
+    def _model_ready(self) -> bool:
+        return self.state == ModelState.READY
 
     def _on_memory_failed(self, exc: BaseException) -> None:
         log.error("memory could not be opened", exc_info=exc)
@@ -319,82 +239,6 @@ class ChatController(QObject):
                 self.memory.indexer.sync()
 
         self._run(self.index_lane, index, priority=BACKGROUND, on_error=self._report)
-
-    # Conversations -------------------------------------------------------------------------
-
-    def refresh_conversations(self) -> None:
-        self._run(
-            self.io_lane,
-            self.store.conversations,
-            on_done=self.conversations_loaded.emit,
-            on_error=self._report,
-        )
-
-    def open_conversation(self, conversation_id: int) -> None:
-        self._run(
-            self.io_lane,
-            self.store.messages,
-            conversation_id,
-            on_done=lambda msgs: self.messages_loaded.emit(conversation_id, msgs),
-            on_error=self._report,
-        )
-        self._run(
-            self.io_lane,
-            self._receipts_of,
-            conversation_id,
-            on_done=lambda found: self.receipts_loaded.emit(conversation_id, found),
-            on_error=self._report,
-        )
-
-    def _receipts_of(self, conversation_id: int) -> dict[int, list[Receipt]]:
-        recall = self.recall
-        if recall is None:
-            return {}
-        replies = [m.id for m in self.store.messages(conversation_id) if m.role == "assistant"]
-        return {r: found for r in replies if (found := recall.receipts(r))}
-
-    def memory_feedback(self, reply_id: int, position: int, value: int) -> None:
-        """The user judged a memory shown with a reply: +1 helpful, -1 not relevant, 0 undo."""
-        recall = self.recall
-        if recall is None:
-            return
-
-        def judge() -> list[Receipt]:
-            recall.feedback(reply_id, position, value)
-            return recall.receipts(reply_id)
-
-        self._run(
-            self.model_lane,
-            judge,
-            on_done=lambda found: self.receipts_changed.emit(reply_id, found),
-            on_error=self._report,
-        )
-
-    def reset_reranker(self) -> None:
-        if self.recall is not None:
-            self._run(self.model_lane, self.recall.reset, on_error=self._report)
-
-    def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
-        self._run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
-
-    def rename_conversation(self, conversation_id: int, title: str) -> None:
-        self._run(
-            self.io_lane,
-            self.store.rename_conversation,
-            conversation_id,
-            title,
-            on_done=lambda _: self.refresh_conversations(),
-            on_error=self._report,
-        )
-
-    def delete_conversation(self, conversation_id: int) -> None:
-        self._run(
-            self.io_lane,
-            self.store.delete_conversation,
-            conversation_id,
-            on_done=lambda _: self.refresh_conversations(),
-            on_error=self._report,
-        )
 
     def _report(self, exc: BaseException) -> None:
         log.error("operation failed", exc_info=exc)

@@ -1,0 +1,106 @@
+"""Conversations as the controller serves them: list, open (with the receipts of their replies),
+create, rename, delete; and the user's judgements of the memories shown with a reply."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtCore import SignalInstance
+
+    from memory.lane import SerialLane
+    from memory.recall import Recall, Receipt
+    from memory.store import Conversation, Store
+
+
+class ConversationControl:
+    """The conversation half of :class:`app.controller.ChatController` (a mixin: same object)."""
+
+    if TYPE_CHECKING:  # provided by the controller
+        store: Store
+        recall: Recall | None
+        io_lane: SerialLane
+        model_lane: SerialLane
+        conversations_loaded: SignalInstance
+        messages_loaded: SignalInstance
+        receipts_loaded: SignalInstance
+        receipts_changed: SignalInstance
+
+        def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
+        def _report(self, exc: BaseException) -> None: ...
+
+    def refresh_conversations(self) -> None:
+        self._run(
+            self.io_lane,
+            self.store.conversations,
+            on_done=self.conversations_loaded.emit,
+            on_error=self._report,
+        )
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self._run(
+            self.io_lane,
+            self.store.messages,
+            conversation_id,
+            on_done=lambda msgs: self.messages_loaded.emit(conversation_id, msgs),
+            on_error=self._report,
+        )
+        self._run(
+            self.io_lane,
+            self._receipts_of,
+            conversation_id,
+            on_done=lambda found: self.receipts_loaded.emit(conversation_id, found),
+            on_error=self._report,
+        )
+
+    def _receipts_of(self, conversation_id: int) -> dict[int, list[Receipt]]:
+        recall = self.recall
+        if recall is None:
+            return {}
+        replies = [m.id for m in self.store.messages(conversation_id) if m.role == "assistant"]
+        return {r: found for r in replies if (found := recall.receipts(r))}
+
+    def memory_feedback(self, reply_id: int, position: int, value: int) -> None:
+        """The user judged a memory shown with a reply: +1 helpful, -1 not relevant, 0 undo."""
+        recall = self.recall
+        if recall is None:
+            return
+
+        def judge() -> list[Receipt]:
+            recall.feedback(reply_id, position, value)
+            return recall.receipts(reply_id)
+
+        self._run(
+            self.model_lane,
+            judge,
+            on_done=lambda found: self.receipts_changed.emit(reply_id, found),
+            on_error=self._report,
+        )
+
+    def reset_reranker(self) -> None:
+        if self.recall is not None:
+            self._run(self.model_lane, self.recall.reset, on_error=self._report)
+
+    def new_conversation(self, on_done: Callable[[Conversation], None]) -> None:
+        self._run(self.io_lane, self.store.create_conversation, on_done=on_done, on_error=self._report)
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        self._run(
+            self.io_lane,
+            self.store.rename_conversation,
+            conversation_id,
+            title,
+            on_done=lambda _: self.refresh_conversations(),
+            on_error=self._report,
+        )
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        self._run(
+            self.io_lane,
+            self.store.delete_conversation,
+            conversation_id,
+            on_done=lambda _: self.refresh_conversations(),
+            on_error=self._report,
+        )

@@ -1,0 +1,133 @@
+"""Prospective reflection as the controller runs it: queued per conversation, run on the model lane
+whenever the model is free, giving way to the user at the next token."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from app.ops import call_in_gui
+from memory.jobs import ReflectionJobs
+from memory.lane import BACKGROUND
+from memory.reflect import reflector
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtCore import SignalInstance
+
+    from app.preference_ops import PreferenceOps
+    from memory.engine import ChatModel
+    from memory.lane import SerialLane
+    from memory.memory import MemoryService
+    from memory.settings import Settings
+    from memory.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class ReflectionControl:
+    """The reflection half of :class:`app.controller.ChatController` (a mixin: same object)."""
+
+    if TYPE_CHECKING:  # provided by the controller
+        store: Store
+        settings: Settings
+        memory: MemoryService | None
+        model_lane: SerialLane
+        index_lane: SerialLane
+        preference_ops: PreferenceOps
+        reflection_progressed: SignalInstance
+        memories_changed: SignalInstance
+        problem: SignalInstance
+        io_lane: SerialLane
+        _model: ChatModel | None
+        _closed: bool
+
+        def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
+        def _report(self, exc: BaseException) -> None: ...
+        def _model_ready(self) -> bool: ...
+
+    def _init_reflection(self) -> None:
+        self._reflect_stop = threading.Event()  # set when the user needs the model
+        self._reflecting = False
+        self._reflect_again = False
+
+    def reflect(self, conversation_id: int) -> None:
+        """Queue the conversation's new turns for reflection; it runs when the model is free."""
+        self._run(
+            self.io_lane,
+            self._enqueue,
+            conversation_id,
+            on_done=lambda _: self.run_reflection(),
+            on_error=self._report,
+        )
+
+    def _enqueue(self, conversation_id: int) -> object:
+        if self.memory is None:
+            return None
+        return self._jobs().enqueue(conversation_id)
+
+    def _jobs(self) -> ReflectionJobs:
+        assert self.memory is not None
+        return ReflectionJobs(self.store, self.memory.items, self.settings.auto_accept_preferences)
+
+    def run_reflection(self) -> None:
+        """Work through queued reflection jobs on the model lane, giving way to any user message."""
+        if self._reflecting:
+            self._reflect_again = True  # a job queued now may be past the running pass's last look
+            return
+        if self.memory is None or self._model is None or not self._model_ready():
+            return
+        self._reflecting = True
+        self._reflect_again = False
+        self._reflect_stop.clear()
+        self._run(
+            self.model_lane,
+            self._reflect_pending,
+            priority=BACKGROUND,
+            on_done=self._on_reflected,
+            on_error=self._on_reflected,
+        )
+
+    def _reflect_pending(self) -> tuple[int, list[str]]:
+        """Run queued jobs; returns how many finished and the errors of jobs parked in this run."""
+        assert self.memory is not None and self._model is not None
+        memory, jobs = self.memory, self._jobs()
+        total, done = jobs.pending_count(), 0
+        parked: list[str] = []
+        while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
+            text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
+            call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
+            try:
+                stats = jobs.run(job, reflector(self._model, memory.retriever), self._reflect_stop.is_set)
+            except Exception:
+                log.warning("reflection job %s failed", job.id, exc_info=True)
+                parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]
+                continue  # recorded on the job (retried, then parked)
+            if stats is None:
+                break  # gave way to the user; resumes after the reply
+            done += 1
+            self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND)
+        return done, parked
+
+    def _on_reflected(self, result: object) -> None:
+        self._reflecting = False
+        if self._closed:
+            return
+        if self._reflect_again:
+            self.run_reflection()
+        if not self._reflecting:
+            self.reflection_progressed.emit("")
+        if isinstance(result, BaseException):
+            self._report(result)
+            return
+        assert isinstance(result, tuple)
+        done, parked = result
+        if done:
+            self.memories_changed.emit()
+            self.preference_ops.load(write_file=True)
+        if parked:  # only those given up on in this run: older ones were reported already
+            self.problem.emit(
+                f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1]}"
+            )
