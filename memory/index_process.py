@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -28,9 +29,42 @@ class IndexProcessError(RuntimeError):
     """The index process stopped or could not start; the SQLite data is untouched."""
 
 
-def _serve(conn: Connection, path: Path, embedder_name: str, dimension: int) -> None:
+LOCK_WAIT_S = 30.0
+
+
+def _hold_folder(path: Path, wait_s: float) -> Any:
+    """An exclusive lock on the index folder, held until this process exits.
+
+    After a kill -9 of the app, its index process finishes the write in hand before it sees the
+    pipe close; an app restarted in that moment must not open the same Chroma files alongside it.
+    The lock goes with the process that holds it, however it ends. (POSIX only: Windows has no
+    fcntl, and there the folder is not locked.)
+    """
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # beside the folder, not in it: a damaged index folder is moved aside and made anew
+    handle = path.with_name(path.name + ".lock").open("a")
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return handle
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                handle.close()
+                raise IndexProcessError(
+                    f"the search index in {path} is still in use by another Memoir process"
+                ) from None
+            time.sleep(0.05)
+
+
+def _serve(conn: Connection, path: Path, embedder_name: str, dimension: int, wait_s: float) -> None:
     """The child: open the index, report how, then answer calls until told to close."""
     try:
+        _lock = _hold_folder(path, wait_s)
         index = VectorIndex(path, embedder_name, dimension)
     except Exception as exc:  # sent up as it is: the parent raises it
         conn.send(("error", exc))
@@ -54,7 +88,9 @@ def _serve(conn: Connection, path: Path, embedder_name: str, dimension: int) -> 
 class IndexProcess:
     """A :class:`VectorIndex` run in a child process; safe to call from several threads."""
 
-    def __init__(self, path: Path, embedder_name: str, dimension: int) -> None:
+    def __init__(
+        self, path: Path, embedder_name: str, dimension: int, lock_wait_s: float = LOCK_WAIT_S
+    ) -> None:
         self.path = path
         self.embedder_name = embedder_name
         self.dimension = dimension
@@ -62,7 +98,10 @@ class IndexProcess:
         context = multiprocessing.get_context("spawn")  # never fork a process that runs Qt threads
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve, args=(child, path, embedder_name, dimension), name="memoir-index", daemon=True
+            target=_serve,
+            args=(child, path, embedder_name, dimension, lock_wait_s),
+            name="memoir-index",
+            daemon=True,
         )
         self._process.start()
         child.close()

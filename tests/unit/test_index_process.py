@@ -70,3 +70,34 @@ def test_a_dead_child_gives_a_clear_error(child: IndexProcess) -> None:
     child._process.join(timeout=10)
     with pytest.raises(IndexProcessError, match="search index process"):
         child.count()
+
+
+def test_waits_for_an_index_process_left_over_from_a_killed_app(tmp_path: Path) -> None:
+    """The old child may still be finishing a write; the new one opens the folder only after it."""
+    import fcntl
+    import threading
+    import time
+
+    path = tmp_path / "index"
+    holder = path.with_name("index.lock").open("a")
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as the left-over process holds it
+    opened: list[IndexProcess] = []
+    thread = threading.Thread(target=lambda: opened.append(IndexProcess(path, "fake-bow", 64)))
+    thread.start()
+    time.sleep(3)  # enough to spawn and open, were the folder free
+    assert not opened, "it opened the index while another process held it"
+    holder.close()  # the left-over process exits
+    thread.join(60)
+    assert opened and opened[0].count() == 0
+    opened[0].close()
+
+
+def test_gives_up_clearly_if_the_index_stays_in_use(tmp_path: Path) -> None:
+    import fcntl
+
+    path = tmp_path / "index"
+    holder = path.with_name("index.lock").open("a")
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    with pytest.raises(IndexProcessError, match="still in use"):
+        IndexProcess(path, "fake-bow", 64, lock_wait_s=0.5)
+    holder.close()
