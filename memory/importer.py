@@ -304,6 +304,18 @@ def _reranker(conn: Any, weights: dict[str, Any] | None) -> None:
             str(weights.get("updated_at", "")),
         ),
     )
+    features = weights.get("features")
+    if features:
+        try:
+            row = (
+                json.dumps(list(features["names"])),
+                *(base64.b64decode(features[k]) for k in ("theta", "first_moment", "second_moment")),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise TransferProblem(
+                f"This export's memory ranking is damaged ({exc}). Nothing was imported."
+            ) from exc
+        conn.execute("INSERT OR REPLACE INTO reranker_features VALUES (1, ?, ?, ?, ?)", row)
 
 
 def _preferences(conn: Any, data: Any, refs: dict[int, int]) -> None:
@@ -371,6 +383,7 @@ def wipe(store: Store) -> None:
             "receipts",
             "recollections",
             "reranker",
+            "reranker_features",
             "memory_versions",
             "memory_item_messages",
             "reflection_jobs",

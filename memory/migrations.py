@@ -262,6 +262,22 @@ def _m007_preferences(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m008_reranker_features(conn: sqlite3.Connection) -> None:
+    """The reranker's feature weights and their Adam moments (memory.rerank_features)."""
+    run_script(
+        conn,
+        """
+        CREATE TABLE reranker_features (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            names TEXT NOT NULL,          -- JSON list of the features, in order: other names, other weights
+            theta BLOB NOT NULL,          -- float64 each; never pickled
+            first_moment BLOB NOT NULL,
+            second_moment BLOB NOT NULL
+        );
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
@@ -270,6 +286,7 @@ MIGRATIONS: list[Migration] = [
     ("005_recall", _m005_recall),
     ("006_your_memory", _m006_your_memory),
     ("007_preferences", _m007_preferences),
+    ("008_reranker_features", _m008_reranker_features),
 ]
 
 

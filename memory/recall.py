@@ -20,6 +20,7 @@ import numpy as np
 from memory.items import TOPIC, TURN, MemoryItem
 from memory.memory import MemoryService
 from memory.pref_prompt import edit_block
+from memory.rerank_features import features
 from memory.reranker import Example, Reranker
 from memory.reranker_store import RerankerStore
 from memory.store import Message, Store, now
@@ -109,7 +110,8 @@ class Recall:
         if candidates:
             query, vectors = self._vectors(message.content, [i for i, _ in candidates])
             base = np.array([s for _, s in candidates])
-            order = self.reranker.select(query, vectors, base, shown, self.rng)
+            phi = pair_features(message.content, [h.item for h in hits[:CANDIDATES]], base, query, vectors)
+            order = self.reranker.select(query, vectors, base, shown, self.rng, phi)
             chosen = [candidates[i][0] for i in order]
         block = self.render([h.item for h in hits if h.item.id in chosen], chosen)
         learned = edit_block(self.edits(message.content)) if self.edits else ""
@@ -270,13 +272,16 @@ class Recall:
         if not shown:
             return
         query, vectors = self._vectors(recollection.query, [i for i, _ in candidates])
+        base = np.array([s for _, s in candidates])
+        items = [present[i] for i, _ in candidates]
         example = Example(
             query,
             vectors,
-            np.array([s for _, s in candidates]),
+            base,
             [p for p, _ in shown],
             [r for _, r in shown],
             weight,
+            pair_features(recollection.query, items, base, query, vectors),
         )
         if self.reranker.learn(example):
             self.weights.save(self.reranker)
@@ -284,6 +289,13 @@ class Recall:
     def reset(self) -> None:
         self.reranker.reset()
         self.weights.save(self.reranker)
+
+
+def pair_features(
+    question: str, items: list[MemoryItem], base: np.ndarray, query: np.ndarray, vectors: np.ndarray
+) -> np.ndarray:
+    """The reranker's features for candidates in retriever order (memory.rerank_features)."""
+    return features(question, [(item.text, item.speaker) for item in items], base, vectors @ query)
 
 
 def one_line(text: str) -> str:

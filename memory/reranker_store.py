@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
+from memory.rerank_features import NAMES
 from memory.reranker import Reranker
 from memory.store import Store, now
 
@@ -28,7 +31,22 @@ class RerankerStore:
             return Reranker(dimension)
         reranker = Reranker(dimension, (w_q, w_m))
         reranker.updates = int(row["updates"])
+        self._load_features(reranker)
         return reranker
+
+    def _load_features(self, reranker: Reranker) -> None:
+        """The feature weights, if saved for the same features (else they stay at zero)."""
+        rows = self.store.query("SELECT * FROM reranker_features WHERE id = 1")
+        if not rows or json.loads(rows[0]["names"]) != list(NAMES):
+            return
+        arrays = [
+            np.frombuffer(rows[0][column], dtype=np.float64)
+            for column in ("theta", "first_moment", "second_moment")
+        ]
+        if all(a.shape == (len(NAMES),) for a in arrays):
+            reranker.theta[:] = arrays[0]
+            reranker.adam[0][:] = arrays[1]
+            reranker.adam[1][:] = arrays[2]
 
     def save(self, reranker: Reranker) -> None:
         with self.store.transaction() as conn:
@@ -41,6 +59,15 @@ class RerankerStore:
                     reranker.w_m.astype(np.float32).tobytes(),
                     reranker.updates,
                     now(),
+                ),
+            )
+            conn.execute(
+                "INSERT OR REPLACE INTO reranker_features VALUES (1, ?, ?, ?, ?)",
+                (
+                    json.dumps(list(NAMES)),
+                    reranker.theta.astype(np.float64).tobytes(),
+                    reranker.adam[0].astype(np.float64).tobytes(),
+                    reranker.adam[1].astype(np.float64).tobytes(),
                 ),
             )
 

@@ -8,8 +8,9 @@ Format "memoir-export", version 1: ``conversations`` (each with a ``uid`` and it
 message with a ``ref`` unique in the file), ``memories`` (``uid``, kind, text, the conversation uid and
 message refs it comes from, its earlier ``versions``), ``recollections`` and ``receipts`` (what replies
 were given and cited, by message ref and memory uid), ``reflected`` (how far each conversation was
-reflected on), ``reranker`` (weights as base64 float32), ``preferences`` (items with versions and
-evidence refs, "never remember" rules, and reply edits with their context vectors) and ``settings``.
+reflected on), ``reranker`` (weights as base64 float32, its feature weights as base64 float64),
+``preferences`` (items with versions and evidence refs, "never remember" rules, and reply edits with
+their context vectors) and ``settings``.
 """
 
 from __future__ import annotations
@@ -138,6 +139,14 @@ def snapshot(store: Store, settings: dict[str, Any] | None = None) -> dict[str, 
             "w_q": base64.b64encode(w["w_q"]).decode("ascii"),
             "w_m": base64.b64encode(w["w_m"]).decode("ascii"),
         }
+        for f in q("SELECT * FROM reranker_features WHERE id = 1"):
+            reranker["features"] = {
+                "names": json.loads(f["names"]),
+                **{
+                    k: base64.b64encode(f[k]).decode("ascii")
+                    for k in ("theta", "first_moment", "second_moment")
+                },
+            }
     return {
         "format": FORMAT,
         "version": VERSION,

@@ -21,7 +21,7 @@ import numpy as np
 from memory.engine import ChatModel
 from memory.evaluation.rerank_ceiling import Ceiling
 from memory.evaluation.turn_recall import KS, Ingested, Question, recall, turns_for
-from memory.recall import CANDIDATES, SHOWN, Recall
+from memory.recall import CANDIDATES, SHOWN, Recall, pair_features
 from memory.reranker import Example, Reranker
 
 SEED = 0
@@ -39,10 +39,13 @@ class RerankRun:
 
 def candidates(
     ingested: Ingested, recall_: Recall, question: Question
-) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The K hybrid candidates: hits, query vector, their vectors, scores and reranker features."""
     hits = ingested.retriever.search(question.text, k=CANDIDATES)
     query, vectors = recall_._vectors(question.text, [h.item.id for h in hits])
-    return hits, query, vectors, np.array([h.score for h in hits])
+    base = np.array([h.score for h in hits])
+    phi = pair_features(question.text, [h.item for h in hits], base, query, vectors)
+    return hits, query, vectors, base, phi
 
 
 def scores_at(turns: list[str], evidence: list[str]) -> dict[str, float]:
@@ -54,26 +57,26 @@ def run_conversation(ingested: Ingested, state: RerankRun) -> None:
     questions = ingested.questions
     half = len(questions) // 2
     for question in questions[:half]:
-        hits, query, vectors, base = candidates(ingested, recall_, question)
+        hits, query, vectors, base, phi = candidates(ingested, recall_, question)
         if not hits:
             continue
-        shown = state.reranker.select(query, vectors, base, SHOWN, state.rng)
+        shown = state.reranker.select(query, vectors, base, SHOWN, state.rng, phi)
         evidence = set(question.evidence)
         rewards = [1.0 if evidence & set(turns_for(ingested, hits[i].item)) else -1.0 for i in shown]
-        state.reranker.learn(Example(query, vectors, base, shown, rewards))
+        state.reranker.learn(Example(query, vectors, base, shown, rewards, features=phi))
         state.trained += 1
         covers = [bool(evidence & set(turns_for(ingested, h.item))) for h in hits]
-        state.ceiling.add_training(query, vectors, base, covers)
+        state.ceiling.add_training(query, vectors, base, covers, phi)
     for question in questions[half:]:
-        hits, query, vectors, base = candidates(ingested, recall_, question)
-        order = state.reranker.select(query, vectors, base, len(hits)) if hits else []
+        hits, query, vectors, base, phi = candidates(ingested, recall_, question)
+        order = state.reranker.select(query, vectors, base, len(hits), None, phi) if hits else []
         unranked = [t for h in hits for t in turns_for(ingested, h.item)]
         reranked = [t for i in order for t in turns_for(ingested, hits[i].item)]
         state.before.append(scores_at(unranked, question.evidence))
         state.after.append(scores_at(reranked, question.evidence))
         if hits:
             turns = [turns_for(ingested, h.item) for h in hits]
-            state.ceiling.add_test(query, vectors, base, turns, question.evidence)
+            state.ceiling.add_test(query, vectors, base, turns, question.evidence, phi)
 
 
 def summary(state: RerankRun) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 The online reranker sees five shown memories per answer and a reward for each. This one is given
 far more: every candidate of every first-half question labelled (covers an evidence turn or not),
-sixty passes over them, and richer inputs than RMM's adapted embeddings — the memory's embedding,
-its element-wise product with the query's, the retriever's score, cosine and rank — combined
-linearly on top of the retriever's score and fitted with a listwise softmax loss. Measured on the
+sixty passes over them, and richer inputs than the reranker's — the memory's embedding, its
+element-wise product with the query's, and the reranker's own features (memory.rerank_features) —
+combined linearly on top of the retriever's score and fitted with a listwise softmax loss. Measured on the
 same second halves, it bounds what learning from citations can add with these candidates.
 """
 
@@ -19,10 +19,9 @@ STEP = 1.0
 L2 = 1e-3
 
 
-def features(query: np.ndarray, memories: np.ndarray, base: np.ndarray) -> np.ndarray:
-    cosine = memories @ query
-    rank = np.arange(len(memories)) / max(1, len(memories))
-    return np.hstack([memories, memories * query, base[:, None], cosine[:, None], rank[:, None]])
+def features(query: np.ndarray, memories: np.ndarray, pair: np.ndarray) -> np.ndarray:
+    """The memory's embedding and its product with the query's, beside the reranker's own features."""
+    return np.hstack([memories, memories * query, pair])
 
 
 @dataclass
@@ -31,10 +30,15 @@ class Ceiling:
     test: list[tuple[np.ndarray, np.ndarray, list[list[str]], list[str]]] = field(default_factory=list)
 
     def add_training(
-        self, query: np.ndarray, memories: np.ndarray, base: np.ndarray, labels: list[bool]
+        self,
+        query: np.ndarray,
+        memories: np.ndarray,
+        base: np.ndarray,
+        labels: list[bool],
+        pair: np.ndarray,
     ) -> None:
         if any(labels):
-            self.train.append((features(query, memories, base), np.asarray(labels, float), base))
+            self.train.append((features(query, memories, pair), np.asarray(labels, float), base))
 
     def add_test(
         self,
@@ -43,8 +47,9 @@ class Ceiling:
         base: np.ndarray,
         turns: list[list[str]],
         evidence: list[str],
+        pair: np.ndarray,
     ) -> None:
-        self.test.append((features(query, memories, base), base, turns, evidence))
+        self.test.append((features(query, memories, pair), base, turns, evidence))
 
     def fit(self) -> np.ndarray:
         """Weights maximising the softmax probability of the labelled candidates (full batch)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memory.recall import parse_citations
-from memory.reranker import BATCH, Example, Reranker
+from memory.reranker import BATCH, FEATURES, Example, Reranker
 from memory.reranker_store import RerankerStore
 from memory.store import Store
 
@@ -126,14 +126,79 @@ def test_supervised_ceiling_learns_a_pattern_the_retriever_misses() -> None:
         labels = list(memories[:, 0] > 0.6)  # the evidence leans one way; the retriever can't see it
         return rng.normal(size=8) / 3, memories, np.sort(rng.random(20))[::-1], labels
 
+    no_pair_features = np.zeros((20, 0))
     for _ in range(200):
-        ceiling.add_training(*question())
+        ceiling.add_training(*question(), no_pair_features)
     hits_before = hits_after = 0
     for _ in range(100):
         query, memories, base, labels = question()
         turns = [[f"t{i}"] for i in range(20)]
         evidence = [f"t{i}" for i, good in enumerate(labels) if good]
         hits_before += sum(labels[:5])
-        ceiling.add_test(query, memories, base, turns, evidence or ["none"])
+        ceiling.add_test(query, memories, base, turns, evidence or ["none"], no_pair_features)
     hits_after = sum(len({t for t in ranked[:5]} & set(evidence)) for ranked, evidence in ceiling.orders())
     assert hits_after > 2 * hits_before
+
+
+def featured(rng: np.random.Generator, d: int = 8, k: int = 6) -> Example:
+    ex = example(rng, d, k)
+    ex.features = rng.normal(size=(k, FEATURES))
+    return ex
+
+
+def test_zero_feature_weights_keep_the_retrievers_order() -> None:
+    ex = featured(np.random.default_rng(6))
+    reranker = Reranker(8)
+    assert np.allclose(reranker.scores(ex.query, ex.memories, ex.base, ex.features), ex.base)
+
+
+def test_feature_gradient_matches_finite_differences() -> None:
+    rng = np.random.default_rng(7)
+    ex = featured(rng)
+    reranker = Reranker(8, theta=rng.normal(scale=0.3, size=FEATURES))
+    grad = reranker.theta_gradient(ex)
+    eps = 1e-6
+    for a in range(FEATURES):
+        reranker.theta[a] += eps
+        up = reranker.objective(ex)
+        reranker.theta[a] -= 2 * eps
+        down = reranker.objective(ex)
+        reranker.theta[a] += eps
+        assert grad[a] == pytest.approx((up - down) / (2 * eps), rel=1e-4, abs=1e-8)
+
+
+def test_a_feature_that_marks_cited_memories_gains_weight() -> None:
+    rng = np.random.default_rng(8)
+    d, k, marker = 8, 10, 3
+    reranker = Reranker(d)
+    for _ in range(800):
+        phi = rng.normal(scale=0.1, size=(k, FEATURES))
+        good = int(rng.integers(4, k))  # the retriever ranks it below the top four
+        phi[good, marker] = 1.0
+        base = np.linspace(1.0, 0.0, k)
+        ex = Example(unit(rng.normal(size=d)), unit(rng.normal(size=(k, d))), base, [], [], features=phi)
+        ex.shown = reranker.select(ex.query, ex.memories, base, 3, rng, phi)
+        ex.rewards = [1.0 if i == good else -1.0 for i in ex.shown]
+        reranker.learn(ex)
+    assert reranker.theta[marker] == max(reranker.theta) and reranker.theta[marker] > 0.6
+    phi = np.zeros((k, FEATURES))
+    phi[5, marker] = 1.0
+    query, memories = unit(rng.normal(size=d)), unit(rng.normal(size=(k, d)))
+    assert reranker.select(query, memories, np.linspace(1.0, 0.0, k), 1, None, phi) == [5]
+
+
+def test_feature_weights_persist_with_their_adam_state_and_reset(store: Store) -> None:
+    rng = np.random.default_rng(9)
+    weights = RerankerStore(store)
+    reranker = weights.load(8)
+    for _ in range(2 * BATCH):
+        reranker.learn(featured(rng))
+    weights.save(reranker)
+    again = weights.load(8)
+    assert again.theta.any() and np.array_equal(again.theta, reranker.theta)
+    assert all(np.array_equal(a, b) for a, b in zip(again.adam, reranker.adam, strict=True))
+    store.conn.execute("UPDATE reranker_features SET names = '[\"something else\"]'")
+    assert not weights.load(8).theta.any()  # other features: their weights mean nothing here
+    again.reset()
+    weights.save(again)
+    assert not weights.load(8).theta.any() and not weights.load(8).adam[1].any()

@@ -144,6 +144,7 @@ def test_export_wipe_import_round_trips_and_reimport_adds_nothing(
     full_store(memory, store)
     before = snapshot(store)
     assert before["reranker"] is not None and before["receipts"] and before["memories"][-1]["versions"]
+    assert before["reranker"]["features"]["names"]  # the learned feature weights travel too
     assert len(before["preferences"]["items"]) == 3 and before["preferences"]["edits"][0]["vector"]
     path = tmp_path / "out" / "memoir.zip"
     counts = export_all(store, path)
@@ -152,6 +153,7 @@ def test_export_wipe_import_round_trips_and_reimport_adds_nothing(
         assert "conversations/0001.md" in archive.namelist()
     wipe(store)
     assert store.conversations() == [] and memory.items.count() == 0
+    assert not store.query("SELECT 1 FROM reranker_features")  # nothing learned is left behind
     data = read_export(path)
     assert preview(store, data).conversations == 2
     apply(store, data)
