@@ -79,6 +79,13 @@ class ConversationControl:
             on_error=self._report,
         )
 
+    def ranking_learned(self, on_done: Callable[[tuple[int, list[tuple[str, float]]]], None]) -> None:
+        """What the reranker has learned so far (read on the lane that owns it)."""
+        if self.recall is not None:
+            self._run(self.model_lane, self.recall.learned, on_done=on_done, on_error=self._report)
+        else:
+            on_done((0, []))
+
     def reset_reranker(self) -> None:
         if self.recall is not None:
             self._run(self.model_lane, self.recall.reset, on_error=self._report)

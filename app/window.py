@@ -33,6 +33,16 @@ from memory.recall import Receipt
 from memory.store import Conversation, Message
 
 
+def ranking_summary(steps: int, weights: list[tuple[str, float]]) -> str:
+    """The learned ranking in words: which signs of a useful memory count for more, or less."""
+    shown = [(name, w) for name, w in weights if abs(w) >= 0.05][:4]
+    if not steps or not shown:
+        return "It has not learned anything yet: memories are in the order search finds them."
+    lines = [f"What it has learned so far ({steps} steps), strongest first:"]
+    lines += [f"  • {'more' if w > 0 else 'less'} weight for: {name} ({w:+.2f})" for name, w in shown]
+    return "\n".join(lines)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, controller: ChatController, ui_state: QSettings | None = None) -> None:
         super().__init__()
@@ -275,11 +285,16 @@ class MainWindow(QMainWindow):
         )
 
     def reset_ranking(self) -> None:
+        """Show what the ranking has learned, then offer to forget it."""
+        self.controller.ranking_learned(self._confirm_reset_ranking)
+
+    def _confirm_reset_ranking(self, learned: tuple[int, list[tuple[str, float]]]) -> None:
         if dialogs.confirm(
             self,
             "Reset learned memory ranking",
             "Memoir learns which memories help from the citations in its replies and from your "
-            "Helpful / Not relevant marks. Reset that learning? Your memories themselves are kept.",
+            f"Helpful / Not relevant marks.\n\n{ranking_summary(*learned)}\n\n"
+            "Reset that learning? Your memories themselves are kept.",
             "Reset",
         ):
             self.controller.reset_reranker()

@@ -20,6 +20,7 @@ import numpy as np
 from memory.items import TOPIC, TURN, MemoryItem
 from memory.memory import MemoryService
 from memory.pref_prompt import edit_block
+from memory.rerank_features import NAMES as FEATURE_NAMES
 from memory.rerank_features import features
 from memory.reranker import Example, Reranker
 from memory.reranker_store import RerankerStore
@@ -289,6 +290,13 @@ class Recall:
     def reset(self) -> None:
         self.reranker.reset()
         self.weights.save(self.reranker)
+
+    def learned(self) -> tuple[int, list[tuple[str, float]]]:
+        """Learning steps taken, and each feature's learned weight, largest first (for the user)."""
+        weights = sorted(
+            zip(FEATURE_NAMES, self.reranker.theta.tolist(), strict=True), key=lambda w: -abs(w[1])
+        )
+        return self.reranker.updates, weights
 
 
 def pair_features(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QStyleOptionViewItem
 from pytestqt.qtbot import QtBot
@@ -109,4 +110,34 @@ def test_citation_links_open_the_memory(qtbot: QtBot, memoir_home: Path) -> None
         if opened:
             break
     assert opened == [(reply.id, 1)]
+    w.controller.shutdown()
+
+
+def test_reset_ranking_shows_what_was_learned_then_forgets_it(
+    qtbot: QtBot, memoir_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app import dialogs
+    from memory.rerank_features import NAMES
+
+    w = start(qtbot, memoir_home, FakeChatModel(["Noted."]))
+    recall = w.controller.recall
+    assert recall is not None
+    asked: list[str] = []
+    monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, _a: asked.append(text) or False)
+    w.reset_ranking()
+    qtbot.waitUntil(lambda: len(asked) == 1)
+    assert "has not learned anything yet" in asked[0]
+
+    recall.reranker.theta[NAMES.index("shared words")] = 0.8
+    recall.reranker.theta[NAMES.index("is a question")] = -0.3
+    recall.reranker.updates = 12
+    monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, _a: asked.append(text) or True)
+    w.reset_ranking()
+    qtbot.waitUntil(lambda: len(asked) == 2)
+    lines = asked[1].splitlines()
+    assert "12 steps" in asked[1]
+    shared = next(n for n, line in enumerate(lines) if "more weight for: shared words (+0.80)" in line)
+    question = next(n for n, line in enumerate(lines) if "less weight for: is a question (-0.30)" in line)
+    assert shared < question  # strongest first
+    qtbot.waitUntil(lambda: not recall.reranker.theta.any() and recall.reranker.updates == 0)
     w.controller.shutdown()
