@@ -14,15 +14,15 @@ import re
 import numpy as np
 
 NAMES = (
-    "retriever score",
-    "candidate position",
-    "cosine similarity",
-    "shared words",
-    "a time, for a when-question",
-    "mentions a time",
-    "said by the one asked about",
-    "content words",
-    "is a question",
+    "how well search matched it",
+    "being lower in the search results",
+    "closeness in meaning",
+    "words shared with the question",
+    "a date or time, when asked when",
+    "mentioning a date or time",
+    "said by the person asked about",
+    "saying more",
+    "being a question",
 )
 COUNT = len(NAMES)
 

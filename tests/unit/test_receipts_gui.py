@@ -128,16 +128,18 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     qtbot.waitUntil(lambda: len(asked) == 1)
     assert "has not learned anything yet" in asked[0]
 
-    recall.reranker.theta[NAMES.index("shared words")] = 0.8
-    recall.reranker.theta[NAMES.index("is a question")] = -0.3
+    recall.reranker.theta[NAMES.index("words shared with the question")] = 0.8
+    recall.reranker.theta[NAMES.index("being a question")] = -0.3
     recall.reranker.updates = 12
     monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, _a: asked.append(text) or True)
     w.reset_ranking()
     qtbot.waitUntil(lambda: len(asked) == 2)
     lines = asked[1].splitlines()
     assert "12 steps" in asked[1]
-    shared = next(n for n, line in enumerate(lines) if "more weight for: shared words (+0.80)" in line)
-    question = next(n for n, line in enumerate(lines) if "less weight for: is a question (-0.30)" in line)
+    shared = next(
+        n for n, line in enumerate(lines) if "more weight for: words shared with the question (+0.80)" in line
+    )
+    question = next(n for n, line in enumerate(lines) if "less weight for: being a question (-0.30)" in line)
     assert shared < question  # strongest first
     qtbot.waitUntil(lambda: not recall.reranker.theta.any() and recall.reranker.updates == 0)
     w.controller.shutdown()
