@@ -23,27 +23,16 @@ from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
 from app.memory_actions import MemoryActions
-from app.memory_dialog import MemoryDialog
 from app.models import TranscriptModel
 from app.preference_actions import PreferenceActions
+from app.receipt_views import ReceiptViews
 from app.settings_dialog import SettingsDialog
 from app.transcript import TranscriptView
 from memory.chat import ReplyResult
-from memory.recall import Receipt
 from memory.store import Conversation, Message
 
 
-def ranking_summary(steps: int, weights: list[tuple[str, float]]) -> str:
-    """The learned ranking in words: which signs of a useful memory count for more, or less."""
-    shown = [(name, w) for name, w in weights if abs(w) >= 0.05][:4]
-    if not steps or not shown:
-        return "It has not learned anything yet: memories are in the order search finds them."
-    lines = [f"What it has learned so far ({steps} steps), strongest first:"]
-    lines += [f"  • {'more' if w > 0 else 'less'} weight for: {name} ({w:+.2f})" for name, w in shown]
-    return "\n".join(lines)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(QMainWindow, ReceiptViews):
     def __init__(self, controller: ChatController, ui_state: QSettings | None = None) -> None:
         super().__init__()
         self.controller = controller
@@ -236,69 +225,6 @@ class MainWindow(QMainWindow):
             else:
                 self.transcript.scrollToBottom()
             self._update_actions()
-
-    def _on_controller_receipts_loaded(self, conversation_id: int, found: dict[int, list[Receipt]]) -> None:
-        if conversation_id == self.current_id:
-            for reply_id, receipts in found.items():
-                self._set_receipts(reply_id, receipts)
-
-    def _set_receipts(self, reply_id: int, receipts: list[Receipt]) -> None:
-        self.transcript_model.set_receipts(reply_id, receipts)
-        self._relayout(reply_id)
-
-    def _relayout(self, message_id: int) -> None:
-        row = self.transcript_model.row_of(message_id)
-        if row >= 0:
-            self.transcript.row_grew(row, follow=False)
-
-    def toggle_receipts(self, reply_id: int) -> None:
-        self.transcript_model.toggle_receipts(reply_id)
-        self._relayout(reply_id)
-
-    def show_memory(self, reply_id: int, position: int) -> MemoryDialog | None:
-        """Open a memory shown with a reply (from its receipt row or a citation in the text)."""
-        receipt = next((r for r in self.transcript_model.receipts(reply_id) if r.position == position), None)
-        if receipt is None:
-            return None
-        self.transcript_model.toggle_receipts(reply_id, expanded=True)
-        self._relayout(reply_id)
-        dialog = MemoryDialog(receipt, self.conversations.title_of, self.jump_to, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
-        return dialog
-
-    def jump_to(self, conversation_id: int, message_id: int) -> None:
-        self._jump_to = message_id
-        if self.current_id == conversation_id:  # already open: no selection change to react to
-            self.controller.open_conversation(conversation_id)
-        else:
-            self.conversations.select(conversation_id)
-
-    def jump_to_message(self, message_id: int) -> None:
-        """Open the conversation holding ``message_id`` at that message (looked up off the GUI thread)."""
-        self.controller._run(
-            self.controller.io_lane,
-            self.controller.store.message,
-            message_id,
-            on_done=lambda m: self.jump_to(m.conversation_id, m.id),
-            on_error=lambda _e: self.statusBar().showMessage("That message no longer exists.", 5000),
-        )
-
-    def reset_ranking(self) -> None:
-        """Show what the ranking has learned, then offer to forget it."""
-        self.controller.ranking_learned(self._confirm_reset_ranking)
-
-    def _confirm_reset_ranking(self, learned: tuple[int, list[tuple[str, float]]]) -> None:
-        if dialogs.confirm(
-            self,
-            "Reset learned memory ranking",
-            "Memoir learns which memories help from the citations in its replies and from your "
-            f"Helpful / Not relevant marks.\n\n{ranking_summary(*learned)}\n\n"
-            "Reset that learning? Your memories themselves are kept.",
-            "Reset",
-        ):
-            self.controller.reset_reranker()
-            self.statusBar().showMessage("Memory ranking reset.", 4000)
 
     def _on_conversations_delete_requested(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:
