@@ -42,20 +42,24 @@ class _AfterPaint(QObject):
 
 def when_first_view_drawn(window: MainWindow, callback: Callable[[], None], fallback_ms: int = 1500) -> None:
     """Call ``callback`` once, after the window has drawn its first conversation (or found none)."""
-    state = {"armed": False}
     viewport = window.transcript.viewport()
     controller = window.controller
 
     def arm(wait_ms: int = fallback_ms) -> None:
-        if not state["armed"]:
-            state["armed"] = True
+        if hooks:  # first call only: later conversations are not "the first view"
+            controller.conversations_loaded.disconnect(hooks.pop(0))
+            controller.messages_loaded.disconnect(hooks.pop(0))
             _AfterPaint(viewport, callback, wait_ms)
 
     def conversations(items: list[Any]) -> None:
         if not items:
             arm(0)  # nothing to lay out: no reason to wait for a paint
 
+    def messages(*_: Any) -> None:
+        arm()
+
+    hooks: list[Callable[..., None]] = [conversations, messages]
     # Connected after the window's own slots, so the transcript is filled before this arms.
     controller.conversations_loaded.connect(conversations)
-    controller.messages_loaded.connect(lambda *_: arm())
+    controller.messages_loaded.connect(messages)
     QTimer.singleShot(fallback_ms, window, arm)  # the store answers slowly: don't wait for it

@@ -175,6 +175,7 @@ class OnnxMiniLMEmbedder(MiniLMEmbedder):
             list(weights), [ort.OrtValue.ortvalue_from_numpy(v) for v in weights.values()]
         )
         self._session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        self._w = {}  # the session copied the weights; keeping ours would hold 90 MB twice
 
     def _encode(self, ids: npt.NDArray[np.int64], mask: Vectors) -> Vectors:
         feeds = {

@@ -4,7 +4,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from memory.embed import MiniLMEmbedder, load_safetensors, read_member
+from memory.embed import MiniLMEmbedder, load_safetensors, minilm_zip, read_member
 from memory.embed_onnx import OnnxMiniLMEmbedder, build_model
 from tests.conftest import shared_file
 
@@ -65,7 +65,8 @@ def test_zip_member_read_in_steps_is_the_whole_member(tmp_path) -> None:
 
 def test_onnx_weights_stay_out_of_the_serialized_graph() -> None:
     """Serializing 90 MB of weights is one GIL-holding call (a GUI stall); the graph names them."""
-    embedder = OnnxMiniLMEmbedder()
-    graph, weights = build_model(embedder._w, embedder._layers)
+    with zipfile.ZipFile(minilm_zip()) as archive:
+        tensors = load_safetensors(read_member(archive, "model.safetensors"))
+    graph, weights = build_model(tensors, list(range(6)))
     assert len(graph) < 1_000_000
     assert sum(w.nbytes for w in weights.values()) > 80_000_000
