@@ -71,6 +71,7 @@ class Entry:
     helpful: int  # times the user marked it helpful
     not_relevant: int
     versions: int
+    source: str = "user"  # whose words (memory.sources)
     score: float | None = None  # search relevance, when it came from a search
 
 
@@ -81,7 +82,7 @@ SELECT i.id, i.kind, i.text, i.conversation_id, coalesce(c.title, '') AS convers
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.cited = 1) AS cited,
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.feedback = 1) AS helpful,
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.feedback = -1) AS not_relevant,
-       (SELECT count(*) FROM memory_versions v WHERE v.item_id = i.id) AS versions
+       (SELECT count(*) FROM memory_versions v WHERE v.item_id = i.id) AS versions, i.source
 FROM memory_items i LEFT JOIN conversations c ON c.id = i.conversation_id
 """
 
@@ -151,7 +152,7 @@ class MemoryBook:
             )
             conn.execute(
                 "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, user_edited = 1,"
-                " updated_at = ?, indexed_hash = NULL WHERE id = ?",
+                " source = 'edit', updated_at = ?, indexed_hash = NULL WHERE id = ?",
                 (text, text, text, now(), item_id),
             )
 

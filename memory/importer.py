@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memory import sources
 from memory.store import Store
 from memory.transfer import (
     DATA_NAME,
@@ -200,6 +201,27 @@ def _conversation(conn: Any, conv: dict[str, Any], refs: dict[int, int], conv_id
         refs[m["ref"]] = cursor.lastrowid
 
 
+def _field(conn: Any, item: dict[str, Any], name: str, message_ids: list[int]) -> Any:
+    if name in ("index_text", "embed_text"):
+        return item.get(name) or ""
+    if name == "source" and item.get("source") not in sources.SOURCES:
+        return _source_of(conn, item, message_ids)  # an export from before sources were kept
+    return item.get(name)
+
+
+def _source_of(conn: Any, item: dict[str, Any], message_ids: list[int]) -> str:
+    """Whose words an imported memory holds, told as migration 009 tells it for stored ones."""
+    if item.get("kind") != "turn":
+        return sources.EDIT if item.get("user_edited") else sources.REFLECTION
+    row = (
+        conn.execute("SELECT role FROM messages WHERE id = ?", (message_ids[0],)).fetchone()
+        if message_ids
+        else None
+    )
+    role = row[0] if row else ("assistant" if str(item.get("speaker", "")).lower() == "assistant" else "user")
+    return sources.of_turn(role, str(item.get("text", "")))
+
+
 def _memory(
     conn: Any, item: dict[str, Any], refs: dict[int, int], conv_ids: dict[str, int], items: dict[str, int]
 ) -> None:
@@ -217,7 +239,7 @@ def _memory(
             conv_ids.get(item.get("conversation") or ""),
             json.dumps(message_ids),
             int(bool(item.get("user_edited"))),
-            *(item.get(f) or "" if f in ("index_text", "embed_text") else item.get(f) for f in MEMORY_FIELDS),
+            *(_field(conn, item, f, message_ids) for f in MEMORY_FIELDS),
         ),
     )
     item_id = cursor.lastrowid
@@ -264,8 +286,8 @@ def _replies(conn: Any, data: dict[str, Any], refs: dict[int, int], items: dict[
         if r.get("reply") not in refs:
             continue
         conn.execute(
-            "INSERT OR IGNORE INTO receipts (reply_id, position, item_id, kind, text, cited, feedback)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO receipts (reply_id, position, item_id, kind, text, cited, feedback,"
+            " source, how) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 refs[r["reply"]],
                 r["position"],
@@ -274,6 +296,8 @@ def _replies(conn: Any, data: dict[str, Any], refs: dict[int, int], items: dict[
                 str(r.get("text", "")),
                 r.get("cited"),
                 r.get("feedback"),
+                r.get("source") if r.get("source") in sources.SOURCES else None,
+                str(r.get("how") or ""),
             ),
         )
     for r in data["reflected"]:

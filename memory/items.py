@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from memory.sources import FACTS, USER
 from memory.store import Store, now
 
 TURN, TOPIC, PREFERENCE = "turn", "topic", "preference"
@@ -164,6 +165,12 @@ class MemoryItem:
     status: str
     user_edited: bool = False  # the user wrote or edited the text: reflection never merges over it
     uid: str | None = None  # stable across export and import
+    source: str = USER  # whose words (memory.sources): only FACTS are shown to the model
+
+    @property
+    def is_fact(self) -> bool:
+        """May be shown to the model as something about the user (not Memoir's words, not a question)."""
+        return self.source in FACTS
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> MemoryItem:
@@ -257,13 +264,15 @@ class ItemStore:
         message_ids: Iterable[int] = (),
         speaker: str | None = None,
         occurred_at: str | None = None,
+        source: str = USER,
     ) -> int:
         stamp = now()
         ids = list(message_ids)
         with self.store.transaction() as conn:
             cursor = conn.execute(
                 "INSERT INTO memory_items (kind, text, index_text, embed_text, conversation_id, message_ids,"
-                " speaker, occurred_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " speaker, occurred_at, created_at, updated_at, source)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     text,
@@ -275,6 +284,7 @@ class ItemStore:
                     occurred_at or stamp,
                     stamp,
                     stamp,
+                    source,
                 ),
             )
             item_id = cursor.lastrowid
@@ -296,8 +306,8 @@ class ItemStore:
                 message_ids = list(row.get("message_ids", ()))
                 cursor = conn.execute(
                     "INSERT INTO memory_items (kind, text, index_text, embed_text, conversation_id,"
-                    " message_ids, speaker, occurred_at, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " message_ids, speaker, occurred_at, created_at, updated_at, source)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         row["kind"],
                         text,
@@ -309,6 +319,7 @@ class ItemStore:
                         row.get("occurred_at") or stamp,
                         stamp,
                         stamp,
+                        row.get("source", USER),
                     ),
                 )
                 assert cursor.lastrowid is not None

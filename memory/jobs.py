@@ -123,7 +123,8 @@ class ReflectionJobs:
             for memory in [*plan.adds, *missing]:
                 cursor = conn.execute(
                     "INSERT INTO memory_items (kind, text, index_text, embed_text, conversation_id,"
-                    " message_ids, occurred_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " message_ids, occurred_at, created_at, updated_at, source)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         TOPIC,
                         memory.summary,
@@ -134,6 +135,7 @@ class ReflectionJobs:
                         occurred,
                         stamp,
                         stamp,
+                        memory.source,
                     ),
                 )
                 conn.executemany(
@@ -164,9 +166,11 @@ class ReflectionJobs:
                 (target, row[0], row[1], stamp, "merged by reflection"),
             )
         refs = sorted({*json.loads(row[1]), *memory.message_ids})
+        # a repeat keeps whose words they were; merged text is the model's (memory.sources)
+        source = "source" if row[0] == memory.summary else "'reflection'"
         conn.execute(
             "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, message_ids = ?,"
-            " updated_at = ?, indexed_hash = NULL WHERE id = ?",
+            f" updated_at = ?, indexed_hash = NULL, source = {source} WHERE id = ?",
             (memory.summary, memory.summary, memory.summary, json.dumps(refs), stamp, target),
         )
         conn.executemany(

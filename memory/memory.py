@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from memory import sources
 from memory.embed import Embedder
 from memory.index import Index, VectorIndex
 from memory.index_process import IndexProcess
@@ -71,6 +72,7 @@ class MemoryService:
             message_ids=[message.id],
             speaker=speaker,
             occurred_at=message.created_at,
+            source=sources.of_turn(message.role, message.content),
         )
 
     def _previous_turn(self, message: Message) -> str | None:

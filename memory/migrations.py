@@ -278,6 +278,35 @@ def _m008_reranker_features(conn: sqlite3.Connection) -> None:
     )
 
 
+def _m009_sources_and_attribution(conn: sqlite3.Connection) -> None:
+    """Whose words each memory holds (memory.sources), and how each receipt's "used" was decided."""
+    run_script(
+        conn,
+        """
+        ALTER TABLE memory_items ADD COLUMN source TEXT NOT NULL DEFAULT 'user';
+        UPDATE memory_items SET source = 'assistant' WHERE kind = 'turn' AND EXISTS (
+            SELECT 1 FROM memory_item_messages im JOIN messages m ON m.id = im.message_id
+            WHERE im.item_id = memory_items.id AND m.role = 'assistant');
+        UPDATE memory_items SET source = 'assistant'
+            WHERE kind = 'turn' AND lower(coalesce(speaker, '')) = 'assistant';
+        UPDATE memory_items SET source = CASE WHEN user_edited = 1 THEN 'edit' ELSE 'reflection' END
+            WHERE kind != 'turn';
+        CREATE INDEX memory_items_by_source ON memory_items(source);
+        ALTER TABLE receipts ADD COLUMN source TEXT;
+        ALTER TABLE receipts ADD COLUMN how TEXT;  -- how "used" was decided, in words for the user
+        UPDATE receipts SET source = (SELECT i.source FROM memory_items i WHERE i.id = receipts.item_id);
+        UPDATE receipts SET how = CASE cited WHEN 1 THEN 'cited by the reply' WHEN 0 THEN 'not cited'
+            ELSE 'the reply gave no citations' END;
+        """,
+    )
+    # Questions are told apart in Python (memory.sources.is_question): the rule is not SQL.
+    from memory.sources import QUESTION, is_question
+
+    rows = conn.execute("SELECT id, text FROM memory_items WHERE kind = 'turn' AND source = 'user'")
+    questions = [(QUESTION, item_id) for item_id, text in rows.fetchall() if is_question(text)]
+    conn.executemany("UPDATE memory_items SET source = ? WHERE id = ?", questions)
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
@@ -287,6 +316,7 @@ MIGRATIONS: list[Migration] = [
     ("006_your_memory", _m006_your_memory),
     ("007_preferences", _m007_preferences),
     ("008_reranker_features", _m008_reranker_features),
+    ("009_sources_and_attribution", _m009_sources_and_attribution),
 ]
 
 

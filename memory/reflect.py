@@ -19,6 +19,7 @@ from memory.engine import ChatModel
 from memory.items import TOPIC, content_words, porter
 from memory.resources import prompt
 from memory.retrieve import Filters, Retriever
+from memory.sources import REFLECTION, USER
 from memory.store import Message
 from memory.text import fence_safe, fill
 
@@ -80,6 +81,7 @@ UPDATE_SCHEMA: dict[str, Any] = {
 class Extracted:
     summary: str
     message_ids: list[int]
+    source: str = REFLECTION  # USER when the text is the user's own words (a fallback or a statement)
 
 
 @dataclass
@@ -173,13 +175,16 @@ def validate(
                 continue
             summary = " ".join(" ".join(messages[t - 1].content.split()) for t in own)[:MAX_SUMMARY]
             stats.fallbacks += 1
+            source = USER
+        else:
+            source = REFLECTION
         key = summary.casefold().rstrip(".")
         if not summary or key in seen:
             stats.rejected += 1
             continue
         seen.add(key)
         stats.valid += 1
-        found.append(Extracted(summary, [messages[t - 1].id for t in turns]))
+        found.append(Extracted(summary, [messages[t - 1].id for t in turns], source))
     return found
 
 
@@ -242,7 +247,7 @@ class Reflector:
                 if key not in seen:
                     seen.add(key)
                     result.stats.statements += 1
-                    found.append(Extracted(statement.text, [statement.message_id]))
+                    found.append(Extracted(statement.text, [statement.message_id], USER))
             for memory in found:
                 self._decide(memory, result, should_stop)
             if self.learn_preferences:
@@ -276,7 +281,7 @@ class Reflector:
             return
         same = next(((key, text) for key, text in candidates if _same(text, memory.summary)), None)
         if same is not None:  # already known, word for word: only its sources grow, no question asked
-            self._merge_into(same[0], Extracted(same[1], memory.message_ids), plan)
+            self._merge_into(same[0], Extracted(same[1], memory.message_ids, memory.source), plan)
             return
         listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
         text = fill(prompt("update"), candidates=listing, memory=fence_safe(memory.summary))
@@ -307,6 +312,8 @@ class Reflector:
         plan.stats.merged += 1
         if isinstance(key, str):  # merging into a memory planned earlier in this same job
             target = plan.adds[int(key)]
+            if target.summary != merged:
+                target.source = REFLECTION  # the words are the model's now
             target.summary = merged
             target.message_ids = sorted({*target.message_ids, *memory.message_ids})
             return

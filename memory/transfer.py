@@ -48,6 +48,7 @@ MEMORY_FIELDS = (
     "created_at",
     "updated_at",
     "status",
+    "source",
 )
 Progress = Callable[[int, int], bool]  # (done, total) -> keep going?
 
@@ -122,6 +123,8 @@ def snapshot(store: Store, settings: dict[str, Any] | None = None) -> dict[str, 
             "text": r["text"],
             "cited": r["cited"],
             "feedback": r["feedback"],
+            "source": r["source"],
+            "how": r["how"],
         }
         for r in q("SELECT * FROM receipts ORDER BY reply_id, position")
     ]
