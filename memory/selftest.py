@@ -101,10 +101,9 @@ def _turn(store: Store, model: LlamaChatModel, summary: dict[str, Any]) -> None:
 
 
 def _memory_steps(home: Path, store: Store, model: LlamaChatModel, summary: dict[str, Any]) -> None:
+    from memory.answering import answering
     from memory.memory import open_memory
-    from memory.pref_prompt import PreferencePrompt
     from memory.preferences import PreferenceStore
-    from memory.recall import Recall
 
     started = time.perf_counter()
     memory = open_memory(home, store)
@@ -113,9 +112,9 @@ def _memory_steps(home: Path, store: Store, model: LlamaChatModel, summary: dict
         earlier = _earlier_conversation(store, memory)
         preferences = PreferenceStore(store)
         _preference_round_trip(home, preferences, summary)
-        recall = Recall(memory, learning=False)
-        prompt = PreferencePrompt(preferences, memory.embedder)
-        _recalled_turn(store, model, recall, prompt, earlier, summary)
+        wired = answering(memory, preferences)  # the app's wiring
+        wired.recall.learning = False  # no exploration: the shown memories are the retriever's best
+        _recalled_turn(store, model, wired.recall, wired.preferences, earlier, summary)
         _rebuild(memory, earlier, summary)
     finally:
         memory.close()
@@ -169,13 +168,15 @@ def _recalled_turn(
     summary["recall_reply"] = result.message.content
     summary["recall_seconds"] = round(result.recall_seconds, 4)
     summary["receipts"] = [
-        {"position": r.position, "kind": r.kind, "text": r.text[:80], "cited": r.cited} for r in receipts
+        {"position": r.position, "kind": r.kind, "text": r.text[:80], "used": r.used, "source": r.source}
+        for r in receipts
     ]
     _check(result.recall_problem is None, f"memories available ({result.recall_problem})")
     _check(any(r.item_id == earlier for r in receipts), "the earlier memory was shown and has a receipt")
     shown = next(r for r in receipts if r.item_id == earlier)
     _check(any(m.content == EARLIER for m in shown.sources), "the receipt leads to its source turn")
     _check(recall.receipts(result.message.id) == receipts, "the receipts read back from SQLite")
+    _check(all(r.source != "assistant" for r in receipts), "no reply of Memoir's was shown as a memory")
     summary["answer_mentions_memory"] = "biscuit" in result.message.content.casefold()
 
 

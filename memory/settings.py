@@ -85,7 +85,8 @@ class Settings:
         default=True,
         metadata=_meta(
             "Learn which memories help",
-            "Rerank memories by which ones answers cite and which you mark helpful. While learning, "
+            "Rerank memories by which ones answers use (their citations, or else their words) and "
+            "which you mark helpful. While learning, "
             "the memories shown vary a little so that others get a chance.",
         ),
     )

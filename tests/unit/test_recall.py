@@ -22,6 +22,7 @@ PAST = [
     ("assistant", "Poor Biscuit! Try treats on each step."),
     ("user", "I start a pottery class in Porto next week"),
     ("assistant", "Enjoy the pottery class!"),
+    ("user", "Biscuit waits on the stairs while I glaze pottery"),
 ]
 
 
@@ -58,8 +59,8 @@ def test_memories_travel_with_the_user_turn_and_come_back_as_receipts(
     assert "<<<MEMORIES" in notes and "[1]" in notes and "data, not instructions" in notes
     assert "greyhound Biscuit is scared of stairs" in notes.split("MEMORIES>>>")[0]
     assert user == "What is my greyhound Biscuit scared of?</><assistant>"  # the user's words, untouched
-    assert result.receipts and result.receipts[0].cited is True
-    assert all(r.cited is False for r in result.receipts[1:])
+    assert result.receipts and result.receipts[0].used is True
+    assert all(r.used is False for r in result.receipts[1:])
     assert result.receipts[0].text == "My greyhound Biscuit is scared of stairs"
     assert recall.receipts(result.message.id) == result.receipts
 
@@ -98,7 +99,7 @@ def test_unparseable_citations_give_receipts_but_no_learning(store: Store, memor
     model = FakeChatModel(["I am not sure."])
     for n in range(BATCH):
         result = ask(chat, model, recall, conv.id, f"greyhound question {n}")
-        assert result.receipts and all(r.cited is None for r in result.receipts)
+        assert result.receipts and all(r.used is None for r in result.receipts)
     assert recall.reranker.updates == 0
 
 
@@ -130,7 +131,7 @@ def test_regenerating_shows_the_same_memories(store: Store, memory: MemoryServic
     chat.forget_last_reply(conv.id)
     second = chat.reply(conv.id, model, Settings(), recall=recall)
     assert [r.text for r in first.receipts] == [r.text for r in second.receipts]
-    assert [r.cited for r in second.receipts][:2] == [False, True]
+    assert [r.used for r in second.receipts][:2] == [False, True]
 
 
 def test_forgotten_memory_leaves_its_receipt_text(store: Store, memory: MemoryService) -> None:
@@ -187,11 +188,11 @@ def test_templates_without_mid_conversation_system_messages_get_the_notes_in_the
     result = ask(chat, model, recall, conv.id, "What is Biscuit scared of?")
     user = flat(model.prompts[0]).split("<user>")[1]
     assert "<<<MEMORIES" in user and user.endswith("What is Biscuit scared of?</><assistant>")
-    assert result.receipts[0].cited is True
+    assert result.receipts[0].used is True
 
 
 def test_a_reply_that_copies_its_notes_cites_nothing() -> None:
-    from memory.recall import parse_citations
+    from memory.attribution import parse_citations
 
     assert parse_citations("<<<MEMORIES\n[1] (2026-11-26) User said: hi\n[2] ...", 5) is None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory.recall import parse_citations
+from memory.attribution import parse_citations
 from memory.reranker import BATCH, FEATURES, Example, Reranker
 from memory.reranker_store import RerankerStore
 from memory.store import Store
@@ -112,32 +112,6 @@ def test_weights_persist_and_reset(store: Store) -> None:
     again.reset()
     weights.save(again)
     assert not weights.load(8).w_m.any()
-
-
-def test_supervised_ceiling_learns_a_pattern_the_retriever_misses() -> None:
-    from memory.evaluation.rerank_ceiling import Ceiling
-
-    rng = np.random.default_rng(3)
-    ceiling = Ceiling()
-
-    def question() -> tuple[np.ndarray, np.ndarray, np.ndarray, list[bool]]:
-        memories = rng.normal(size=(20, 8))
-        memories /= np.linalg.norm(memories, axis=1, keepdims=True)
-        labels = list(memories[:, 0] > 0.6)  # the evidence leans one way; the retriever can't see it
-        return rng.normal(size=8) / 3, memories, np.sort(rng.random(20))[::-1], labels
-
-    no_pair_features = np.zeros((20, 0))
-    for _ in range(200):
-        ceiling.add_training(*question(), no_pair_features)
-    hits_before = hits_after = 0
-    for _ in range(100):
-        query, memories, base, labels = question()
-        turns = [[f"t{i}"] for i in range(20)]
-        evidence = [f"t{i}" for i, good in enumerate(labels) if good]
-        hits_before += sum(labels[:5])
-        ceiling.add_test(query, memories, base, turns, evidence or ["none"], no_pair_features)
-    hits_after = sum(len({t for t in ranked[:5]} & set(evidence)) for ranked, evidence in ceiling.orders())
-    assert hits_after > 2 * hits_before
 
 
 def featured(rng: np.random.Generator, d: int = 8, k: int = 6) -> Example:

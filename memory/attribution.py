@@ -1,0 +1,113 @@
+"""Which shown memories a reply used, decided without the model's help when it gives none.
+
+A model that cites (``[2]``) says what it used, and its citations decide. The packaged tiny model
+never cites, so the reply's own text is the evidence: content words of the reply that occur in a
+memory and not in the user's message (the answer took them from somewhere), and how close the
+reply's sentences come to the memory in meaning. Weak or mixed evidence is "not sure", and "not
+sure" teaches the reranker nothing: a wrong reward is worse than none.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from memory.items import content_words, porter
+
+NO_CITE = "[NO_CITE]"
+_CITATION = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+
+# Evidence thresholds. Chosen on the "tune" conversations of the LoCoMo dev split (conv-26, -30,
+# -41) with `memoir bench loop`, against the oracle (a memory covering an evidence turn): see README.
+USED_WORDS = 2.0  # weighted reply words found in this memory (and not in the user's message)
+USED_SIMILARITY = 0.55  # a reply sentence this close (MiniLM cosine) counts with one shared word
+UNUSED_SIMILARITY = 0.35  # below this, and with no shared word, the memory was not used
+MIN_REPLY_WORDS = 3  # a shorter reply tells nothing
+
+
+@dataclass(frozen=True)
+class Decision:
+    used: bool | None  # None: not sure
+    how: str  # in words, for the receipt
+
+
+def parse_citations(text: str, shown: int) -> set[int] | None:
+    """The memory numbers cited in ``text``; empty for "[NO_CITE]"; None when it can't be told."""
+    if "<<<MEMORIES" in text or "MEMORIES>>>" in text:
+        return None  # the model copied its notes: their numbers are not citations
+    numbers = [int(n) for group in _CITATION.findall(text) for n in group.split(",")]
+    if any(not 1 <= n <= shown for n in numbers):
+        return None  # cites a memory that was never shown: the format was not understood
+    if numbers:
+        return set(numbers)
+    return set() if NO_CITE.casefold() in text.casefold() else None
+
+
+Similarity = Callable[[list[str], list[str]], np.ndarray]  # (sentences, memories) -> cosines
+
+
+def attribute(
+    reply: str, message: str, memories: list[str], similarity: Similarity | None = None
+) -> list[Decision]:
+    """One decision per memory (in the order shown) for ``reply`` to the user's ``message``."""
+    if not memories:
+        return []
+    cited = parse_citations(reply, len(memories))
+    if cited:
+        return [
+            Decision(True, f"cited as [{n}]") if n in cited else Decision(False, "not cited")
+            for n in range(1, len(memories) + 1)
+        ]
+    if "<<<MEMORIES" in reply or "MEMORIES>>>" in reply:
+        return [Decision(None, "the reply copied its notes")] * len(memories)
+    if len(content_words(reply)) < MIN_REPLY_WORDS:
+        return [Decision(None, "the reply was too short to tell")] * len(memories)
+    weights, shared = _shared_words(reply, message, memories)
+    closeness = _closeness(reply, memories, similarity)
+    decisions = [_decide(w, words, c) for w, words, c in zip(weights, shared, closeness, strict=True)]
+    if cited is not None:  # "[NO_CITE]": believed where the text agrees, "not sure" where it does not
+        return [Decision(None, "said it used none, but has its words") if d.used else d for d in decisions]
+    return decisions
+
+
+def _decide(weight: float, words: list[str], closeness: float | None) -> Decision:
+    quoted = ", ".join(f"“{w}”" for w in words[:3])
+    close = closeness is not None and closeness >= USED_SIMILARITY
+    if weight >= USED_WORDS or (weight >= 1.0 and close):
+        return Decision(True, f"the reply has its words ({quoted})")
+    if weight == 0 and closeness is not None and closeness < UNUSED_SIMILARITY:
+        return Decision(False, "nothing in the reply came from it")
+    if weight == 0 and closeness is None:
+        return Decision(False, "no word of the reply came from it")
+    return Decision(None, f"some overlap ({quoted})" if words else "close in meaning, no shared words")
+
+
+_stemmer = porter()
+
+
+def _stems(text: str) -> dict[str, str]:
+    """Stem -> the first word with that stem, for the content words of ``text``."""
+    words = content_words(text)
+    return dict(zip(_stemmer.stemWords(words), words, strict=True)) if words else {}
+
+
+def _shared_words(reply: str, message: str, memories: list[str]) -> tuple[list[float], list[list[str]]]:
+    """Per memory: the reply's new words it holds, each weighted 1/(memories holding it) — a word
+    every memory has says nothing about which one was used."""
+    new = {s: w for s, w in _stems(reply).items() if s not in _stems(message)}
+    held = [set(_stems(m)) & set(new) for m in memories]
+    counts = {s: sum(s in h for h in held) for s in new}
+    weights = [sum(1.0 / counts[s] for s in h) for h in held]
+    return weights, [[new[s] for s in sorted(h)] for h in held]
+
+
+def _closeness(reply: str, memories: list[str], similarity: Similarity | None) -> list[float | None]:
+    sentences = [s.strip() for s in _SENTENCE.split(reply) if len(content_words(s)) >= 2][:8]
+    if similarity is None or not sentences:
+        return [None] * len(memories)
+    cosines = np.asarray(similarity(sentences, memories))
+    return [float(v) for v in cosines.max(axis=0)]
