@@ -17,6 +17,7 @@ from app.memory_ops import MemoryOps
 from app.ops import Throttle, call_in_gui, install_relay, run
 from app.preference_ops import PreferenceOps
 from app.reflection_control import ReflectionControl
+from memory.answering import answering
 from memory.book import MemoryBook
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.cipher import Cipher
@@ -60,8 +61,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
 
     model_state_changed = Signal(object, str)  # ModelState, detail for the user
     load_progressed = Signal(float)
-    conversations_loaded = Signal(list)
-    messages_loaded = Signal(int, list)  # conversation id, messages
+    conversations_loaded = Signal(object)
+    messages_loaded = Signal(int, object)  # conversation id, messages
     message_added = Signal(object)  # Message
     reply_text_changed = Signal(int, str)  # message id, text so far (throttled)
     reply_finished = Signal(object)  # ReplyResult
@@ -70,8 +71,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
     problem = Signal(str)  # something the user should know, not fatal
     reflection_progressed = Signal(str)  # "Reflecting… (1/2)", or "" when done
     memories_changed = Signal()
-    receipts_loaded = Signal(int, dict)  # conversation id, {reply id: [Receipt]}
-    receipts_changed = Signal(int, list)  # reply id, [Receipt]
+    receipts_loaded = Signal(int, object)  # conversation id, {reply id: [Receipt]}
+    receipts_changed = Signal(int, object)  # reply id, [Receipt]
 
     def __init__(
         self,
@@ -198,8 +199,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             self._opening = memory  # so shutdown can cancel a long first indexing
             MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
             memory.start_up()
-            cipher = Cipher(self.store, memory.embedder, self.preferences)
-            return memory, Recall(memory, edits=cipher.phrases_for), cipher
+            wired = answering(memory, self.preferences)  # as the self-test and benchmarks wire it
+            return memory, wired.recall, wired.cipher
 
         def opened(opened: tuple[MemoryService, Recall, Cipher]) -> None:
             memory, self.recall, self.cipher = opened

@@ -38,13 +38,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rebuild: re-embed everything from SQLite; check: repair drift",
     )
     bench = commands.add_parser("bench", help="measure Memoir's memory on a benchmark file")
-    bench.add_argument("suite", choices=["locomo", "profile"])
+    bench.add_argument("suite", choices=["locomo", "profile", "loop"])
     bench.add_argument("--data", type=Path, required=True, help="a LoCoMo JSON or MSC profile JSONL file")
     bench.add_argument("--json", action="store_true", help="print JSON on stdout")
     bench.add_argument("--methods", default="bm25,dense,hybrid", help="locomo: comma-separated methods")
     bench.add_argument("--dump", type=Path, help="profile: write the scored items, one JSON line per episode")
     bench.add_argument("--raw-turns", action="store_true", help="profile: score raw user turns (the floor)")
-    bench.add_argument("--limit", type=int, help="only the first N conversations or episodes")
+    bench.add_argument(
+        "--limit", type=int, help="only the first N conversations or episodes (loop: questions per user)"
+    )
+    bench.add_argument("--split", default="all", help="loop: all, tune or check (../shared/bench/README.md)")
+    bench.add_argument("--out", type=Path, help="loop: also write the JSON result to this file")
     return parser.parse_args(argv)
 
 
@@ -53,6 +57,10 @@ def run_command(args: argparse.Namespace) -> int:
         from memory.evaluation import profile
 
         return profile.main(args.data, args.json, args.dump, args.raw_turns, args.limit, args.model)
+    if args.command == "bench" and args.suite == "loop":
+        from memory.evaluation import loop
+
+        return loop.main(args.data, args.json, args.split, args.limit, args.model, args.out)
     if args.command == "bench":
         from memory.evaluation import turn_recall as locomo
 

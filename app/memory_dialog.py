@@ -7,11 +7,12 @@ from html import escape
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from memory import sources
 from memory.recall import Receipt
 
 KINDS = {
     "turn": "A message from an earlier conversation",
-    "topic": "A memory Memoir wrote from a conversation",
+    "topic": "A memory from a conversation",
 }
 
 
@@ -29,9 +30,15 @@ class MemoryDialog(QDialog):
         self.setWindowTitle(f"Memory [{receipt.position}]")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
-        cited = {True: "The reply cited it.", False: "The reply did not cite it.", None: "Unclear."}
+        used = {
+            True: "The reply used it",
+            False: "The reply did not use it",
+            None: "Not sure the reply used it",
+        }
+        how = f" ({escape(receipt.how)})" if receipt.how else ""
+        kind = escape(KINDS.get(receipt.kind, receipt.kind))
         head = QLabel(
-            f"<b>{escape(KINDS.get(receipt.kind, receipt.kind))}</b><br>{cited[receipt.cited]}"
+            f"<b>{kind}</b> · {escape(sources.label(receipt.source))}<br>{used[receipt.used]}{how}."
             + ("<br><i>Forgotten since: only this copy is left.</i>" if receipt.item_id is None else "")
         )
         text = QLabel(escape(receipt.text))
@@ -44,7 +51,7 @@ class MemoryDialog(QDialog):
             title = title_of(first.conversation_id)
             lines = [
                 f"{escape(m.created_at[:16].replace('T', ' '))} · "
-                f"{'You' if m.role == 'user' else 'Assistant'}: {escape(m.content[:300])}"
+                f"{'You' if m.role == 'user' else 'Memoir'}: {escape(m.content[:300])}"
                 for m in receipt.sources
             ]
             source = QLabel(f"<b>From “{escape(title)}”</b><br>" + "<br>".join(lines))

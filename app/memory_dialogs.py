@@ -8,6 +8,7 @@ from html import escape
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
 
+from memory import sources
 from memory.book import Entry
 from memory.find import MARK_END, MARK_START, Found
 
@@ -88,7 +89,7 @@ def about_html(groups: list[tuple[str, list[Entry]]]) -> str:
                 if e.conversation_id and e.message_ids
                 else ""
             )
-            text = escape(e.text) + (" <i>(edited by you)</i>" if e.user_edited else "")
+            text = f"{escape(e.text)} <i>({escape(sources.label(e.source))})</i>"
             parts.append(f"<li><a href='{target}'>{text}</a></li>" if target else f"<li>{text}</li>")
         parts.append("</ul>")
     return "".join(parts)

@@ -29,9 +29,9 @@ Progress = Callable[[int, int], bool]
 
 
 class MemoryOps(QObject):
-    entries_loaded = Signal(str, list)  # query, [Entry]
-    about_loaded = Signal(list)  # [(category, [Entry])]
-    messages_found = Signal(str, list)  # query, [Found]
+    entries_loaded = Signal(str, object)  # query, [Entry]
+    about_loaded = Signal(object)  # [(category, [Entry])]
+    messages_found = Signal(str, object)  # query, [Found]
     changed = Signal()  # memories were edited, forgotten, imported or wiped
     failed = Signal(str)  # a message for the user
 

@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from memory import sources
 from memory.book import KIND_NAMES, Entry
 from memory.items import TOPIC, TURN
 
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 10
 EntryRole = Qt.ItemDataRole.UserRole + 11
-COLUMNS = ("Memory", "Kind", "From", "Created", "Changed", "Used", "Cited", "Helpful")
+COLUMNS = ("Memory", "Kind", "Whose words", "From", "Created", "Changed", "Shown", "Used", "Helpful")
 KIND_FILTERS = {"Memories": (TOPIC,), "Messages": (TURN,), "Everything": ()}
 DATE_FILTERS = {"Any time": 0, "Last 7 days": 7, "Last 30 days": 30, "Last year": 365}
 
@@ -75,10 +76,10 @@ class MemoryTableModel(QAbstractTableModel):
         return None
 
     def _values(self, e: Entry) -> tuple[Any, ...]:
-        edited = " (edited by you)" if e.user_edited else ""
         return (
             e.text,
-            KIND_NAMES.get(e.kind, e.kind) + edited,
+            KIND_NAMES.get(e.kind, e.kind),
+            sources.label(e.source),
             e.conversation_title,
             e.created_at[:10],
             e.updated_at[:10],
@@ -98,7 +99,8 @@ class MemoryTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
                 f"{entry.text}\n\nFrom “{entry.conversation_title}”, {_day(entry.occurred_at)}\n"
-                f"Used in {entry.uses} answer(s), cited {entry.cited}, helpful {entry.helpful}, "
+                f"{sources.label(entry.source).capitalize()}. Shown with {entry.uses} answer(s), used by "
+                f"{entry.cited}, helpful {entry.helpful}, "
                 f"not relevant {entry.not_relevant}; {entry.versions} earlier version(s)"
             )
         if role == EntryRole:
@@ -123,7 +125,7 @@ class MemoryTableModel(QAbstractTableModel):
 class MemoryPanel(QWidget):
     """Search box, kind filter, the table, and the actions on the selected memory."""
 
-    query_changed = Signal(str, tuple, int)  # text, kinds, days back (0: any time)
+    query_changed = Signal(str, object, int)  # text, kinds, days back (0: any time)
     forget_requested = Signal(int)
     source_requested = Signal(int, int)  # conversation id, message id
     history_requested = Signal(int)

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class PreferenceOps(QObject):
-    changed = Signal(list)  # [Preference]: every visible one
+    changed = Signal(object)  # [Preference]: every visible one
     problem = Signal(str)  # the preferences file does not parse ("" once it does)
 
     def __init__(self, controller: ChatController, path: Path) -> None:

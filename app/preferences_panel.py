@@ -144,7 +144,7 @@ def _table(model: QSortFilterProxyModel) -> QTableView:
 class PreferencesPanel(QWidget):
     """Emits requests; the window turns them into calls on PreferenceOps."""
 
-    action_requested = Signal(str, tuple)  # PreferenceStore method name, its arguments
+    action_requested = Signal(str, object)  # PreferenceStore method name, its arguments
     edit_then_accept_requested = Signal(int)
     add_requested = Signal()
     history_requested = Signal(int)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
+from memory import sources
 from memory.recall import Receipt
 
 ROW = 22
@@ -28,12 +29,25 @@ class Hit:
     value: int = 0
 
 
+MARKS = {True: "used", False: "not used", None: "not sure"}
+
+
 def summary(receipts: list[Receipt]) -> str:
-    cited = sum(1 for r in receipts if r.cited)
-    unsure = receipts and all(r.cited is None for r in receipts)
+    used = sum(1 for r in receipts if r.used)
+    unsure = sum(1 for r in receipts if r.used is None)
     noun = "memory" if len(receipts) == 1 else "memories"
-    tail = " · citations unclear" if unsure else f" · {cited} cited"
-    return f"Used {len(receipts)} {noun}{tail}"
+    tail = f" · {used} used" + (f" · {unsure} not sure" if unsure else "")
+    return f"Shown {len(receipts)} {noun}{tail}"
+
+
+def row_text(receipt: Receipt) -> str:
+    """One receipt row: number, decision, whose words, the text."""
+    gone = "  (forgotten)" if receipt.item_id is None else ""
+    when = f", {receipt.occurred_at[:10]}" if receipt.occurred_at else ""
+    return (
+        f"[{receipt.position}] {MARKS[receipt.used]} · {sources.label(receipt.source)}{when} · "
+        f"{receipt.text}{gone}"
+    )
 
 
 def height(receipts: list[Receipt], expanded: bool) -> int:
@@ -110,13 +124,10 @@ class ReceiptLayout:
     def _paint_row(self, painter: QPainter, n: int, receipt: Receipt) -> None:
         row = self.row(n)
         good, bad = self.buttons(n)
-        mark = "✓ " if receipt.cited else ""
-        gone = "" if receipt.item_id is not None else "  (forgotten)"
         text_rect = QRect(row.left() + 14, row.top(), good.left() - row.left() - 20, ROW)
-        label = self.metrics.elidedText(
-            f"[{receipt.position}] {mark}{receipt.text}{gone}", Qt.TextElideMode.ElideRight, text_rect.width()
-        )
-        painter.setPen(QColor("#1a7f37") if receipt.cited else QColor("#1f2328"))
+        label = self.metrics.elidedText(row_text(receipt), Qt.TextElideMode.ElideRight, text_rect.width())
+        colour = {True: "#1a7f37", False: "#1f2328", None: "#57606a"}[receipt.used]
+        painter.setPen(QColor(colour))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, label)
         for rect, text, chosen, colour in (
             (good, HELPFUL, receipt.feedback == 1, "#1a7f37"),

@@ -77,6 +77,22 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
 
 
+# What the Qt binding prints (on the C++ side, straight to stderr) when it cannot convert a value
+# crossing a signal: the slot silently never runs, so a test that does not look would still pass.
+BINDING_ERRORS = ("Cannot copy-convert", "_pythonToCppCopy", "Cannot convert", "Unable to convert")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.passed and report.when in ("call", "teardown"):
+        printed = [line for line in report.capstderr.splitlines() if any(e in line for e in BINDING_ERRORS)]
+        if printed:
+            report.outcome = "failed"
+            report.longrepr = "the Qt binding printed a conversion error:\n" + "\n".join(printed[:5])
+
+
 @pytest.fixture(autouse=True)
 def memoir_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "memoir-home"

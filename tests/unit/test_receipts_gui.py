@@ -56,7 +56,7 @@ def test_a_reply_lists_the_memories_it_was_given(qtbot: QtBot, memoir_home: Path
         type_and_send(qtbot, w, "What does Mochi love?")
     reply = finished.args[0].message
     receipts = w.transcript_model.receipts(reply.id)
-    assert receipts[0].text == "My cat Mochi loves cardboard boxes" and receipts[0].cited
+    assert receipts[0].text == "My cat Mochi loves cardboard boxes" and receipts[0].used
     row = w.transcript_model.row_of(reply.id)
     w.transcript.resize(900, 700)
     w.transcript.scrollToBottom()
@@ -143,3 +143,71 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     assert shared < question  # strongest first
     qtbot.waitUntil(lambda: not recall.reranker.theta.any() and recall.reranker.updates == 0)
     w.controller.shutdown()
+
+
+def _answered_with_memory(qtbot: QtBot, w: MainWindow) -> tuple[int, int]:
+    """A fact told in one conversation, then asked about in another: (conversation, reply) ids."""
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
+    memory = w.controller.memory
+    assert memory is not None
+    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
+    with qtbot.waitSignal(w.controller.conversations_loaded):
+        w.new_conversation()
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
+        type_and_send(qtbot, w, "What does Mochi love?")
+    reply = finished.args[0].message
+    assert w.transcript_model.receipts(reply.id)
+    return reply.conversation_id, reply.id
+
+
+def test_receipts_come_back_when_a_conversation_is_opened_again(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes."])
+    model.default_json = {"memories": []}
+    w = start(qtbot, memoir_home, model)
+    conversation, reply = _answered_with_memory(qtbot, w)
+    shown = w.transcript_model.receipts(reply)
+    w.new_conversation()
+    qtbot.waitUntil(lambda: w.current_id not in (None, conversation))
+    with qtbot.waitSignal(w.controller.receipts_loaded, timeout=5000) as loaded:
+        w.open_conversation(conversation)
+    assert loaded.args[1] == {reply: shown}  # the binding once delivered {} here: nothing was shown
+    qtbot.waitUntil(lambda: w.transcript_model.receipts(reply) == shown)
+    w.controller.shutdown()
+
+
+def test_receipts_come_back_after_a_restart(qtbot: QtBot, memoir_home: Path) -> None:
+    model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes."])
+    model.default_json = {"memories": []}
+    w = start(qtbot, memoir_home, model)
+    conversation, reply = _answered_with_memory(qtbot, w)
+    shown = w.transcript_model.receipts(reply)
+    w.controller.shutdown()
+    w.close()
+
+    again = start(qtbot, memoir_home, FakeChatModel(["Hi."]))
+    with qtbot.waitSignal(again.controller.receipts_loaded, timeout=5000):
+        again.open_conversation(conversation)
+    qtbot.waitUntil(
+        lambda: [r.text for r in again.transcript_model.receipts(reply)] == [r.text for r in shown]
+    )
+    restored = again.transcript_model.receipts(reply)
+    assert [(r.used, r.source, r.how) for r in restored] == [(r.used, r.source, r.how) for r in shown]
+    again.controller.shutdown()
+
+
+def test_a_receipt_row_says_the_decision_and_whose_words() -> None:
+    from app.receipts import row_text, summary
+    from memory.recall import Receipt
+
+    receipts = [
+        Receipt(
+            1, 1, 7, "turn", "My cat Mochi loves boxes", True, source="user", how="the reply has its words"
+        ),
+        Receipt(1, 2, 8, "topic", "The user likes cats", None, source="reflection"),
+        Receipt(1, 3, None, "turn", "Gone", False, source="user"),
+    ]
+    assert row_text(receipts[0]).startswith("[1] used · your words · My cat Mochi")
+    assert row_text(receipts[1]).startswith("[2] not sure · summary of your words")
+    assert row_text(receipts[2]).endswith("(forgotten)") and "not used" in row_text(receipts[2])
+    assert summary(receipts) == "Shown 3 memories · 1 used · 1 not sure"
