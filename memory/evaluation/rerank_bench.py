@@ -1,10 +1,15 @@
 """``memoir bench locomo --methods reranked``: does the learned reranker find evidence turns better?
 
-Protocol (online, one reranker across the split): for each conversation in order, the first half of
-its questions trains the reranker with oracle rewards (a shown memory is "cited" when it covers an
-evidence turn), sampling the shown memories by Gumbel-top-k as the app does while learning; the
-second half is then measured twice on the same K candidates: in the retriever's order ("before")
-and in the reranker's deterministic order ("overall"). No question is measured after its own reward.
+Protocol: online progressive validation, one reranker per conversation (one user's memory, as in
+the app). Questions come in a fixed shuffled order; each is scored in the retriever's order
+("before") and in the reranker's deterministic order as it stands *before* the question's own reward
+("overall"); then the reranker samples the shown memories by Gumbel-top-k as the app does while
+learning, and learns from oracle rewards (a shown memory is "cited" when it covers an evidence turn).
+
+The features see what the app sees: the speakers are the user (the conversation's first speaker)
+and Memoir, and a question about the user is asked in the first person (memory.evaluation.voice); a
+question about the other speaker gets no first-person match. A second reranker runs without the
+"said by the person asked about" feature, to show what it adds.
 
 ``citations`` runs the real path instead for a sample of questions: the default model answers with
 the memories in its prompt, and its ``[n]`` citations are parsed as the app parses them.
@@ -12,39 +17,46 @@ the memories in its prompt, and its ``[n]`` citations are parsed as the app pars
 
 from __future__ import annotations
 
+import random
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from memory.engine import ChatModel
-from memory.evaluation.rerank_ceiling import Ceiling
 from memory.evaluation.turn_recall import KS, Ingested, Question, recall, turns_for
+from memory.evaluation.voice import first_person
 from memory.recall import CANDIDATES, SHOWN, Recall, pair_features
+from memory.rerank_features import NAMES
 from memory.reranker import Example, Reranker
 
 SEED = 0
+ABOUT = NAMES.index("said by the person asked about")
 
 
 @dataclass
 class RerankRun:
-    reranker: Reranker
-    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(SEED))
-    before: list[dict[str, float]] = field(default_factory=list)
-    after: list[dict[str, float]] = field(default_factory=list)
+    dimension: int
+    without: tuple[int, ...] = ()  # feature columns held at zero
+    rows: list[dict[str, Any]] = field(default_factory=list)
     trained: int = 0
-    ceiling: Ceiling = field(default_factory=Ceiling)
+    updates: int = 0
 
 
 def candidates(
     ingested: Ingested, recall_: Recall, question: Question
 ) -> tuple[list[Any], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The K hybrid candidates: hits, query vector, their vectors, scores and reranker features."""
+    """The K hybrid candidates: hits, query vector, their vectors, scores and reranker features,
+    with speakers and the question as the app would have them (see the module docstring)."""
+    text = first_person(question.text, ingested.user)
     hits = ingested.retriever.search(question.text, k=CANDIDATES)
-    query, vectors = recall_._vectors(question.text, [h.item.id for h in hits])
+    query, vectors = recall_._vectors(text, [h.item.id for h in hits])
     base = np.array([h.score for h in hits])
-    phi = pair_features(question.text, [h.item for h in hits], base, query, vectors)
+    as_app = [
+        replace(h.item, speaker="User" if h.item.speaker == ingested.user else "Assistant") for h in hits
+    ]
+    phi = pair_features(text, as_app, base, query, vectors)
     return hits, query, vectors, base, phi
 
 
@@ -52,51 +64,62 @@ def scores_at(turns: list[str], evidence: list[str]) -> dict[str, float]:
     return {f"recall@{k}": recall(turns, evidence, k) for k in KS}
 
 
-def run_conversation(ingested: Ingested, state: RerankRun) -> None:
+def run_conversation(ingested: Ingested, runs: list[RerankRun], sample_id: str = "") -> None:
     recall_ = Recall(ingested.memory, learning=False)
-    questions = ingested.questions
-    half = len(questions) // 2
-    for question in questions[:half]:
+    questions = list(ingested.questions)
+    random.Random(f"{SEED}:{sample_id}").shuffle(questions)
+    rerankers = [Reranker(run.dimension) for run in runs]
+    rngs = [np.random.default_rng(SEED) for _ in runs]
+    for question in questions:
         hits, query, vectors, base, phi = candidates(ingested, recall_, question)
-        if not hits:
-            continue
-        shown = state.reranker.select(query, vectors, base, SHOWN, state.rng, phi)
-        evidence = set(question.evidence)
-        rewards = [1.0 if evidence & set(turns_for(ingested, hits[i].item)) else -1.0 for i in shown]
-        state.reranker.learn(Example(query, vectors, base, shown, rewards, features=phi))
-        state.trained += 1
-        covers = [bool(evidence & set(turns_for(ingested, h.item))) for h in hits]
-        state.ceiling.add_training(query, vectors, base, covers, phi)
-    for question in questions[half:]:
-        hits, query, vectors, base, phi = candidates(ingested, recall_, question)
-        order = state.reranker.select(query, vectors, base, len(hits), None, phi) if hits else []
         unranked = [t for h in hits for t in turns_for(ingested, h.item)]
-        reranked = [t for i in order for t in turns_for(ingested, hits[i].item)]
-        state.before.append(scores_at(unranked, question.evidence))
-        state.after.append(scores_at(reranked, question.evidence))
-        if hits:
-            turns = [turns_for(ingested, h.item) for h in hits]
-            state.ceiling.add_test(query, vectors, base, turns, question.evidence, phi)
+        evidence = set(question.evidence)
+        covers = [bool(evidence & set(turns_for(ingested, h.item))) for h in hits]
+        for run, reranker, rng in zip(runs, rerankers, rngs, strict=True):
+            features = phi.copy()
+            features[:, list(run.without)] = 0.0
+            order = reranker.select(query, vectors, base, len(hits), None, features) if hits else []
+            reranked = [t for i in order for t in turns_for(ingested, hits[i].item)]
+            run.rows.append(
+                {
+                    "category": question.category,
+                    "before": scores_at(unranked, question.evidence),
+                    "after": scores_at(reranked, question.evidence),
+                }
+            )
+            if not hits:
+                continue
+            shown = reranker.select(query, vectors, base, SHOWN, rng, features)
+            rewards = [1.0 if covers[i] else -1.0 for i in shown]
+            reranker.learn(Example(query, vectors, base, shown, rewards, features=features))
+            run.trained += 1
+    for run, reranker in zip(runs, rerankers, strict=True):
+        run.updates += reranker.updates
+
+
+def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
+    return (
+        {f"recall@{k}": round(statistics.mean(r[f"recall@{k}"] for r in rows), 4) for k in KS} if rows else {}
+    )
 
 
 def summary(state: RerankRun) -> dict[str, Any]:
-    def mean_of(rows: list[dict[str, float]]) -> dict[str, float]:
-        return (
-            {f"recall@{k}": round(statistics.mean(r[f"recall@{k}"] for r in rows), 4) for k in KS}
-            if rows
-            else {}
-        )
-
-    ceiling = [scores_at(turns, evidence) for turns, evidence in state.ceiling.orders()]
+    categories = sorted({r["category"] for r in state.rows})
     return {
-        "overall": mean_of(state.after),
-        "before": mean_of(state.before),
-        # every first-half candidate labelled, fitted offline: a bound on what learning can add here
-        "supervised_ceiling": mean_of(ceiling),
-        "questions_measured": len(state.after),
-        "questions_trained": state.trained,
-        "updates": state.reranker.updates,
+        "overall": _mean([r["after"] for r in state.rows]),
+        "before": _mean([r["before"] for r in state.rows]),
+        "by_category": {
+            str(c): {
+                "before": _mean([r["before"] for r in state.rows if r["category"] == c]),
+                "after": _mean([r["after"] for r in state.rows if r["category"] == c]),
+                "questions": sum(r["category"] == c for r in state.rows),
+            }
+            for c in categories
+        },
+        "questions_measured": len(state.rows),
+        "updates": state.updates,
         "candidates": CANDIDATES,
+        "protocol": "online progressive validation, one reranker per conversation, shuffled order",
     }
 
 
@@ -124,8 +147,8 @@ def cite_sample(ingested: Ingested, model: ChatModel, state: CitationRun, per_co
         chat.send(conv.id, question.text)
         result = chat.reply(conv.id, model, settings, recall=recall_)
         state.answers += 1
-        cited = [r for r in result.receipts if r.cited]
-        if result.receipts and result.receipts[0].cited is not None:
+        cited = [r for r in result.receipts if r.used]
+        if result.receipts and result.receipts[0].used is not None:
             state.parsed += 1
             state.citing += bool(cited)
         evidence = set(question.evidence)

@@ -51,6 +51,7 @@ class Ingested:
     dia_of_message: dict[int, str] = field(default_factory=dict)
     memory: Any = None
     conversations: list[int] = field(default_factory=list)
+    user: str = ""  # the speaker who plays the user (the first), as the reranker's features see it
 
 
 def session_date(raw: str) -> datetime:
@@ -125,7 +126,14 @@ def ingest(
     memory.indexer.batch_size = 128
     memory.indexer.sync()
     return Ingested(
-        store, memory.retriever, turns_of, questions_of(sample), dia_of_message, memory, conversations
+        store,
+        memory.retriever,
+        turns_of,
+        questions_of(sample),
+        dia_of_message,
+        memory,
+        conversations,
+        speaker_a or "",
     )
 
 
@@ -203,10 +211,12 @@ def run(
     """Measure each method; "topics" reflects with ``model`` after the others were measured."""
     samples = json.loads(data.read_text(encoding="utf-8"))[:limit]
     from memory.evaluation import rerank_bench
-    from memory.reranker import Reranker
 
     base = [m for m in methods if m not in ("topics", "reranked", "citations")]
-    reranking = rerank_bench.RerankRun(Reranker(embedder.dimension))
+    reranking = [
+        rerank_bench.RerankRun(embedder.dimension),
+        rerank_bench.RerankRun(embedder.dimension, without=(rerank_bench.ABOUT,)),
+    ]
     citing = rerank_bench.CitationRun()
     results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in base}
     sweep: dict[float, tuple[list[dict[str, Any]], list[float]]] = {w: ([], []) for w in TOPIC_WEIGHTS}
@@ -226,7 +236,7 @@ def run(
                 evaluate(ingested, method, *results[method])
             if "reranked" in methods:
                 progress(f"[{number}/{len(samples)}] reranked: {len(ingested.questions)} questions")
-                rerank_bench.run_conversation(ingested, reranking)
+                rerank_bench.run_conversation(ingested, reranking, str(sample.get("sample_id", number)))
             if "citations" in methods and model is not None:
                 progress(f"[{number}/{len(samples)}] citations: {CITED_PER_CONVERSATION} answers")
                 rerank_bench.cite_sample(ingested, model, citing, CITED_PER_CONVERSATION)
@@ -246,7 +256,8 @@ def run(
         "ingest_seconds": round(ingest_seconds, 2),
     }
     if "reranked" in methods:
-        summary["reranked"] = rerank_bench.summary(reranking)
+        summary["reranked"] = rerank_bench.summary(reranking[0])
+        summary["reranked_without_about"] = rerank_bench.summary(reranking[1])
     if "citations" in methods:
         out["citations"] = rerank_bench.citation_summary(citing)
     if "topics" in methods and times:
@@ -301,12 +312,10 @@ def main(
         print(f"{result['questions']} questions, ingest {result['ingest_seconds']} s")
         for method, summary in result["methods"].items():
             o = summary["overall"]
-            if method == "reranked":
+            if method.startswith("reranked"):
                 b = summary["before"]
-                print("reranked before " + "  ".join(f"R@{k} {b[f'recall@{k}']:.3f}" for k in KS))
-                print("reranked after  " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS))
-                c = summary["supervised_ceiling"]
-                print("supervised ceiling " + "  ".join(f"R@{k} {c[f'recall@{k}']:.3f}" for k in KS))
+                print(f"{method} before " + "  ".join(f"R@{k} {b[f'recall@{k}']:.3f}" for k in KS))
+                print(f"{method} online " + "  ".join(f"R@{k} {o[f'recall@{k}']:.3f}" for k in KS))
                 continue
             print(
                 f"{method:8} "

@@ -239,10 +239,49 @@ def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
     assert [r.text for r in first.receipts][:1] == [
         "My greyhound is called Biscuit and he is scared of stairs."
     ]
-    assert all(r.cited in (True, False, None) for r in first.receipts)
+    assert all(r.used in (True, False, None) for r in first.receipts)
     assert recall.receipts(first.message.id) == first.receipts
     assert store.messages(conv.id)[0].content == "What is my dog called?"  # the block is not the message
     assert second.stats.reused_tokens >= first.stats.prompt_tokens - 1
+    memory.close()
+
+
+def test_the_biscuit_scenario_shows_no_reply_of_memoirs_as_a_memory(
+    smollm2: Path, store: Store, tmp_path: Path
+) -> None:
+    """Tried as a new user would: tell Memoir about the dog, let it reflect, ask in a new
+    conversation. Whatever SmolLM2 answered the first time (it invented a golden retriever), none of
+    its replies, and none of the user's questions, is shown as a memory; each receipt says whose
+    words it holds and whether the answer used it."""
+    from memory.answering import answering
+    from memory.embed import default_embedder
+    from memory.jobs import ReflectionJobs
+    from memory.memory import MemoryService
+    from memory.preferences import PreferenceStore
+    from memory.reflect import reflector
+
+    memory = MemoryService(store, tmp_path / "index", default_embedder())
+    wired = answering(memory, PreferenceStore(store))  # the app's wiring
+    model = LlamaChatModel.load(smollm2, n_ctx=2048)
+    chat, settings = ChatService(store), Settings(max_tokens=64, temperature=0.0)
+    first = store.create_conversation()
+    for text in ("My name is Dana.", "I work night shifts as a nurse and I have a beagle called Biscuit."):
+        memory.remember_message(chat.send(first.id, text))
+        memory.remember_message(chat.reply(first.id, model, settings, recall=wired.recall).message)
+    memory.indexer.sync()
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(first.id)
+    assert job is not None
+    jobs.run(job, reflector(model, memory.retriever))
+    memory.indexer.sync()
+    second = store.create_conversation()
+    memory.remember_message(chat.send(second.id, "What is my dog's name?"))
+    result = chat.reply(second.id, model, settings, recall=wired.recall, preferences=wired.preferences)
+    model.close()
+    assert result.receipts, "the earlier conversation was recalled"
+    assert {r.source for r in result.receipts} <= {"user", "reflection"}
+    assert any("Biscuit" in r.text for r in result.receipts)
+    assert all(r.how for r in result.receipts)  # every decision says how it was made
     memory.close()
 
 

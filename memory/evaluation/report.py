@@ -1,0 +1,70 @@
+"""What every benchmark result carries besides its numbers: code, data, split and machine."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Constants are chosen on "tune" and shown on "check" (../shared/bench/README.md).
+SPLITS = {
+    "tune": ("conv-26", "conv-30", "conv-41"),
+    "check": ("conv-42", "conv-43"),
+}
+
+
+def select(samples: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    """The conversations of ``split`` ("all" keeps every one, in file order)."""
+    if split == "all":
+        return samples
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose all, {', '.join(SPLITS)}")
+    return [s for s in samples if s.get("sample_id") in SPLITS[split]]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(data: Path, split: str, command: str) -> dict[str, Any]:
+    return {
+        "command": command,
+        "commit": _commit(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "cpu": _cpu(), "system": platform.platform()},
+        "data": {"file": data.name, "sha256": sha256(data)},
+        "split": split,
+    }
