@@ -33,6 +33,8 @@ MIN_REPLY_WORDS = 3  # a shorter reply tells nothing
 class Decision:
     used: bool | None  # None: not sure
     how: str  # in words, for the receipt
+    words: float | None = None  # the text evidence behind it (None when citations decided)
+    closeness: float | None = None
 
 
 def parse_citations(text: str, shown: int) -> set[int] | None:
@@ -70,7 +72,10 @@ def attribute(
     closeness = _closeness(reply, memories, similarity)
     decisions = [_decide(w, words, c) for w, words, c in zip(weights, shared, closeness, strict=True)]
     if cited is not None:  # "[NO_CITE]": believed where the text agrees, "not sure" where it does not
-        return [Decision(None, "said it used none, but has its words") if d.used else d for d in decisions]
+        return [
+            Decision(None, "said it used none, but has its words", d.words, d.closeness) if d.used else d
+            for d in decisions
+        ]
     return decisions
 
 
@@ -78,12 +83,11 @@ def _decide(weight: float, words: list[str], closeness: float | None) -> Decisio
     quoted = ", ".join(f"“{w}”" for w in words[:3])
     close = closeness is not None and closeness >= USED_SIMILARITY
     if weight >= USED_WORDS or (weight >= 1.0 and close):
-        return Decision(True, f"the reply has its words ({quoted})")
-    if weight == 0 and closeness is not None and closeness < UNUSED_SIMILARITY:
-        return Decision(False, "nothing in the reply came from it")
-    if weight == 0 and closeness is None:
-        return Decision(False, "no word of the reply came from it")
-    return Decision(None, f"some overlap ({quoted})" if words else "close in meaning, no shared words")
+        return Decision(True, f"the reply has its words ({quoted})", weight, closeness)
+    if weight == 0 and (closeness is None or closeness < UNUSED_SIMILARITY):
+        return Decision(False, "no word of the reply came from it", weight, closeness)
+    how = f"some overlap ({quoted})" if words else "close in meaning, no shared words"
+    return Decision(None, how, weight, closeness)
 
 
 _stemmer = porter()

