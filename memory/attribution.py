@@ -21,12 +21,23 @@ NO_CITE = "[NO_CITE]"
 _CITATION = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
-# Evidence thresholds. Chosen on the "tune" conversations of the LoCoMo dev split (conv-26, -30,
-# -41) with `memoir bench loop`, against the oracle (a memory covering an evidence turn): see README.
-USED_WORDS = 2.0  # weighted reply words found in this memory (and not in the user's message)
-USED_SIMILARITY = 0.55  # a reply sentence this close (MiniLM cosine) counts with one shared word
-UNUSED_SIMILARITY = 0.35  # below this, and with no shared word, the memory was not used
 MIN_REPLY_WORDS = 3  # a shorter reply tells nothing
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When the text evidence says "used" or "not used"; between them it says "not sure".
+
+    Set before any measurement; bench/calibrate_attribution.py measures other values on the tune
+    conversations' recorded evidence (README, "Attribution").
+    """
+
+    used_words: float = 2.0  # weighted reply words found in the memory (and not in the user's message)
+    used_similarity: float = 0.55  # a reply sentence this close (MiniLM cosine) counts with one word
+    unused_similarity: float = 0.35  # below this, with no shared word, the memory was not used
+
+
+THRESHOLDS = Thresholds()
 
 
 @dataclass(frozen=True)
@@ -70,7 +81,7 @@ def attribute(
         return [Decision(None, "the reply was too short to tell")] * len(memories)
     weights, shared = _shared_words(reply, message, memories)
     closeness = _closeness(reply, memories, similarity)
-    decisions = [_decide(w, words, c) for w, words, c in zip(weights, shared, closeness, strict=True)]
+    decisions = [decide(w, words, c) for w, words, c in zip(weights, shared, closeness, strict=True)]
     if cited is not None:  # "[NO_CITE]": believed where the text agrees, "not sure" where it does not
         return [
             Decision(None, "said it used none, but has its words", d.words, d.closeness) if d.used else d
@@ -79,12 +90,15 @@ def attribute(
     return decisions
 
 
-def _decide(weight: float, words: list[str], closeness: float | None) -> Decision:
+def decide(
+    weight: float, words: list[str], closeness: float | None, limits: Thresholds = THRESHOLDS
+) -> Decision:
+    """The decision for one memory from its text evidence."""
     quoted = ", ".join(f"“{w}”" for w in words[:3])
-    close = closeness is not None and closeness >= USED_SIMILARITY
-    if weight >= USED_WORDS or (weight >= 1.0 and close):
+    close = closeness is not None and closeness >= limits.used_similarity
+    if weight >= limits.used_words or (weight >= 1.0 and close):
         return Decision(True, f"the reply has its words ({quoted})", weight, closeness)
-    if weight == 0 and (closeness is None or closeness < UNUSED_SIMILARITY):
+    if weight == 0 and (closeness is None or closeness < limits.unused_similarity):
         return Decision(False, "no word of the reply came from it", weight, closeness)
     how = f"some overlap ({quoted})" if words else "close in meaning, no shared words"
     return Decision(None, how, weight, closeness)
