@@ -59,7 +59,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         return profile.main(args.data, args.json, args.dump, args.raw_turns, args.limit, args.model)
     if args.command == "bench" and args.suite == "loop":
-        from memory.evaluation import loop
+        from memory.evaluation import loop_run as loop
 
         return loop.main(args.data, args.json, args.split, args.limit, args.model, args.out, args.threads)
     if args.command == "bench":

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from memory.engine import Generation
-from memory.evaluation import loop
+from memory.evaluation import loop, loop_run
 from memory.evaluation.voice import first_person
 from memory.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
@@ -101,7 +101,7 @@ def test_the_loop_runs_the_apps_reply_path_and_reports_every_part(tmp_path: Path
     data.write_text(json.dumps([sample()]), encoding="utf-8")
     model = EchoModel()
     model.default_json = {"memories": []}
-    result = loop.run(data, model, FakeEmbedder())
+    result = loop_run.run(data, model, FakeEmbedder())
     assert [p["user"] for p in result["plays"]] == ["Ana", "Ben"]
     assert result["learning"]["questions"] == 5
     shown = result["shown_sources"]
@@ -115,3 +115,31 @@ def test_the_loop_runs_the_apps_reply_path_and_reports_every_part(tmp_path: Path
     assert result["data"]["sha256"] and result["machine"]["cores"]
     asked = [" ".join("".join(p).split()) for p in model.prompts]
     assert any("What is my dog called" in p for p in asked)
+
+
+def test_splits_keep_tune_and_check_apart() -> None:
+    from memory.evaluation import report
+
+    samples = [{"sample_id": s} for s in ("conv-26", "conv-30", "conv-41", "conv-42", "conv-43")]
+    assert [s["sample_id"] for s in report.select(samples, "tune")] == ["conv-26", "conv-30", "conv-41"]
+    assert [s["sample_id"] for s in report.select(samples, "check")] == ["conv-42", "conv-43"]
+    assert report.select(samples, "all") == samples
+    with pytest.raises(ValueError, match="unknown split"):
+        report.select(samples, "dev")
+
+
+def test_reflection_answers_are_reused_by_exact_request(tmp_path: Path) -> None:
+    from memory.evaluation.json_cache import CachedJson
+
+    model = FakeChatModel()
+    model.json_replies = [{"memories": ["first"]}, {"memories": ["second"]}]
+    path = tmp_path / "cache.jsonl"
+    cached = CachedJson(model, path)
+    ask = [{"role": "user", "content": "turns"}]
+    assert cached.complete_json(ask, {"type": "object"}, max_tokens=10) == {"memories": ["first"]}
+    with path.open("a") as handle:
+        handle.write('{"key": "cut by a kil')  # a run killed mid-write
+    again = CachedJson(model, path)
+    assert again.complete_json(ask, {"type": "object"}, max_tokens=10) == {"memories": ["first"]}
+    assert again.hits == 1 and again.n_ctx == model.n_ctx  # everything else is the model's
+    assert again.complete_json(ask, {"type": "object"}, max_tokens=11) == {"memories": ["second"]}
