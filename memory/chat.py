@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from memory.engine import ChatModel, GenerationStats
+from memory.engine import ChatModel, GenerationStats, TemplateRefused
 from memory.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
 from memory.settings import Settings
 from memory.store import DEFAULT_TITLE, Message, Store
@@ -142,9 +142,7 @@ class ChatService:
             return plan(separate)
         try:
             return plan(separate)
-        except ContextOverflow:
-            raise
-        except Exception:  # the template refused a system message here
+        except TemplateRefused:  # only here: any other error is a bug and must show as one
             return plan([t for m in history for t in with_notes(m, blocks.get(m.id), separate=False)])
 
     def _stream_into(

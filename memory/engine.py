@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from memory.text import json_from_model
 
 GGUF_MAGIC = b"GGUF"
 # Anything smaller cannot hold a GGUF header plus a single tensor.
@@ -22,6 +25,19 @@ CHATML_TEMPLATE = (
 
 class ModelError(Exception):
     """A model that cannot be used; the message is written for the user."""
+
+
+def json_grammar(schema: dict[str, Any]) -> str:
+    """llama.cpp's grammar for ``schema``, with raw control characters kept out of strings: its
+    ``char`` rule lets a model type a bare newline or tab inside a JSON string."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    grammar = json_schema_to_gbnf(json.dumps(schema))
+    return grammar.replace('char ::= [^"\\\\] |', 'char ::= [^"\\\\\\x7F\\x00-\\x1F] |')
+
+
+class TemplateRefused(Exception):
+    """The model's chat template rejected the messages (e.g. a system message after the first)."""
 
 
 @dataclass
@@ -178,7 +194,12 @@ class LlamaChatModel:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
-        rendered = self._formatter(messages=messages)  # type: ignore[arg-type]
+        from jinja2 import TemplateError
+
+        try:
+            rendered = self._formatter(messages=messages)  # type: ignore[arg-type]
+        except (ValueError, TemplateError) as exc:  # a template's raise_exception() is a ValueError
+            raise TemplateRefused(str(exc)) from exc
         return list(
             self._llama.tokenize(
                 rendered.prompt.encode("utf-8"), add_bos=not rendered.added_special, special=True
@@ -244,11 +265,9 @@ class LlamaChatModel:
         should_stop: Callable[[], bool] = lambda: False,
     ) -> Any:
         """Generate under a JSON-schema grammar, so even a tiny model's output always parses."""
-        import json
-
         from llama_cpp import LlamaGrammar
 
-        grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        grammar = LlamaGrammar.from_string(json_grammar(schema), verbose=False)
         prompt = self.format_prompt(messages)
         if len(prompt) + max_tokens > self.n_ctx:
             raise ValueError(f"prompt of {len(prompt)} tokens leaves no room in a {self.n_ctx} context")
@@ -263,7 +282,7 @@ class LlamaChatModel:
                     raise Interrupted()
         finally:
             chunks.close()
-        return json.loads(text)  # may raise if max_tokens cut the object short: callers retry
+        return json_from_model(text)  # may raise if max_tokens cut the object short: callers retry
 
     def close(self) -> None:
         self._llama.close()

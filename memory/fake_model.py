@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from memory.engine import Generation, GenerationStats, Interrupted
+from memory.engine import Generation, GenerationStats, Interrupted, TemplateRefused
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -38,6 +38,7 @@ class FakeChatModel:
         self.json_replies: list[Any] = []
         self.default_json: Any = None  # returned once the script is used up, if set
         self.json_prompts: list[list[dict[str, str]]] = []
+        self.system_only_first = False  # refuse a system message after the first, as some templates do
 
     def _words(self, text: str) -> list[str]:
         return _TOKEN.findall(text)
@@ -46,6 +47,8 @@ class FakeChatModel:
         return len(self._words(text))
 
     def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
+        if self.system_only_first and any(m["role"] == "system" for m in messages[1:]):
+            raise TemplateRefused("System role is only supported as the first message")
         words: list[str] = []
         for message in messages:
             words += [f"<{message['role']}>", *self._words(message["content"]), "</>"]

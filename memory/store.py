@@ -74,6 +74,9 @@ class Store:
         conn.execute("PRAGMA journal_mode = WAL")
         # FULL: a committed user message survives even a power cut, not just a crash.
         conn.execute("PRAGMA synchronous = FULL")
+        # Deleted text is overwritten, not left in free pages: some SQLite builds (python.org's for
+        # macOS and Windows) default this off, so "forget" would leave the words in the file.
+        conn.execute("PRAGMA secure_delete = ON")
         self.db = sqlite_utils.Database(conn)
         self._lock = threading.RLock()
         migrations.apply(conn)
@@ -89,15 +92,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, serialized write."""
+        """One atomic, serialized write. A COMMIT that fails (disk full, locked) rolls back too, so
+        the shared connection never stays inside a transaction that every later write would hit."""
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self.conn
+                self.conn.execute("COMMIT")
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise
-            self.conn.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on SQLITE_FULL)
+            self.conn.execute("ROLLBACK")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         with self._lock:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -44,3 +46,23 @@ def fill(template: str, **values: str) -> str:
     if missing:
         raise KeyError(f"template slots without a value: {sorted(missing)}")
     return _SLOT.sub(lambda slot: values[slot.group(1)], template)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def json_from_model(text: str) -> Any:
+    """Parse a model's JSON answer. A raw control character inside a string (a tab or newline the
+    model typed instead of escaping) is accepted — strict parsing failed whole reflection jobs on it
+    ("Invalid control character at: line 1 column 178") — and then dropped, whitespace kept as such."""
+    return _clean(json.loads(text, strict=False))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value

@@ -150,3 +150,72 @@ def test_a_read_only_database_file_is_explained_and_left_alone(tmp_path: Path) -
     assert isinstance(problem, str)
     assert "readonly" in problem and "Nothing was changed" in problem
     assert path.read_bytes() == before
+
+
+class FailingCommit:
+    """The store's connection, except that the COMMIT of the next new message fails as SQLite would
+    say it (other lanes' writes, e.g. indexing, commit as usual)."""
+
+    def __init__(self, conn: sqlite3.Connection, error: str) -> None:
+        self._conn = conn
+        self.error: str | None = error
+        self._armed = False
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.startswith("INSERT INTO messages") and self.error is not None:
+            self._armed = True
+        if sql == "COMMIT" and self._armed:
+            error, self.error, self._armed = self.error or "", None, False
+            raise sqlite3.OperationalError(error)
+        return self._conn.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
+
+
+@pytest.mark.parametrize("error", ["database or disk is full", "database is locked"])
+def test_a_failed_commit_rolls_back_and_the_store_stays_usable(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, error: str
+) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
+    store = window.controller.store
+    real = store.db.conn
+    store.db.conn = FailingCommit(real, error)  # type: ignore[assignment]
+    window.composer.setPlainText(TYPED)
+    with qtbot.waitSignal(window.controller.not_sent, timeout=10000):
+        window.send_button.click()
+    assert window.composer.toPlainText() == TYPED, "the unsaved message must be given back"
+    assert not real.in_transaction  # before the fix the connection stayed inside the transaction
+    assert contents(window) == [FIRST, "Noted."]
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=5000):
+        window.send_button.click()  # the next write goes through on the same connection
+    assert contents(window)[-2] == TYPED
+    store.db.conn = real
+    window.controller.shutdown()
+
+
+def test_deleted_text_is_overwritten_in_the_database_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even on an SQLite built with secure_delete off (python.org's macOS and Windows builds)."""
+    from memory.store import Store
+
+    real_connect = sqlite3.connect
+
+    def built_with_secure_delete_off(*args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = real_connect(*args, **kwargs)  # type: ignore[call-overload]
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", built_with_secure_delete_off)
+    store = Store(tmp_path / "memoir.db")
+    assert store.conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    secret = "my bank PIN is 8126, do not tell anyone"
+    conversation = store.create_conversation("Secret")
+    store.add_message(conversation.id, "user", secret)
+    store.delete_conversation(conversation.id)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    for path in tmp_path.iterdir():
+        assert secret.encode() not in path.read_bytes(), path.name

@@ -1,3 +1,4 @@
+import json
 import threading
 
 import pytest
@@ -117,3 +118,56 @@ def test_prefix_is_reused_across_turns(store: Store) -> None:
     # after the first turn only the new turn (plus the re-rendered reply) is evaluated
     assert max(evaluated[1:]) < evaluated[0] + 20
     assert all(e < 25 for e in evaluated[1:])
+
+
+def test_notes_go_inside_the_user_turn_only_when_the_template_refuses_them(store: Store) -> None:
+    from pathlib import Path
+
+    from memory.memory import MemoryService
+    from memory.recall import Recall
+    from tests.fakes import FakeEmbedder
+
+    memory = MemoryService(store, Path(store.path).parent / "index", FakeEmbedder())
+    earlier = store.create_conversation()
+    memory.remember_message(store.add_message(earlier.id, "user", "My greyhound Biscuit fears stairs"))
+    memory.indexer.sync()
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Stairs."])
+    model.system_only_first = True  # as Mistral's and some Llama 2 templates do
+    conv = store.create_conversation()
+    chat.send(conv.id, "What does Biscuit fear?")
+    chat.reply(conv.id, model, Settings(), recall=recall)
+    prompt = " ".join("".join(model.prompts[0]).split())
+    assert prompt.count("<system>") == 1 and "<<<MEMORIES" in prompt.split("<user>")[1]
+
+    class Broken(FakeChatModel):
+        def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
+            raise KeyError("a bug in prompt planning")
+
+    chat.send(conv.id, "And what else?")
+    with pytest.raises(KeyError):  # a bug is not mistaken for a template's refusal
+        chat.reply(conv.id, Broken(["x"]), Settings(), recall=recall)
+    memory.close()
+
+
+def test_a_models_json_with_raw_control_characters_parses_clean() -> None:
+    from memory.engine import json_grammar
+    from memory.text import json_from_model
+
+    # the shape of a reflection answer that failed a whole job: a raw tab and newline in a string
+    recorded = (
+        '{"memories": [{"summary": "Joanna finished her first screenplay\\tand sent it to a '
+        'festival\\nlast week", "references": [3, 4]}, {"summary": "Nate won a video game\\x01 '
+        'tournament", "references": [7]}]}'
+    )
+    raw = recorded.encode().decode("unicode_escape")  # the control characters unescaped, as typed
+    with pytest.raises(ValueError, match="Invalid control character"):
+        json.loads(raw)
+    answer = json_from_model(raw)
+    assert answer["memories"][0]["summary"] == (
+        "Joanna finished her first screenplay\tand sent it to a festival\nlast week"
+    )
+    assert answer["memories"][1]["summary"] == "Nate won a video game tournament"
+    assert answer["memories"][0]["references"] == [3, 4]
+    grammar = json_grammar({"type": "object", "properties": {"s": {"type": "string"}}})
+    assert r'char ::= [^"\\\x7F\x00-\x1F] |' in grammar  # and the model cannot type them at all
