@@ -197,8 +197,10 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         def start() -> tuple[MemoryService, Recall, Cipher]:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
-            MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
+            purged = MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
             memory.start_up()
+            if purged:
+                memory.compact()
             wired = answering(memory, self.preferences)  # as the self-test and benchmarks wire it
             return memory, wired.recall, wired.cipher
 

@@ -100,9 +100,17 @@ class MemoryOps(QObject):
         self._io(self._book_call, "undo_forget", item_id, on_done=lambda _: self._done())
 
     def purge(self) -> None:
-        """Delete forgotten memories for good (the undo window has closed)."""
-        if self.c.memory is not None:
-            self._io(self._book_call, "purge_forgotten")
+        """Delete forgotten memories for good (the undo window has closed), then rewrite the vector
+        index without them (on its own lane)."""
+        memory = self.c.memory
+        if memory is None:
+            return
+
+        def compact(purged: int) -> None:
+            if purged:
+                self.c._run(self.c.index_lane, memory.compact, priority=BACKGROUND, on_error=self.c._report)
+
+        self._io(self._book_call, "purge_forgotten", on_done=compact)
 
     def versions(self, item_id: int, on_done: Callable[[list[dict[str, object]]], None]) -> None:
         self._io(self._book_call, "versions", item_id, on_done=on_done)

@@ -42,6 +42,8 @@ class Index(Protocol):
     @property
     def needs_rebuild(self) -> bool: ...
     def reset(self) -> None: ...
+    def compact(self) -> None: ...
+    def wipe(self) -> None: ...
     def upsert(self, items: list[MemoryItem], vectors: Vectors) -> None: ...
     def delete(self, ids: list[int]) -> None: ...
     def query(
@@ -174,6 +176,40 @@ class VectorIndex:
             if len(batch) < page:
                 return found
             offset += page
+
+    def compact(self) -> None:
+        """Rewrite the index with only what it holds now. Chroma keeps a deleted vector in its files
+        (the log in chroma.sqlite3 keeps every upsert): "forget" must not leave it there."""
+        got = self._collection.get(include=["embeddings", "metadatas"])
+        ids, metadatas = list(got["ids"]), list(got["metadatas"] or [])
+        vectors = np.asarray(got["embeddings"] if got["embeddings"] is not None else [], dtype=np.float32)
+        self._forget_client()
+        fresh = self.path.with_name(f"{self.path.name}.compacting")
+        shutil.rmtree(fresh, ignore_errors=True)
+        built = VectorIndex(fresh, self.embedder_name, self.dimension)
+        for start in range(0, len(ids), 1000):
+            built._collection.add(
+                ids=ids[start : start + 1000],
+                embeddings=vectors[start : start + 1000],
+                metadatas=metadatas[start : start + 1000],
+            )
+        built.close()
+        old = self.path.with_name(f"{self.path.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        self.path.rename(old)
+        fresh.rename(self.path)
+        shutil.rmtree(old)
+        for aside in self.path.parent.glob(f"{self.path.name}.broken-*"):  # old copies hold it too
+            shutil.rmtree(aside, ignore_errors=True)
+        self._open()
+
+    def wipe(self) -> None:
+        """Delete Everything: the index folder and any moved-aside copies, then a fresh index."""
+        self._forget_client()
+        for path in [self.path, *self.path.parent.glob(f"{self.path.name}.broken-*")]:
+            shutil.rmtree(path, ignore_errors=True)
+        self.report = OpenReport()
+        self._open()
 
     def close(self) -> None:
         self._forget_client()

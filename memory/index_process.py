@@ -133,6 +133,12 @@ class IndexProcess:
     def reset(self) -> None:
         self._call("reset")
 
+    def compact(self) -> None:
+        self._call("compact")
+
+    def wipe(self) -> None:
+        self._call("wipe")
+
     def upsert(self, items: list[MemoryItem], vectors: Vectors) -> None:
         if items:
             self._call("upsert", items, np.asarray(vectors, dtype=np.float32))

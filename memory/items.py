@@ -366,8 +366,11 @@ class ItemStore:
     def delete(self, item_id: int) -> None:
         with self.store.transaction() as conn:
             conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
-            # receipts keep the text an answer was given, not a link to what is forgotten
-            conn.execute("UPDATE receipts SET item_id = NULL WHERE item_id = ?", (item_id,))
+            # receipts keep that a memory was shown, not its text: forgotten means forgotten
+            conn.execute(
+                "UPDATE receipts SET item_id = NULL, text = '(a memory you forgot)' WHERE item_id = ?",
+                (item_id,),
+            )
 
     def count(self) -> int:
         return int(self.store.query("SELECT count(*) AS n FROM memory_items")[0]["n"])

@@ -111,12 +111,19 @@ class MemoryService:
     ) -> list[Hit]:
         return self.retriever.search(query, k, filters, method)
 
+    def compact(self) -> None:
+        """Remove what was forgotten from the vector index's files too (after a purge)."""
+        self.indexer.sync()  # the queued removals first
+        self.index.compact()
+
     def wipe(self) -> None:
-        """Delete every conversation and memory, and empty the vector index (settings stay)."""
+        """Delete every conversation and memory, and the vector index with any moved-aside copy,
+        leaving the data folder as a fresh start would (settings stay)."""
         from memory.importer import wipe
 
         wipe(self.store)
-        self.index.reset()
+        self.store.scrub()
+        self.index.wipe()
 
     def close(self) -> None:
         self.index.close()

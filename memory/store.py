@@ -103,6 +103,15 @@ class Store:
                 self._rollback()
                 raise
 
+    def scrub(self) -> None:
+        """After deleting what the user asked to forget: merge the full-text indexes (their old
+        segments still hold deleted words; freed pages are zeroed by secure_delete) and fold the
+        WAL, whose frames hold old page images, back into the file and truncate it."""
+        with self._lock:
+            for table in ("memory_fts", "messages_fts"):
+                self.conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
+            self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def _rollback(self) -> None:
         if self.conn.in_transaction:  # SQLite may have rolled back already (e.g. on SQLITE_FULL)
             self.conn.execute("ROLLBACK")

@@ -101,3 +101,26 @@ def test_gives_up_clearly_if_the_index_stays_in_use(tmp_path: Path) -> None:
     with pytest.raises(IndexProcessError, match="still in use"):
         IndexProcess(path, "fake-bow", 64, lock_wait_s=0.5)
     holder.close()
+
+
+def test_compact_and_wipe_through_the_child_leave_no_deleted_vector(
+    child: IndexProcess, store: Store, tmp_path: Path
+) -> None:
+    items = ItemStore(store)
+    ids = [items.add(TURN, text) for text in TEXTS]
+    vectors = FakeEmbedder().embed(TEXTS)
+    child.upsert(list(items.many(ids).values()), vectors)
+    gone = np.asarray(vectors[0], dtype=np.float32).tobytes()
+
+    def holders() -> list[str]:
+        return [p.name for p in (tmp_path / "child").rglob("*") if p.is_file() and gone in p.read_bytes()]
+
+    child.delete([ids[0]])
+    assert holders()  # Chroma keeps a deleted vector in its files
+    child.compact()
+    assert holders() == [] and child.ids() == set(ids[1:])
+    query = FakeEmbedder().embed(["tomatoes"])[0]
+    assert child.query(query, 1)[0][0] == ids[1]  # still searchable after the rewrite
+    (tmp_path / "child.broken-20260101T000000").mkdir()
+    child.wipe()
+    assert child.count() == 0 and not (tmp_path / "child.broken-20260101T000000").exists()
