@@ -209,6 +209,10 @@ def run(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """Measure each method; "topics" reflects with ``model`` after the others were measured."""
+    from memory.evaluation import report
+
+    command = f"memoir bench locomo --methods {','.join(methods)}" + (f" --limit {limit}" if limit else "")
+    meta = report.provenance(data, "all", command)  # taken first: the commit that runs
     samples = json.loads(data.read_text(encoding="utf-8"))[:limit]
     from memory.evaluation import rerank_bench
 
@@ -250,7 +254,7 @@ def run(
             ingested.store.close()
     summary = {m: summarise(*results[m]) for m in base}
     out: dict[str, Any] = {
-        "data": str(data),
+        **meta,
         "questions": questions,
         "methods": summary,
         "ingest_seconds": round(ingest_seconds, 2),
