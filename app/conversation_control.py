@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from memory.lane import URGENT
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -68,16 +70,24 @@ class ConversationControl:
         if recall is None:
             return
 
-        def judge() -> list[Receipt]:
-            recall.feedback(reply_id, position, value)
-            return recall.receipts(reply_id)
+        def judge() -> tuple[int | None, list[Receipt]]:  # stored at once, even while reflecting
+            return recall.record_feedback(reply_id, position, value), recall.receipts(reply_id)
 
-        self._run(
-            self.model_lane,
-            judge,
-            on_done=lambda found: self.receipts_changed.emit(reply_id, found),
-            on_error=self._report,
-        )
+        def stored(result: tuple[int | None, list[Receipt]]) -> None:
+            item_id, found = result
+            self.receipts_changed.emit(reply_id, found)
+            if value and item_id is not None:  # the reranker learns on its lane, between reflection steps
+                self._run(
+                    self.model_lane,
+                    recall.learn_from_feedback,
+                    reply_id,
+                    item_id,
+                    value,
+                    priority=URGENT,
+                    on_error=self._report,
+                )
+
+        self._run(self.io_lane, judge, on_done=stored, on_error=self._report)
 
     def ranking_learned(self, on_done: Callable[[tuple[int, list[tuple[str, float]]]], None]) -> None:
         """What the reranker has learned so far (read on the lane that owns it)."""

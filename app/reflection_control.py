@@ -100,7 +100,8 @@ class ReflectionControl:
             text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
             call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
             try:
-                stats = jobs.run(job, reflector(self._model, memory.retriever), self._reflect_stop.is_set)
+                model = GivesWay(self._model, self.model_lane)
+                stats = jobs.run(job, reflector(model, memory.retriever), self._reflect_stop.is_set)
             except Exception:
                 log.warning("reflection job %s failed", job.id, exc_info=True)
                 parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]
@@ -131,3 +132,19 @@ class ReflectionControl:
             self.problem.emit(
                 f"{len(parked)} conversation(s) could not be turned into memories: {parked[-1]}"
             )
+
+
+class GivesWay:
+    """The model as reflection sees it: before each of its calls, what the user asked of the model
+    lane meanwhile (feedback to learn, a ranking reset, an edited reply) runs first."""
+
+    def __init__(self, model: ChatModel, lane: SerialLane) -> None:
+        self._model = model
+        self._lane = lane
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], **kwargs: Any) -> Any:
+        self._lane.run_waiting()
+        return self._model.complete_json(messages, schema, **kwargs)

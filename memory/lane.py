@@ -43,14 +43,35 @@ class SerialLane:
             _, _, item = self._queue.get()
             if item is None:
                 return
-            future, fn, args = item
-            if not future.set_running_or_notify_cancel():
-                continue
+            self._execute(item)
+
+    def _execute(self, item: Any) -> None:
+        future, fn, args = item
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # delivered to whoever waits on the future
+            log.debug("job on lane %s failed", self.name, exc_info=True)
+            future.set_exception(exc)
+
+    def run_waiting(self, below: int = BACKGROUND) -> int:
+        """From inside a long job on this lane (reflection, between its model calls): run what was
+        queued meanwhile with a priority under ``below`` — what the user asked for — and return to
+        the job. Returns how many ran. Only on the lane's own thread."""
+        if threading.current_thread() is not self._thread:
+            raise RuntimeError(f"run_waiting belongs to lane {self.name}'s own thread")
+        ran = 0
+        while True:
             try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # delivered to whoever waits on the future
-                log.debug("job on lane %s failed", self.name, exc_info=True)
-                future.set_exception(exc)
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                return ran
+            if entry[0] >= below or entry[2] is None:
+                self._queue.put(entry)  # the same (priority, order): its place is kept
+                return ran
+            self._execute(entry[2])
+            ran += 1
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop after the jobs already queued (the sentinel sorts after every priority)."""

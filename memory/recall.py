@@ -280,6 +280,12 @@ class Recall:
 
     def feedback(self, reply_id: int, position: int, value: int) -> None:
         """The user judged a shown memory: +1 helpful, -1 not relevant (0 takes it back)."""
+        item_id = self.record_feedback(reply_id, position, value)
+        if value and item_id is not None:
+            self.learn_from_feedback(reply_id, item_id, value)
+
+    def record_feedback(self, reply_id: int, position: int, value: int) -> int | None:
+        """Store the judgement (any thread: it only writes SQLite); returns the memory's id."""
         if value not in (-1, 0, 1):
             raise ValueError("feedback is -1, 0 or 1")
         with self.store.transaction() as conn:
@@ -290,10 +296,14 @@ class Recall:
             row = conn.execute(
                 "SELECT item_id FROM receipts WHERE reply_id = ? AND position = ?", (reply_id, position)
             ).fetchone()
+        return row[0] if row else None
+
+    def learn_from_feedback(self, reply_id: int, item_id: int, value: int) -> None:
+        """Teach the reranker the judgement (the model lane: the reranker lives there)."""
         user_message = self._user_message_before(reply_id)
         recollection = self.recollection(user_message) if user_message else None
-        if value and row and row[0] is not None and recollection is not None:
-            self._learn(recollection, [row[0]], [float(value)], USER_WEIGHT)
+        if recollection is not None:
+            self._learn(recollection, [item_id], [float(value)], USER_WEIGHT)
 
     def _user_message_before(self, reply_id: int) -> int | None:
         rows = self.store.query(

@@ -39,3 +39,29 @@ def test_exceptions_reach_the_caller() -> None:
     lane.shutdown()
     with pytest.raises(RuntimeError):
         lane.submit(lambda: 3)
+
+
+def test_a_long_job_lets_the_users_requests_run_between_its_steps() -> None:
+    lane = SerialLane("model")
+    order: list[str] = []
+    step_started = threading.Event()
+    go_on = threading.Event()
+
+    def long_job() -> None:
+        order.append("step 1")
+        step_started.set()
+        go_on.wait(5)
+        order.append(f"gave way to {lane.run_waiting()}")
+        order.append("step 2")
+
+    done = lane.submit(long_job, priority=BACKGROUND)
+    step_started.wait(5)
+    lane.submit(order.append, "later background", priority=BACKGROUND)
+    lane.submit(order.append, "helpful click", priority=URGENT)
+    go_on.set()
+    done.result(5)
+    lane.submit(lambda: None).result(5)
+    assert order == ["step 1", "helpful click", "gave way to 1", "step 2", "later background"]
+    with pytest.raises(RuntimeError, match="own thread"):
+        lane.run_waiting()
+    lane.shutdown()

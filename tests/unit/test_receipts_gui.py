@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -211,3 +212,59 @@ def test_a_receipt_row_says_the_decision_and_whose_words() -> None:
     assert row_text(receipts[1]).startswith("[2] not sure · summary of your words")
     assert row_text(receipts[2]).endswith("(forgotten)") and "not used" in row_text(receipts[2])
     assert summary(receipts) == "Shown 3 memories · 1 used · 1 not sure"
+
+
+class SlowReflection(FakeChatModel):
+    """Each reflection call takes a while, as SmolLM2's do; ``calls`` counts them."""
+
+    def __init__(self, replies: list[str], seconds: float) -> None:
+        super().__init__(replies)
+        self.seconds = seconds
+        self.calls = 0
+        self.in_step = False
+        self.default_json = {"memories": []}
+
+    def complete_json(self, messages, schema, *, max_tokens, should_stop=lambda: False):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        self.in_step = True
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline and not should_stop():
+            time.sleep(0.01)
+        self.in_step = False
+        return super().complete_json(messages, schema, max_tokens=max_tokens, should_stop=should_stop)
+
+
+def test_helpful_is_stored_at_once_and_learned_between_reflection_steps(
+    qtbot: QtBot, memoir_home: Path
+) -> None:
+    model = SlowReflection(["Noted.", "Mochi loves cardboard boxes."], seconds=0.0)
+    w = start(qtbot, memoir_home, model)
+    conversation, reply = _answered_with_memory(qtbot, w)
+    recall = w.controller.recall
+    assert recall is not None
+    qtbot.waitUntil(lambda: not w.controller._reflecting, timeout=5000)
+    model.seconds = 3.0  # reflection is slow from here on
+    before = model.calls
+    w.controller.reflect(conversation)
+    qtbot.waitUntil(lambda: model.calls > before, timeout=5000)  # inside a reflection step now
+
+    def lessons() -> int:
+        return len(recall.reranker._pending) + 1000 * recall.reranker.updates
+
+    taught = lessons()
+    clicked = time.monotonic()
+    w.controller.memory_feedback(reply, 1, 1)
+    seen: list[tuple[int, bool]] = []
+
+    def stored() -> bool:
+        if recall.receipts(reply)[0].feedback != 1:
+            return False
+        seen.append((model.calls, model.in_step))
+        return True
+
+    qtbot.waitUntil(stored, timeout=5000)
+    print(f"Helpful click to stored row while reflecting: {1000 * (time.monotonic() - clicked):.0f} ms")
+    assert seen[0] == (before + 1, True), "stored while the first step was still running"
+    qtbot.waitUntil(lambda: lessons() > taught, timeout=10000)
+    assert w.controller._reflecting  # learned between two steps of the same pass, not after it
+    w.controller.shutdown()
