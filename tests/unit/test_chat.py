@@ -171,3 +171,22 @@ def test_a_models_json_with_raw_control_characters_parses_clean() -> None:
     assert answer["memories"][0]["references"] == [3, 4]
     grammar = json_grammar({"type": "object", "properties": {"s": {"type": "string"}}})
     assert r'char ::= [^"\\\x7F\x00-\x1F] |' in grammar  # and the model cannot type them at all
+
+
+def test_the_llama_engine_reports_a_templates_refusal_as_such() -> None:
+    from jinja2 import TemplateError
+
+    from memory.engine import LlamaChatModel, TemplateRefused
+
+    engine = object.__new__(LlamaChatModel)  # no weights needed: only the template is exercised
+    for error in (ValueError("System role not supported"), TemplateError("bad template")):
+
+        def refuse(messages: object, error: Exception = error) -> None:
+            raise error
+
+        engine._formatter = refuse  # type: ignore[assignment]
+        with pytest.raises(TemplateRefused):
+            engine.format_prompt([{"role": "system", "content": "x"}])
+    engine._formatter = lambda messages: {}["missing"]  # type: ignore[assignment]
+    with pytest.raises(KeyError):  # anything else is a bug, and stays one
+        engine.format_prompt([{"role": "user", "content": "x"}])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from memory.chat import ChatService
+from memory.engine import TemplateRefused
 from memory.fake_model import FakeChatModel
 from memory.memory import MemoryService
 from memory.recall import Recall
@@ -134,7 +135,9 @@ def test_regenerating_shows_the_same_memories(store: Store, memory: MemoryServic
     assert [r.used for r in second.receipts][:2] == [False, True]
 
 
-def test_forgotten_memory_leaves_its_receipt_text(store: Store, memory: MemoryService) -> None:
+def test_a_forgotten_memory_leaves_a_placeholder_in_its_receipt(store: Store, memory: MemoryService) -> None:
+    """Forget means forget: the receipt says a memory was shown, no longer what it said (this test
+    once required the opposite; the rule changed with issue 20)."""
     chat, recall = ChatService(store), Recall(memory, learning=False)
     conv = store.create_conversation()
     result = ask(chat, FakeChatModel(["[1]"]), recall, conv.id, "greyhound stairs")
@@ -142,7 +145,8 @@ def test_forgotten_memory_leaves_its_receipt_text(store: Store, memory: MemorySe
     assert receipt.item_id is not None
     memory.items.delete(receipt.item_id)
     [again, *_] = recall.receipts(result.message.id)
-    assert again.item_id is None and again.text == receipt.text and again.sources == []
+    assert again.item_id is None and again.text == "(a memory you forgot)" and again.sources == []
+    assert receipt.text not in str(store.query("SELECT * FROM receipts"))
 
 
 def test_broken_memory_still_answers_and_says_so(store: Store, memory: MemoryService) -> None:
@@ -175,7 +179,8 @@ class SystemFirstOnly(FakeChatModel):
 
     def format_prompt(self, messages: list[dict[str, str]]) -> list[int]:
         if any(m["role"] == "system" for m in messages[1:]):
-            raise ValueError("Conversation roles must alternate user/assistant/user/assistant/...")
+            # LlamaChatModel turns the template's ValueError into TemplateRefused (memory.engine)
+            raise TemplateRefused("Conversation roles must alternate user/assistant/user/assistant/...")
         return super().format_prompt(messages)
 
 
