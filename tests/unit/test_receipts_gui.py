@@ -87,16 +87,8 @@ def test_citation_links_open_the_memory(qtbot: QtBot, memoir_home: Path) -> None
     model = FakeChatModel(["Noted.", "Boxes [1]."])
     model.default_json = {"memories": []}
     w = start(qtbot, memoir_home, model)
-    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
-        type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
-    memory = w.controller.memory
-    assert memory is not None
-    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
-    with qtbot.waitSignal(w.controller.conversations_loaded):
-        w.new_conversation()
-    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
-        type_and_send(qtbot, w, "Mochi cardboard?")
-    reply = finished.args[0].message
+    _, reply_id = _answered_with_memory(qtbot, w, "Mochi cardboard?")
+    reply = w.controller.store.message(reply_id)
     w.transcript.scrollToBottom()
     qtbot.wait(50)
     row = w.transcript_model.row_of(reply.id)
@@ -146,7 +138,9 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     w.controller.shutdown()
 
 
-def _answered_with_memory(qtbot: QtBot, w: MainWindow) -> tuple[int, int]:
+def _answered_with_memory(
+    qtbot: QtBot, w: MainWindow, question: str = "What does Mochi love?"
+) -> tuple[int, int]:
     """A fact told in one conversation, then asked about in another: (conversation, reply) ids."""
     with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
         type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
@@ -156,7 +150,7 @@ def _answered_with_memory(qtbot: QtBot, w: MainWindow) -> tuple[int, int]:
     with qtbot.waitSignal(w.controller.conversations_loaded):
         w.new_conversation()
     with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
-        type_and_send(qtbot, w, "What does Mochi love?")
+        type_and_send(qtbot, w, question)
     reply = finished.args[0].message
     assert w.transcript_model.receipts(reply.id)
     return reply.conversation_id, reply.id
