@@ -50,6 +50,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bench.add_argument("--split", default="all", help="loop: all, tune or check (../shared/bench/README.md)")
     bench.add_argument("--out", type=Path, help="loop: also write the JSON result to this file")
     bench.add_argument("--threads", type=int, default=0, help="loop: llama.cpp threads (0: every core)")
+    bench.add_argument(
+        "--only", default="", help="loop: only these conversation ids of the split (comma-separated)"
+    )
     return parser.parse_args(argv)
 
 
@@ -61,7 +64,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "bench" and args.suite == "loop":
         from memory.evaluation import loop_run as loop
 
-        return loop.main(args.data, args.json, args.split, args.limit, args.model, args.out, args.threads)
+        return loop.main(
+            args.data, args.json, args.split, args.limit, args.model, args.out, args.threads, args.only
+        )
     if args.command == "bench":
         from memory.evaluation import turn_recall as locomo
 

@@ -29,7 +29,7 @@ KIND_NAMES = {TOPIC: "memory", TURN: "message"}
 CATEGORIES = {
     "Work and study": ["I work as a nurse.", "My job is in sales.", "I am a teacher.", "I study at college."],
     "Family and people": [
-        "My wife is a doctor.",
+        "My partner works as a pharmacist.",
         "I have two kids.",
         "My sister lives in Berlin.",
         "My best friend is Sam.",
@@ -52,7 +52,12 @@ CATEGORIES = {
         "I grew up on a farm.",
         "I travelled to Japan.",
     ],
-    "Pets": ["I have a dog.", "My cat is called Tom.", "I own two horses.", "I adopted a puppy."],
+    "Pets": [
+        "Our dog sleeps at the foot of my bed.",
+        "My cat is called Tom.",
+        "I own two horses.",
+        "I adopted a puppy.",
+    ],
     "Plans": ["I am going to Porto next week.", "I plan to start running.", "My goal is to learn Spanish."],
 }
 CATEGORY_FLOOR = 0.3

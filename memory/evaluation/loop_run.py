@@ -95,13 +95,15 @@ def run(
     split: str = "all",
     limit: int | None = None,
     progress: Callable[[str], None] = lambda _s: None,
+    only: str = "",
 ) -> dict[str, Any]:
-    """Every conversation of ``split`` played once per speaker; ``limit`` questions per play."""
+    """Every conversation of ``split`` (or ``only`` those) played once per speaker; ``limit``
+    questions per play."""
+    command = f"memoir bench loop --split {split}" + (f" --only {only}" if only else "")
+    command += f" --limit {limit}" if limit else ""
     # provenance first: the commit that runs, not the one checked out when a long run ends
-    meta = report.provenance(
-        data, split, f"memoir bench loop --split {split}" + (f" --limit {limit}" if limit else "")
-    )
-    samples = report.select(json.loads(data.read_text(encoding="utf-8")), split)
+    meta = report.provenance(data, split, command)
+    samples = report.select(json.loads(data.read_text(encoding="utf-8")), split, only)
     tally = Tally()
     plays = []
     for sample in samples:
@@ -142,6 +144,7 @@ def main(
     model_path: Path | None = None,
     out: Path | None = None,
     threads: int = 0,
+    only: str = "",
 ) -> int:
     from memory import embed
     from memory.default_model import default_model_path
@@ -162,6 +165,7 @@ def main(
         split,
         limit,
         progress=lambda s: print(f"\r{s:<70}", end="", file=sys.stderr, flush=True),
+        only=only,
     )
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(file=sys.stderr)

@@ -126,6 +126,9 @@ def test_splits_keep_tune_and_check_apart() -> None:
     assert report.select(samples, "all") == samples
     with pytest.raises(ValueError, match="unknown split"):
         report.select(samples, "dev")
+    assert [s["sample_id"] for s in report.select(samples, "tune", "conv-30")] == ["conv-30"]
+    with pytest.raises(ValueError, match="not in split"):
+        report.select(samples, "check", "conv-26")
 
 
 def test_reflection_answers_are_reused_by_exact_request(tmp_path: Path) -> None:
