@@ -249,7 +249,7 @@ def main() -> int:
                 )
     del app
     sys.stdout.flush()
-    os._exit(0)  # as the app does: no interpreter finalization (see app.main.leave)
+    return 0  # normal finalization, as the app (see app.main.leave)
 
 
 if __name__ == "__main__":

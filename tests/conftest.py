@@ -6,7 +6,6 @@ import gc
 import ipaddress
 import os
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -105,23 +104,3 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s = Store(tmp_path / "test.db")
     yield s
     s.close()
-
-
-# Some native extension loaded by the app (see app.main.leave) mis-counts a reference to a bool;
-# the fault fires only in the garbage collection at interpreter exit, after every test has run and
-# reported. Leave with pytest's own exit status, once everything is printed, without finalization.
-_exit_status = 0
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    global _exit_status
-    _exit_status = int(exitstatus)
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if os.environ.get("MEMOIR_TEST_FINALIZE"):  # to study the crash itself
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(_exit_status)

@@ -140,7 +140,7 @@ def main() -> int:
     loopback_control()
     steps["events_in_session"] = seen_in_session
     print(json.dumps({"steps": steps, "events": EVENTS}, default=str), flush=True)
-    os._exit(0)  # as the app does (app.main.leave): no interpreter finalization
+    return 0  # as the app does (app.main.leave): normal interpreter finalization
 
 
 if __name__ == "__main__":
