@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from memory.lane import URGENT
+from memory.lane import BACKGROUND, URGENT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
     from memory.lane import SerialLane
+    from memory.memory import MemoryService
     from memory.recall import Recall, Receipt
     from memory.store import Conversation, Store
 
@@ -25,6 +26,8 @@ class ConversationControl:
         recall: Recall | None
         io_lane: SerialLane
         model_lane: SerialLane
+        index_lane: SerialLane
+        memory: MemoryService | None
         conversations_loaded: SignalInstance
         messages_loaded: SignalInstance
         receipts_loaded: SignalInstance
@@ -114,10 +117,19 @@ class ConversationControl:
         )
 
     def delete_conversation(self, conversation_id: int) -> None:
+        """Delete it, then rewrite the vector index without its vectors (Chroma's files keep what
+        it deletes until rewritten)."""
+
+        def deleted(_: object) -> None:
+            self.refresh_conversations()
+            memory = self.memory
+            if memory is not None:
+                self._run(self.index_lane, memory.compact, priority=BACKGROUND, on_error=self._report)
+
         self._run(
             self.io_lane,
             self.store.delete_conversation,
             conversation_id,
-            on_done=lambda _: self.refresh_conversations(),
+            on_done=deleted,
             on_error=self._report,
         )

@@ -9,20 +9,17 @@ window closes, or at the next start if the app quit first.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from functools import partial
-from typing import Any
 
 import numpy as np
 
+from memory.forgetting import forget_item
 from memory.items import TOPIC, TURN
 from memory.memory import MemoryService
 from memory.retrieve import Filters
 from memory.store import now
 
 FORGOTTEN = "forgotten"
-FORGOTTEN_TEXT = "(a memory you forgot)"  # what receipts and stored memory blocks keep instead
 KIND_NAMES = {TOPIC: "memory", TURN: "message"}
 # "What do you know about me?" puts a memory under the category of its nearest example (MiniLM
 # cosine, at least CATEGORY_FLOOR), else under "Other". Generic examples written for Memoir.
@@ -61,25 +58,6 @@ CATEGORIES = {
     "Plans": ["I am going to Porto next week.", "I plan to start running.", "My goal is to learn Spanish."],
 }
 CATEGORY_FLOOR = 0.3
-
-
-def forget_in_blocks(conn: Any, item_id: int) -> None:
-    """Replace ``item_id``'s entry in every stored memory block that showed it (its numbered line
-    and the source lines under it) with a placeholder; the rest of the block stays as it was."""
-    rows = conn.execute(
-        "SELECT message_id, block, shown FROM recollections WHERE shown LIKE ?", (f"%{item_id}%",)
-    ).fetchall()
-    for message_id, block, shown in rows:
-        positions = {str(n) for n, i in enumerate(json.loads(shown), 1) if i == item_id}
-        block = _ENTRY.sub(partial(_placeholder, positions), block)
-        conn.execute("UPDATE recollections SET block = ? WHERE message_id = ?", (block, message_id))
-
-
-def _placeholder(positions: set[str], entry: re.Match[str]) -> str:
-    return f"[{entry.group(1)}] {FORGOTTEN_TEXT}" if entry.group(1) in positions else entry.group(0)
-
-
-_ENTRY = re.compile(r"^\[(\d+)\] .*(?:\n    from .*)*", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -214,12 +192,8 @@ class MemoryBook:
         with self.store.transaction() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM memory_items WHERE status = ?", (FORGOTTEN,))]
             for item_id in ids:
-                forget_in_blocks(conn, item_id)
+                forget_item(conn, item_id)
                 conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))  # versions cascade
-                conn.execute(
-                    "UPDATE receipts SET item_id = NULL, text = ? WHERE item_id = ?",
-                    (FORGOTTEN_TEXT, item_id),
-                )
         if ids:
             self.store.scrub()
         return len(ids)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from memory.forgetting import forget_item
 from memory.sources import FACTS, USER
 from memory.store import Store, now
 
@@ -365,12 +366,8 @@ class ItemStore:
 
     def delete(self, item_id: int) -> None:
         with self.store.transaction() as conn:
+            forget_item(conn, item_id)  # receipts keep that a memory was shown, not its text
             conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
-            # receipts keep that a memory was shown, not its text: forgotten means forgotten
-            conn.execute(
-                "UPDATE receipts SET item_id = NULL, text = '(a memory you forgot)' WHERE item_id = ?",
-                (item_id,),
-            )
 
     def count(self) -> int:
         return int(self.store.query("SELECT count(*) AS n FROM memory_items")[0]["n"])

@@ -307,6 +307,19 @@ def _m009_sources_and_attribution(conn: sqlite3.Connection) -> None:
     conn.executemany("UPDATE memory_items SET source = ? WHERE id = ?", questions)
 
 
+def _m010_deleted_messages_take_their_edits(conn: sqlite3.Connection) -> None:
+    """A deleted message takes the reply edits made on it (their text quotes it), not just the link."""
+    run_script(
+        conn,
+        """
+        DELETE FROM reply_edits WHERE message_id IS NULL;
+        CREATE TRIGGER messages_take_their_edits BEFORE DELETE ON messages BEGIN
+            DELETE FROM reply_edits WHERE message_id = old.id;
+        END;
+        """,
+    )
+
+
 MIGRATIONS: list[Migration] = [
     ("001_conversations_and_messages", _m001_conversations_and_messages),
     ("002_memory_items", _m002_memory_items),
@@ -317,6 +330,7 @@ MIGRATIONS: list[Migration] = [
     ("007_preferences", _m007_preferences),
     ("008_reranker_features", _m008_reranker_features),
     ("009_sources_and_attribution", _m009_sources_and_attribution),
+    ("010_deleted_messages_take_their_edits", _m010_deleted_messages_take_their_edits),
 ]
 
 

@@ -163,8 +163,16 @@ class Store:
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
+        """Delete it with everything derived from it, and scrub the file of its words (its vectors
+        leave the index at the next sync; ``MemoryService.compact`` rewrites the index files)."""
+        from memory.forgetting import forget_item
+
         with self.transaction() as conn:
+            items = conn.execute("SELECT id FROM memory_items WHERE conversation_id = ?", (conversation_id,))
+            for (item_id,) in items.fetchall():  # shown with replies in other conversations too
+                forget_item(conn, item_id)
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+        self.scrub()
 
     # Messages ------------------------------------------------------------------------------
 

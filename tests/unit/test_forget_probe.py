@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from memory.book import FORGOTTEN_TEXT, MemoryBook
+from memory.book import MemoryBook
 from memory.chat import ChatService
 from memory.fake_model import FakeChatModel
+from memory.forgetting import FORGOTTEN_TEXT
 from memory.importer import apply, read_export
 from memory.jobs import ReflectionJobs
 from memory.memory import MemoryService
@@ -116,3 +117,28 @@ def test_delete_everything_leaves_a_folder_like_a_fresh_start(tmp_path: Path) ->
     store.close()
     assert occurrences(home, needles) == []
     assert sorted(p.name for p in home.iterdir() if not p.name.startswith("memoir.db")) == ["index"]
+
+
+def test_a_deleted_conversation_leaves_no_text_or_vector_anywhere(tmp_path: Path) -> None:
+    from memory.cipher import Cipher
+    from memory.preferences import PreferenceStore
+
+    home, exports = tmp_path / "home", tmp_path / "exports"
+    home.mkdir()
+    store, memory, _ = lived_in(home, exports)
+    first = store.query("SELECT id FROM conversations ORDER BY id LIMIT 1")[0]["id"]
+    reply = next(m for m in store.messages(first) if m.role == "assistant")
+    model = FakeChatModel()
+    model.default_json = {"phrase": "answer with the pet's name first"}
+    Cipher(store, memory.embedder, PreferenceStore(store)).learn(  # the user edited a reply there
+        reply.id, TOLD, reply.content, "Quetzal the axolotl, lovely!", model
+    )
+    gone = [m.content for m in store.messages(first)] + ["Quetzal the axolotl, lovely!"]
+    needles = {f"text {n}": t.encode() for n, t in enumerate(gone)} | {"vector": vector_bytes(TOLD)}
+    assert occurrences(home, needles)
+    store.delete_conversation(first)
+    memory.compact()
+    assert occurrences(home, needles) == []  # while the app runs
+    memory.close()
+    store.close()
+    assert occurrences(home, needles) == []

@@ -1,0 +1,34 @@
+"""What forgetting leaves behind: a placeholder wherever a receipt or a stored memory block held the
+text of a memory that is gone (forgotten, or deleted with its conversation)."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from functools import partial
+
+FORGOTTEN_TEXT = "(a memory you forgot)"
+_ENTRY = re.compile(r"^\[(\d+)\] .*(?:\n    from .*)*", re.MULTILINE)
+
+
+def forget_item(conn: sqlite3.Connection, item_id: int) -> None:
+    """Before ``item_id`` is deleted: its receipts and the blocks that showed it keep no text."""
+    forget_in_blocks(conn, item_id)
+    conn.execute("UPDATE receipts SET item_id = NULL, text = ? WHERE item_id = ?", (FORGOTTEN_TEXT, item_id))
+
+
+def forget_in_blocks(conn: sqlite3.Connection, item_id: int) -> None:
+    """Replace ``item_id``'s entry in every stored memory block that showed it (its numbered line
+    and the source lines under it) with a placeholder; the rest of the block stays as it was."""
+    rows = conn.execute(
+        "SELECT message_id, block, shown FROM recollections WHERE shown LIKE ?", (f"%{item_id}%",)
+    ).fetchall()
+    for message_id, block, shown in rows:
+        positions = {str(n) for n, i in enumerate(json.loads(shown), 1) if i == item_id}
+        block = _ENTRY.sub(partial(_placeholder, positions), block)
+        conn.execute("UPDATE recollections SET block = ? WHERE message_id = ?", (block, message_id))
+
+
+def _placeholder(positions: set[str], entry: re.Match[str]) -> str:
+    return f"[{entry.group(1)}] {FORGOTTEN_TEXT}" if entry.group(1) in positions else entry.group(0)
