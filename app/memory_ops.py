@@ -185,6 +185,7 @@ class MemoryOps(QObject):
         def wiped(_: Any) -> None:
             self.changed.emit()
             self.c.refresh_conversations()
+            self.c.preference_ops.load(write_file=True)  # preferences.md too, or it would bring them back
             on_done(None)
 
         self._io(wipe, on_done=wiped)

@@ -141,11 +141,17 @@ def test_export_delete_everything_import(
     warnings: list[str] = []
     monkeypatch.setattr(dialogs, "warn", lambda _p, _t, text: warnings.append(text))
     actions, store = window.memory_actions, window.controller.store
+    preference = "Answer in the voice of a cheerful pirate captain."
+    window.controller.preferences.add(preference)
+    prefs_file = window.controller.preference_ops.file
+    prefs_file.write()
+    assert preference in prefs_file.path.read_text(encoding="utf-8")
     actions.export_action.trigger()
     qtbot.waitUntil(target.exists, timeout=5000)
     with qtbot.waitSignal(window.controller.conversations_loaded, timeout=5000):
         actions.wipe_action.trigger()
     assert store.conversations() == [] and window.transcript_model.rowCount() == 0
+    qtbot.waitUntil(lambda: preference not in prefs_file.path.read_text(encoding="utf-8"), timeout=5000)
     memory = window.controller.memory
     assert memory is not None
     qtbot.waitUntil(lambda: memory.index.count() == 0)
