@@ -154,23 +154,25 @@ def test_a_models_json_with_raw_control_characters_parses_clean() -> None:
     from memory.engine import json_grammar
     from memory.text import json_from_model
 
-    # the shape of a reflection answer that failed a whole job: a raw tab and newline in a string
-    recorded = (
-        '{"memories": [{"summary": "Joanna finished her first screenplay\\tand sent it to a '
-        'festival\\nlast week", "references": [3, 4]}, {"summary": "Nate won a video game\\x01 '
-        'tournament", "references": [7]}]}'
-    )
-    raw = recorded.encode().decode("unicode_escape")  # the control characters unescaped, as typed
-    with pytest.raises(ValueError, match="Invalid control character"):
-        json.loads(raw)
-    answer = json_from_model(raw)
-    assert answer["memories"][0]["summary"] == (
-        "Joanna finished her first screenplay\tand sent it to a festival\nlast week"
-    )
-    assert answer["memories"][1]["summary"] == "Nate won a video game tournament"
-    assert answer["memories"][0]["references"] == [3, 4]
+    # Recorded: SmolLM2's answer to the update question in reflection job 6 of LoCoMo conv-42 played
+    # with Joanna as the user, under llama-cpp-python's own grammar; it failed the job three times.
+    recorded = RECORDED_UPDATE
+    with pytest.raises(ValueError, match="Invalid control character at: line 1 column 289"):
+        json.loads(recorded)
+    answer = json_from_model(recorded)
+    assert answer["action"] == "Add" and answer["index"] == 0
+    assert answer["merged_summary"].endswith("writing inspiration.\n")  # kept as the whitespace it is
+    also = json_from_model('{"summary": "a video game\x01 tournament", "references": [7]}')
+    assert also == {"summary": "a video game tournament", "references": [7]}
     grammar = json_grammar({"type": "object", "properties": {"s": {"type": "string"}}})
     assert r'char ::= [^"\\\x7F\x00-\x1F] |' in grammar  # and the model cannot type them at all
+
+
+RECORDED_UPDATE = (
+    '{"action": "Add", "index": 0, "merged_summary": "'
+    + "This is my go-to place for writing inspiration. " * 4
+    + 'This is my go-to place for writing inspiration.\n"}'
+)
 
 
 def test_the_llama_engine_reports_a_templates_refusal_as_such() -> None:
