@@ -44,18 +44,10 @@ def test_a_reply_lists_the_memories_it_was_given(qtbot: QtBot, memoir_home: Path
     model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes [1]."])
     model.default_json = {"memories": []}
     w = start(qtbot, memoir_home, model)
-    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
-        type_and_send(qtbot, w, "My cat Mochi loves cardboard boxes")
-    first_conversation = w.current_id
-    source_id = w.transcript_model.messages()[0].id
-    memory = w.controller.memory
-    assert memory is not None
-    qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
-    with qtbot.waitSignal(w.controller.conversations_loaded):
-        w.new_conversation()
-    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
-        type_and_send(qtbot, w, "What does Mochi love?")
-    reply = finished.args[0].message
+    _, reply_id = _answered_with_memory(qtbot, w)
+    first_conversation = min(c.id for c in w.controller.store.conversations())  # where it was told
+    source_id = w.controller.store.messages(first_conversation)[0].id
+    reply = w.controller.store.message(reply_id)
     receipts = w.transcript_model.receipts(reply.id)
     assert receipts[0].text == "My cat Mochi loves cardboard boxes" and receipts[0].used
     row = w.transcript_model.row_of(reply.id)
