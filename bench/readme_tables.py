@@ -54,8 +54,16 @@ def rerank_online() -> str:
     return "\n".join(lines) + f"\n\nBy category (R@5, before → online): {cats}.\n"
 
 
+LOOP_RUNS = (  # (label, results file): the first thresholds, then the ones chosen on tune
+    ("tune, first thresholds", "loop_tune_first.json"),
+    ("check, first thresholds", "loop_check_first.json"),
+    ("tune, chosen thresholds", "loop_tune.json"),
+    ("check, chosen thresholds", "loop_check.json"),
+)
+
+
 def loop() -> str:
-    runs = [(name, _load(f"loop_{name}.json")) for name in ("tune", "check")]
+    runs = [(label, _load(name)) for label, name in LOOP_RUNS if (RESULTS / name).exists()]
     lines = [
         "| online | conversations | questions | before R@5 | attributed R@5 | oracle R@5 "
         "| before R@10 | attributed R@10 | oracle R@10 |",
@@ -70,7 +78,7 @@ def loop() -> str:
         lines.append(f"| {name} | {', '.join(plays)} | {learning['questions']} | " + " | ".join(cells) + " |")
     lines += ["", "| | " + " | ".join(name for name, _ in runs) + " |", "| --- |" + " --- |" * len(runs)]
     rows: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
-        ("command", lambda r: f"`{r['command']}`"),
+        ("commit", lambda r: f"`{r['commit'][:7]}`"),
         ("online gain in R@5, attributed / oracle", lambda r: _gain(r["learning"]["gain@5"])),
         ("shown memories that were Memoir's words or questions (target ≤ 5%)", _bad_share),
         ('"used": precision against the oracle', lambda r: _r(r["attribution"]["precision"])),
@@ -79,7 +87,8 @@ def loop() -> str:
         ("seconds per question / per reflected session", _seconds),
     ]
     lines += [f"| {label} | " + " | ".join(cell(run) for _, run in runs) + " |" for label, cell in rows]
-    return "\n".join(lines) + "\n"
+    commands = "; ".join(f"{name}: `{run['command']}`" for name, run in runs)
+    return "\n".join(lines) + f"\n\nCommands — {commands}.\n"
 
 
 def _gain(gain: dict[str, Any]) -> str:
