@@ -28,7 +28,7 @@ from memory.attribution import attribute
 from memory.chat import ChatService
 from memory.embed import Embedder
 from memory.engine import ChatModel
-from memory.evaluation.locomo import EVIDENCE, sessions_of
+from memory.evaluation.dataset import EVIDENCE, sessions_of
 from memory.evaluation.voice import first_person
 from memory.jobs import ReflectionJobs
 from memory.memory import MemoryService

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from memory.engine import ChatModel
-from memory.evaluation.locomo import KS, Ingested, Question, recall, turns_for
+from memory.evaluation.dataset import KS, Ingested, Question, recall, turns_for
 from memory.evaluation.voice import first_person
 from memory.recall import CANDIDATES, SHOWN, Recall, pair_features
 from memory.rerank_features import NAMES

@@ -18,7 +18,7 @@ from typing import Any
 
 from memory.embed import Embedder
 from memory.engine import ChatModel
-from memory.evaluation.locomo import KS, Ingested, ingest, recall, turns_for
+from memory.evaluation.dataset import KS, Ingested, ingest, recall, turns_for
 from memory.jobs import ReflectionJobs
 from memory.reflect import Stats, reflector
 from memory.retrieve import Fusion
