@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from memory.lane import BACKGROUND, URGENT
+from memory.recall import read_receipts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,11 +62,9 @@ class ConversationControl:
         )
 
     def _receipts_of(self, conversation_id: int) -> dict[int, list[Receipt]]:
-        recall = self.recall
-        if recall is None:
-            return {}
+        """From SQLite alone: at start the first conversation is drawn before the memory opens."""
         replies = [m.id for m in self.store.messages(conversation_id) if m.role == "assistant"]
-        return {r: found for r in replies if (found := recall.receipts(r))}
+        return {r: found for r in replies if (found := read_receipts(self.store, r))}
 
     def memory_feedback(self, reply_id: int, position: int, value: int) -> None:
         """The user judged a memory shown with a reply: +1 helpful, -1 not relevant, 0 undo."""

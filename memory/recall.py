@@ -20,7 +20,7 @@ import numpy as np
 
 from memory import sources
 from memory.attribution import NO_CITE, attribute
-from memory.items import TOPIC, TURN, MemoryItem
+from memory.items import TOPIC, TURN, ItemStore, MemoryItem
 from memory.memory import MemoryService
 from memory.pref_prompt import edit_block
 from memory.rerank_features import NAMES as FEATURE_NAMES
@@ -199,13 +199,7 @@ class Recall:
         )
 
     def sources(self, item: MemoryItem) -> list[Message]:
-        found = []
-        for message_id in item.message_ids:
-            try:
-                found.append(self.store.message(message_id))
-            except Store.DoesNotExist:
-                continue  # the conversation was deleted; the memory stands on its own
-        return found
+        return sources_of(self.store, item)
 
     def _vectors(self, query: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """The query's embedding and the candidates' (from the index; embedded now if not yet indexed)."""
@@ -255,28 +249,7 @@ class Recall:
         return vectors[: len(sentences)] @ vectors[len(sentences) :].T
 
     def receipts(self, reply_id: int) -> list[Receipt]:
-        rows = self.store.query("SELECT * FROM receipts WHERE reply_id = ? ORDER BY position", (reply_id,))
-        present = self.memory.items.many([r["item_id"] for r in rows if r["item_id"] is not None])
-        found = []
-        for row in rows:
-            used = None if row["cited"] is None else bool(row["cited"])
-            item = present.get(row["item_id"]) if row["item_id"] is not None else None
-            receipt = Receipt(
-                reply_id,
-                row["position"],
-                row["item_id"],
-                row["kind"],
-                row["text"],
-                used,
-                row["feedback"],
-                source=row["source"] or (item.source if item else USER),
-                how=row["how"] or "",
-                occurred_at=item.occurred_at if item else "",
-            )
-            if item is not None:
-                receipt.sources = self.sources(item)
-            found.append(receipt)
-        return found
+        return read_receipts(self.store, reply_id)
 
     def feedback(self, reply_id: int, position: int, value: int) -> None:
         """The user judged a shown memory: +1 helpful, -1 not relevant (0 takes it back)."""
@@ -348,6 +321,42 @@ class Recall:
             zip(FEATURE_NAMES, self.reranker.theta.tolist(), strict=True), key=lambda w: -abs(w[1])
         )
         return self.reranker.updates, weights
+
+
+def read_receipts(store: Store, reply_id: int) -> list[Receipt]:
+    """A reply's receipts from SQLite alone (no index, no embedder): readable as soon as the app
+    starts, before the memory is open — the first conversation shown needs them then."""
+    rows = store.query("SELECT * FROM receipts WHERE reply_id = ? ORDER BY position", (reply_id,))
+    present = ItemStore(store).many([r["item_id"] for r in rows if r["item_id"] is not None])
+    found = []
+    for row in rows:
+        item = present.get(row["item_id"]) if row["item_id"] is not None else None
+        found.append(
+            Receipt(
+                reply_id,
+                row["position"],
+                row["item_id"],
+                row["kind"],
+                row["text"],
+                None if row["cited"] is None else bool(row["cited"]),
+                row["feedback"],
+                sources_of(store, item) if item is not None else [],
+                source=row["source"] or (item.source if item else USER),
+                how=row["how"] or "",
+                occurred_at=item.occurred_at if item else "",
+            )
+        )
+    return found
+
+
+def sources_of(store: Store, item: MemoryItem) -> list[Message]:
+    found = []
+    for message_id in item.message_ids:
+        try:
+            found.append(store.message(message_id))
+        except Store.DoesNotExist:
+            continue  # the conversation was deleted; the memory stands on its own
+    return found
 
 
 def pair_features(

@@ -254,3 +254,46 @@ def test_helpful_is_stored_at_once_and_learned_between_reflection_steps(
     qtbot.waitUntil(lambda: lessons() > taught, timeout=10000)
     assert w.controller._reflecting  # learned between two steps of the same pass, not after it
     w.controller.shutdown()
+
+
+def test_receipts_show_before_the_memory_has_opened(qtbot: QtBot, memoir_home: Path) -> None:
+    """At start the first conversation is drawn before the memory opens (seen under Xvfb: after a
+    restart the first conversation showed no receipts until another was opened and back)."""
+    import threading
+
+    from app.controller import ChatController
+    from memory.memory import MemoryService
+    from memory.settings import SettingsStore
+    from memory.store import Store
+    from tests.fakes import FakeEmbedder
+
+    model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes."])
+    model.default_json = {"memories": []}
+    w = start(qtbot, memoir_home, model)
+    conversation, reply = _answered_with_memory(qtbot, w)
+    shown = w.transcript_model.receipts(reply)
+    w.controller.shutdown()
+    w.close()
+
+    store = Store(memoir_home / "memoir.db")
+    opening = threading.Event()
+
+    def slow_memory(busy: object) -> MemoryService:
+        opening.wait(10)  # the memory is still opening while the conversation is drawn
+        return MemoryService(store, memoir_home / "index", FakeEmbedder())
+
+    controller = ChatController(
+        store,
+        SettingsStore(memoir_home / "settings.json"),
+        memory_factory=slow_memory,  # type: ignore[arg-type]
+    )
+    again = MainWindow(controller)
+    qtbot.addWidget(again)
+    controller.open_memory()
+    with qtbot.waitSignal(controller.receipts_loaded, timeout=5000) as loaded:
+        again.open_conversation(conversation)
+    assert controller.recall is None  # not open yet
+    assert [r.text for r in loaded.args[1][reply]] == [r.text for r in shown]
+    opening.set()
+    qtbot.waitUntil(lambda: controller.memory is not None, timeout=5000)
+    controller.shutdown()
