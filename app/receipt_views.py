@@ -21,11 +21,15 @@ if TYPE_CHECKING:
 
 
 def ranking_summary(steps: int, weights: list[tuple[str, float]]) -> str:
-    """The learned ranking in words: which signs of a useful memory count for more, or less."""
+    """What the user's answers taught the ranking, in words: which signs of a useful memory now
+    count for more, or less, than in the ranking every new Memoir starts with."""
     shown = [(name, w) for name, w in weights if abs(w) >= 0.05][:4]
     if not steps or not shown:
-        return "It has not learned anything yet: memories are in the order search finds them."
-    lines = [f"What it has learned so far ({steps} steps), strongest first:"]
+        return (
+            "It has not learned from your answers yet: memories are in the order search finds them,"
+            " weighed as every new Memoir starts."
+        )
+    lines = [f"What your answers have taught it so far ({steps} steps), strongest first:"]
     lines += [f"  • {'more' if w > 0 else 'less'} weight for: {name} ({w:+.2f})" for name, w in shown]
     return "\n".join(lines)
 

@@ -25,7 +25,7 @@ from memory.memory import MemoryService
 from memory.pref_prompt import edit_block
 from memory.rerank_features import NAMES as FEATURE_NAMES
 from memory.rerank_features import features
-from memory.reranker import Example, Reranker
+from memory.reranker import PRIOR, Example, Reranker
 from memory.reranker_store import RerankerStore
 from memory.sources import USER
 from memory.store import Message, Store, now
@@ -316,10 +316,10 @@ class Recall:
         self.weights.save(self.reranker)
 
     def learned(self) -> tuple[int, list[tuple[str, float]]]:
-        """Learning steps taken, and each feature's learned weight, largest first (for the user)."""
-        weights = sorted(
-            zip(FEATURE_NAMES, self.reranker.theta.tolist(), strict=True), key=lambda w: -abs(w[1])
-        )
+        """Learning steps taken, and how far this user's answers moved each feature's weight from
+        where every reranker starts (``PRIOR``), largest first (for the user)."""
+        moved = (self.reranker.theta - np.asarray(PRIOR)).tolist()
+        weights = sorted(zip(FEATURE_NAMES, moved, strict=True), key=lambda w: -abs(w[1]))
         return self.reranker.updates, weights
 
 

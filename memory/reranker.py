@@ -2,12 +2,14 @@
 
 Query and memory embeddings are adapted by residual linear maps, ``q' = q + W_q q`` and
 ``m' = m + W_m m``. The score adds what the adaptation changes to the retriever's own score,
-``s = base + q'·m' - q·m``, so with W at zero (the start, and after a reset) the order is exactly the
-retriever's. Learning is REINFORCE on a softmax policy over the candidates at temperature τ, with
+``s = base + q'·m' - q·m``, so with W at zero (the start, and after a reset) the embeddings order
+as the retriever's do. Learning is REINFORCE on a softmax policy over the candidates at temperature τ, with
 per-memory rewards (+1 cited, -1 shown but not cited) against a baseline.
 
-Beyond RMM, the score also adds ``θ·φ``: learned weights (zero at the start, too) over the cheap
-features of :mod:`memory.rerank_features`. The same policy gradient moves them, with Adam: W keeps
+Beyond RMM, the score also adds ``θ·φ``: learned weights over the cheap features of
+:mod:`memory.rerank_features`. They start from ``PRIOR``, fitted offline on other people's
+conversations (one user's few dozen answers move them too little to help; see below), and the
+user's own answers move them from there. The same policy gradient moves them, with Adam: W keeps
 RMM's plain step of 1e-3, which moves 2×d² weights a little; θ is nine weights of very different
 scales, and Adam's per-weight step size is what lets them learn from a few dozen answers.
 """
@@ -29,6 +31,11 @@ BATCH = 4
 FEATURE_RATE = 1e-2
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
+# Where θ starts, in the order of rerank_features.NAMES: fitted on LoCoMo "tune" (conv-26, 30, 41,
+# each speaker in turn the user) by bench/fit_reranker_prior.py; copied from
+# bench/results/reranker_prior.json (a test checks they agree). On "check" (conv-42, 43) it lifts
+# the retriever's R@5 from 0.721 to 0.736 before the user's own answers teach anything.
+PRIOR = (1.5334, -1.1858, 0.0295, 0.0808, 0.6689, 0.1474, -0.0003, 0.3979, -0.3712)
 
 
 @dataclass
@@ -55,7 +62,7 @@ class Reranker:
         if weights is None:
             weights = (np.zeros((dimension, dimension)), np.zeros((dimension, dimension)))
         self.w_q, self.w_m = (np.asarray(w, dtype=np.float64) for w in weights)
-        self.theta = np.zeros(FEATURES) if theta is None else np.array(theta, dtype=np.float64)
+        self.theta = np.array(PRIOR if theta is None else theta, dtype=np.float64)
         self.adam = (np.zeros(FEATURES), np.zeros(FEATURES))  # first and second moments of θ's steps
         self.updates = 0
         self._pending: list[Example] = []
@@ -161,7 +168,7 @@ class Reranker:
     def reset(self) -> None:
         self.w_q[:] = 0.0
         self.w_m[:] = 0.0
-        self.theta[:] = 0.0
+        self.theta[:] = PRIOR
         for moment in self.adam:
             moment[:] = 0.0
         self.updates = 0

@@ -8,9 +8,10 @@ turns are asked in the first person, in a fixed shuffled order, each in a new co
 ``ChatService.reply`` with the app's recall: retrieve, rerank, answer, attribute, learn.
 
 Scored online (progressive validation): each question is scored with the reranker as it stands
-before its own answer teaches it. Three arms on the same candidates: the retriever's order
-(``before``), the app's reranker learning from attributed rewards (``attributed``), and a reranker
-learning from oracle rewards (a shown memory covering an evidence turn) beside it (``oracle``).
+before its own answer teaches it. Four arms on the same candidates: the retriever's order
+(``before``), the reranker's starting point that never learns (``prior``, fitted on "tune"), the
+app's reranker learning from attributed rewards (``attributed``), and a reranker learning from
+oracle rewards (a shown memory covering an evidence turn) beside it (``oracle``).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from memory.sources import SOURCES
 from memory.store import Store
 
 KS = (5, 10)
+ARMS = ("before", "prior", "attributed", "oracle")
 SEED = 0
 # The app's settings, but greedy (repeatable runs) and replies cut at 160 tokens (an answer to a
 # memory question is short; the cap bounds a run's time). Both are in the JSON report.
@@ -180,6 +182,10 @@ def ask(
         ids = [item.id for item in pool.items]
         orders = {
             "before": list(range(len(ids))),
+            # where every user's reranker starts (memory.reranker.PRIOR), never learning
+            "prior": Reranker(len(pool.query)).select(
+                pool.query, pool.vectors, pool.base, len(ids), None, pool.features
+            ),
             "attributed": played.recall.reranker.select(
                 pool.query, pool.vectors, pool.base, len(ids), None, pool.features
             ),
@@ -189,7 +195,7 @@ def ask(
             turns = played.turns_of([ids[i] for i in order])
             row.update({f"{arm}@{k}": recall_at(turns, question.evidence, k) for k in KS})
     else:
-        row.update({f"{arm}@{k}": 0.0 for arm in ("before", "attributed", "oracle") for k in KS})
+        row.update({f"{arm}@{k}": 0.0 for arm in ARMS for k in KS})
     start = time.perf_counter()
     result = played.chat.reply(
         conversation.id,

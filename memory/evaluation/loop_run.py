@@ -22,7 +22,7 @@ from memory.embed import Embedder
 from memory.engine import ChatModel
 from memory.evaluation import report
 from memory.evaluation.json_cache import CachedJson, reflection_cache
-from memory.evaluation.loop import KS, SEED, SETTINGS, Tally, ask, play, questions_in_order, reflect
+from memory.evaluation.loop import ARMS, KS, SEED, SETTINGS, Tally, ask, play, questions_in_order, reflect
 from memory.reranker import Reranker
 
 
@@ -45,11 +45,10 @@ def learning_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def mean(key: str, subset: list[dict[str, Any]]) -> float:
         return round(statistics.mean(r[key] for r in subset), 4) if subset else 0.0
 
-    arms = ("before", "attributed", "oracle")
-    out: dict[str, Any] = {arm: {f"recall@{k}": mean(f"{arm}@{k}", rows) for k in KS} for arm in arms}
+    out: dict[str, Any] = {arm: {f"recall@{k}": mean(f"{arm}@{k}", rows) for k in KS} for arm in ARMS}
     out["questions"] = len(rows)
     out["by_category"] = {
-        str(c): {arm: mean(f"{arm}@5", [r for r in rows if r["category"] == c]) for arm in arms}
+        str(c): {arm: mean(f"{arm}@5", [r for r in rows if r["category"] == c]) for arm in ARMS}
         | {"questions": sum(r["category"] == c for r in rows)}
         for c in sorted({r["category"] for r in rows})
     }
@@ -177,7 +176,7 @@ def main(
         print(text)
     else:
         learning = result["learning"]
-        for arm in ("before", "attributed", "oracle"):
+        for arm in ARMS:
             print(f"{arm:10} " + "  ".join(f"R@{k} {learning[arm][f'recall@{k}']:.3f}" for k in KS))
         print(f"shown: {result['shown_sources']}")
         print(f"attribution: {result['attribution']}")

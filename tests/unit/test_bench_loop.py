@@ -110,7 +110,7 @@ def test_the_loop_runs_the_apps_reply_path_and_reports_every_part(tmp_path: Path
     attribution = result["attribution"]
     assert attribution["memories_judged"] == shown["memories_shown"]
     assert attribution["precision"] is not None and attribution["not_sure_share"] < 1  # echoes were judged
-    for arm in ("before", "attributed", "oracle"):
+    for arm in ("before", "prior", "attributed", "oracle"):
         assert 0.0 <= result["learning"][arm]["recall@5"] <= 1.0
     assert result["data"]["sha256"] and result["machine"]["cores"]
     asked = [" ".join("".join(p).split()) for p in model.prompts]

@@ -103,6 +103,7 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
 ) -> None:
     from app import dialogs
     from memory.rerank_features import NAMES
+    from memory.reranker import PRIOR
 
     w = start(qtbot, memoir_home, FakeChatModel(["Noted."]))
     recall = w.controller.recall
@@ -111,10 +112,10 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, _a: asked.append(text) or False)
     w.reset_ranking()
     qtbot.waitUntil(lambda: len(asked) == 1)
-    assert "has not learned anything yet" in asked[0]
+    assert "has not learned from your answers yet" in asked[0]
 
-    recall.reranker.theta[NAMES.index("words shared with the question")] = 0.8
-    recall.reranker.theta[NAMES.index("being a question")] = -0.3
+    recall.reranker.theta[NAMES.index("words shared with the question")] += 0.8
+    recall.reranker.theta[NAMES.index("being a question")] -= 0.3
     recall.reranker.updates = 12
     monkeypatch.setattr(dialogs, "confirm", lambda _p, _t, text, _a: asked.append(text) or True)
     w.reset_ranking()
@@ -126,7 +127,7 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     )
     question = next(n for n, line in enumerate(lines) if "less weight for: being a question (-0.30)" in line)
     assert shared < question  # strongest first
-    qtbot.waitUntil(lambda: not recall.reranker.theta.any() and recall.reranker.updates == 0)
+    qtbot.waitUntil(lambda: list(recall.reranker.theta) == list(PRIOR) and recall.reranker.updates == 0)
     w.controller.shutdown()
 
 
