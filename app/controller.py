@@ -22,9 +22,11 @@ from memory.book import MemoryBook
 from memory.chat import ChatService, ReplyRefused, ReplyResult
 from memory.cipher import Cipher
 from memory.default_model import default_model_path
-from memory.engine import ChatModel, LlamaChatModel, ModelError
+from memory.engine import ChatModel, ModelError
 from memory.lane import BACKGROUND, URGENT, SerialLane
 from memory.memory import MemoryService
+from memory.model_form import ModelForms, load_chat_model
+from memory.paths import data_dir
 from memory.pref_prompt import PreferencePrompt
 from memory.preferences import PreferenceStore
 from memory.recall import Recall
@@ -39,8 +41,9 @@ MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
 
 
 def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
-    return LlamaChatModel.load(
+    return load_chat_model(
         path,
+        ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/model_form.py)
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,
@@ -210,6 +213,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             self.memory = memory
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
+            self.memories_changed.emit()  # an open memory browser fills in now
             self.run_reflection()
 
         self._run(

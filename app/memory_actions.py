@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressDialog, QPushButton
 
 from app import dialogs
+from app.layout import side_width
 from app.memory_dialogs import AboutMeDialog, SearchDialog, history_html
 from app.memory_panel import MemoryPanel
 from app.ops import call_in_gui
@@ -85,6 +86,8 @@ class MemoryActions(QObject):
         self.panel.about_requested.connect(self.ops.about_me)
         self.ops.about_loaded.connect(self.show_about)
         self.ops.changed.connect(self._on_changed)
+        # reflection added memories, or the memory finished opening: an open browser shows them
+        self.w.controller.memories_changed.connect(self._on_changed)
         self.ops.failed.connect(self._on_failed)
         self.ops.messages_found.connect(self._on_found)
         self.dock.visibilityChanged.connect(self._on_dock_visibility)
@@ -95,13 +98,18 @@ class MemoryActions(QObject):
 
     def _on_dock_visibility(self, visible: bool) -> None:
         if visible:
+            self.dock.raise_()  # its tab in front, whichever panel was showing
             if self.dock.width() < 520:  # room for the text column next to the dates and counts
-                self.w.resizeDocks([self.dock], [min(640, self.w.width() // 2)], Qt.Orientation.Horizontal)
-            self.panel.refresh()
+                self.w.resizeDocks([self.dock], [side_width(self.w, 640)], Qt.Orientation.Horizontal)
+            self._on_changed()
 
     def _on_changed(self) -> None:
-        if self.dock.isVisible():
-            self.panel.refresh()
+        if not self.dock.isVisible():
+            return
+        if self.w.controller.memory is None:  # it refreshes once the memory has opened
+            self.w.statusBar().showMessage("Memory is still opening; the list fills in when ready.", 5000)
+            return
+        self.panel.refresh()
 
     def _on_failed(self, text: str) -> None:
         text = text or "Cancelled; nothing was changed."

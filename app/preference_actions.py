@@ -9,6 +9,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
 
 from app import dialogs
+from app.layout import side_width
 from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
 from memory.preferences import Preference
@@ -33,6 +34,8 @@ class PreferenceActions(QObject):
         self.dock.setObjectName("preferencesDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        # one side area, two tabs: side by side, the panels left the chat ~200 px at the default size
+        window.tabifyDockWidget(window.memory_actions.dock, self.dock)
         self.dock.hide()
         self.panel_action = self.dock.toggleViewAction()
         self.panel_action.setText("&Preferences Panel")
@@ -48,8 +51,10 @@ class PreferenceActions(QObject):
         self.ops.start()
 
     def _on_visible(self, visible: bool) -> None:
-        if visible and self.dock.width() < 620:  # room for the text next to the other columns
-            self.w.resizeDocks([self.dock], [min(720, self.w.width() // 2)], Qt.Orientation.Horizontal)
+        if visible:
+            self.dock.raise_()  # its tab in front, whichever panel was showing
+            if self.dock.width() < 620:  # room for the text next to the other columns
+                self.w.resizeDocks([self.dock], [side_width(self.w, 720)], Qt.Orientation.Horizontal)
 
     def _connect(self) -> None:
         p = self.panel

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -22,6 +23,7 @@ from app import dialogs
 from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
+from app.layout import CHAT_MIN_WIDTH, SCREEN_SHARE
 from app.memory_actions import MemoryActions
 from app.models import TranscriptModel
 from app.preference_actions import PreferenceActions
@@ -80,6 +82,8 @@ class MainWindow(QMainWindow, ReceiptViews):
         input_row.addWidget(self.composer, 1)
         input_row.addLayout(buttons)
         right = QWidget()
+        # the reply and its receipts stay readable however many panels are open beside them
+        right.setMinimumWidth(CHAT_MIN_WIDTH)
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 6, 6, 6)
         column.addWidget(self.banner)
@@ -359,13 +363,24 @@ class MainWindow(QMainWindow, ReceiptViews):
         )
 
     def _restore_geometry(self) -> None:
+        geometry = self.ui_state.value("geometry") if self.ui_state is not None else None
+        if geometry is None or not self.restoreGeometry(geometry):
+            self._fit_screen()
         if self.ui_state is not None:
-            geometry = self.ui_state.value("geometry")
-            if geometry is not None:
-                self.restoreGeometry(geometry)
             splitter = self.ui_state.value("splitter")
             if splitter is not None:
                 self.splitter.restoreState(splitter)
+
+    def _fit_screen(self) -> None:
+        """The first start: most of the screen, centred (the default size is for no screen)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        free = screen.availableGeometry()
+        width = max(min(free.width(), 900), int(free.width() * SCREEN_SHARE))
+        height = max(min(free.height(), 600), int(free.height() * SCREEN_SHARE))
+        self.resize(width, height)
+        self.move(free.center() - self.rect().center())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.ui_state is not None:
