@@ -54,26 +54,29 @@ def rerank_online() -> str:
     return "\n".join(lines) + f"\n\nBy category (R@5, before → online): {cats}.\n"
 
 
-LOOP_RUNS = (  # (label, results file): the first thresholds, then the ones chosen on tune
+LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on tune, the prior
     ("tune, first thresholds", "loop_tune_first.json"),
     ("check, first thresholds", "loop_check_first.json"),
     ("tune, chosen thresholds", "loop_tune.json"),
     ("check, chosen thresholds", "loop_check.json"),
+    ("tune, with the prior, all", "loop_tune_prior.json"),
+    ("check, with the prior, all", "loop_check_prior.json"),
 )
+ARMS = ("before", "prior", "attributed", "oracle")
 
 
 def loop() -> str:
     runs = [(label, _load(name)) for label, name in LOOP_RUNS if (RESULTS / name).exists()]
     lines = [
-        "| online | conversations | questions | before R@5 | attributed R@5 | oracle R@5 "
-        "| before R@10 | attributed R@10 | oracle R@10 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| online | conversations | questions | before R@5 | prior R@5 | attributed R@5 | oracle R@5 "
+        "| before R@10 | prior R@10 | attributed R@10 | oracle R@10 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, run in runs:
         learning = run["learning"]
         plays = sorted({p["conversation"] for p in run["plays"]})
         cells = [
-            _r(learning[arm][f"recall@{k}"]) for k in (5, 10) for arm in ("before", "attributed", "oracle")
+            _r(learning[arm][f"recall@{k}"]) if arm in learning else "—" for k in (5, 10) for arm in ARMS
         ]
         lines.append(f"| {name} | {', '.join(plays)} | {learning['questions']} | " + " | ".join(cells) + " |")
     lines += ["", "| | " + " | ".join(name for name, _ in runs) + " |", "| --- |" + " --- |" * len(runs)]
@@ -108,7 +111,92 @@ def _seconds(run: dict[str, Any]) -> str:
     return f"{run['seconds_per_question']} / {run['reflection']['seconds_per_session']}"
 
 
-TABLES: dict[str, Callable[[], str]] = {"rerank_online": rerank_online, "loop": loop}
+def model_form() -> str:
+    run = _load("model_form.json")
+    lines = [
+        "| form | MB | prompt tok/s | generation tok/s | perplexity | greedy replies identical "
+        "| first tokens agreeing | faithful |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, f in run["forms"].items():
+        greedy = f["greedy"]
+        lines.append(
+            f"| {name} | {f['megabytes']} | {f['prompt_tokens_per_s']} ({f['prompt_speed_ratio']}×) "
+            f"| {f['generation_tokens_per_s']} ({f['generation_speed_ratio']}×) "
+            f"| {f['perplexity']} ({f['perplexity_ratio']}×) | {greedy['identical_replies']}/{greedy['of']} "
+            f"| {greedy['mean_agreeing_first_tokens']} | {'yes' if f['faithful'] else 'no'} |"
+        )
+    return "\n".join(lines) + (
+        f"\n\nChosen: **{run['chosen']}**. {run['threads']} threads, {run['machine']['cpu']}, "
+        f"commit `{run['commit'][:7]}`, `{run['command']}`.\n"
+    )
+
+
+def latency() -> str:
+    run = _load("latency.json")
+    detail = run["detail"]
+    rows = [
+        (
+            "time to first token, 5 memories + 3 preferences (target ≤ 1.0 s)",
+            f"{run['ttft_with_memories_s']} s",
+        ),
+        ("time to first token, no memories", f"{run['ttft_plain_s']} s"),
+        (
+            "time to first token while reflection runs (target ≤ 1.5 s)",
+            _missing(run["ttft_during_reflection_s"], " s"),
+        ),
+        ("prompt tokens/s, app ÷ raw packaged Q4_1 (target ≥ 1.6)", f"{run['prompt_speed_ratio']}"),
+        ("generation with one core busy ÷ quiet (target ≥ 0.7)", f"{run['busy_core_ratio']}"),
+        (
+            "tokens evaluated on switching back to a 2,000-token conversation (target ≤ 64)",
+            f"{run['switch_back_evaluated']}",
+        ),
+        ("generation tokens/s, app's streaming ÷ raw (target ≥ 0.97)", f"{run['tokens_per_s_ratio']}"),
+    ]
+    lines = ["| measure | value |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows]
+    prompt, generation = detail["prompt_tokens_per_s"], detail["generation_tokens_per_s"]
+    speeds = (
+        f"prompt {prompt['app']} tok/s (raw Q4_1 {prompt['raw_packaged_q4_1']}), "
+        f"generation {generation['quiet']} quiet / {generation['busy']} busy"
+    )
+    sweep = "; ".join(
+        f"{r['threads'][0]} generation + {r['threads'][1]} prompt threads: "
+        f"{r['quiet']} → {r['busy']} tok/s ({r['ratio']}×)"
+        for r in run.get("sweep", [])
+    )
+    return "\n".join(lines) + (
+        f"\n\n{run['model']}, threads (generation, prompt) {run['threads']}, {detail['items']} memory items; "
+        f"{speeds}. Thread sweep, one core busy: {sweep or 'not run'}. "
+        f"{run['machine']['cpu']}, commit `{run['commit'][:7]}`, `{run['command']}`.\n"
+    )
+
+
+def _missing(value: float | None, unit: str) -> str:
+    return "not measured" if value is None else f"{value}{unit}"
+
+
+def degenerate() -> str:
+    run = _load("degenerate.json")
+    lines = [
+        "| sampler | replies | looped (stopped by Memoir) | degenerate as shown "
+        "| cut by the token limit | median tokens |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r in run["samplers"].items():
+        lines.append(
+            f"| {name} | {r['replies']} | {_pct(r['looped_share'])} | {_pct(r['degenerate_share'])} "
+            f"| {r['cut_by_token_limit']} | {r['median_tokens']} |"
+        )
+    return "\n".join(lines) + f"\n\n{run['model']}, commit `{run['commit'][:7]}`, `{run['command']}`.\n"
+
+
+TABLES: dict[str, Callable[[], str]] = {
+    "rerank_online": rerank_online,
+    "loop": loop,
+    "model_form": model_form,
+    "latency": latency,
+    "degenerate": degenerate,
+}
 
 
 def render(readme: str) -> str:

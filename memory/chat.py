@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from memory import repetition
 from memory.engine import ChatModel, GenerationStats, TemplateRefused
 from memory.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
 from memory.settings import Settings
@@ -154,16 +155,19 @@ class ChatService:
         should_stop: Callable[[], bool],
         on_text: Callable[[int, str], None],
     ) -> GenerationStats:
+        looped = False
         generation = model.generate(
             prompt,
             max_tokens=settings.max_tokens,
             temperature=settings.temperature,
-            should_stop=should_stop,
+            should_stop=lambda: looped or should_stop(),
         )
         text, last_save = "", time.monotonic()
         try:
             for piece in generation:
                 text += piece
+                if repetition.runaway(text):  # a loop to the token limit helps nobody: stop, keep one copy
+                    looped, text = True, repetition.trim(text)
                 on_text(message_id, text)
                 if time.monotonic() - last_save >= SAVE_INTERVAL:
                     self.store.update_message(message_id, content=text)
@@ -172,6 +176,8 @@ class ChatService:
             self.store.update_message(message_id, content=text, status="error")
             raise
         stats = generation.stats
+        if looped:  # Memoir stopped it, not the user
+            stats.stopped, stats.looped = False, True
         self.store.update_message(
             message_id,
             content=text.strip(),

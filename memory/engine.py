@@ -49,6 +49,7 @@ class GenerationStats:
     seconds: float = 0.0
     stopped: bool = False  # the user pressed Stop
     truncated: bool = False  # hit the max-tokens limit
+    looped: bool = False  # stopped by Memoir on a runaway repetition (memory/repetition.py)
 
     @property
     def evaluated_tokens(self) -> int:
@@ -123,6 +124,24 @@ def check_model_file(path: Path) -> None:
         raise ModelError(f"{path.name} is too small to be a model: the file looks truncated.")
 
 
+def thread_counts(setting: int, cores: int | None = None) -> tuple[int, int]:
+    """(generation, prompt evaluation) threads for the Threads setting; 0 picks.
+
+    Prompt evaluation is compute-bound and uses every core. Generation is memory-bound, and
+    llama.cpp's threads meet at a barrier after every layer of every token: one thread stalled by
+    another program stalls them all. On 2 cores with one kept busy elsewhere, 2 generation threads
+    fell from 86.6 to 23.6 tokens/s (0.27x) and 1 thread from 62.0 to 58.0 (0.94x)
+    (bench/bench_latency.py --sweep, bench/results/latency.json): a quarter slower when the machine
+    is idle, three times faster when it is not, and still far above reading speed. So generation
+    leaves a core free on small machines; on more than 4 cores (not measured here) two.
+    A number set by the user is used for both, as it says.
+    """
+    if setting > 0:
+        return setting, setting
+    cores = max(1, cores or os.cpu_count() or 1)
+    return max(1, cores - 1) if cores <= 4 else cores - 2, cores
+
+
 def read_through(path: Path, progress: Callable[[float], None], chunk: int = 8 << 20) -> None:
     """Read the file once so that loading it reports real progress (and warms the page cache)."""
     total = max(1, path.stat().st_size)
@@ -161,6 +180,9 @@ class LlamaChatModel:
         self._llama = llama
         self.path = path
         self.name = path.stem
+        # extra llama.cpp sampler arguments for replies (e.g. repeat_penalty), per model:
+        # memory/model_form.py sets the ones measured for the packaged model
+        self.sampling: dict[str, Any] = {}
         self.n_ctx = llama.n_ctx()
         metadata = llama.metadata
         self.has_chat_template = "tokenizer.chat_template" in metadata
@@ -183,9 +205,9 @@ class LlamaChatModel:
     ) -> LlamaChatModel:
         check_model_file(path)
         read_through(path, lambda f: progress(0.9 * f))
-        threads = n_threads or max(1, os.cpu_count() or 1)
+        generation, prompt = thread_counts(n_threads)
         llama = open_llama(
-            path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, n_gpu_layers=n_gpu_layers
+            path, n_ctx=n_ctx, n_threads=generation, n_threads_batch=prompt, n_gpu_layers=n_gpu_layers
         )
         progress(1.0)
         return cls(llama, path)
@@ -238,6 +260,7 @@ class LlamaChatModel:
             temperature=temperature,
             stream=True,
             stop=[self._formatter.eos_token] if self._formatter.eos_token else None,
+            **self.sampling,
         )
         try:
             for chunk in chunks:

