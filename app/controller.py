@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -38,12 +39,14 @@ log = logging.getLogger(__name__)
 ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
 MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
 MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
+STATES = "states"  # conversations' llama.cpp caches, in the data folder
 
 
 def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
     return load_chat_model(
         path,
         ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/model_form.py)
+        states=data_dir() / STATES,
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,
@@ -171,6 +174,19 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self._model = self._factory(path, settings, progress)
         return self._model
 
+    def forget_states(self) -> None:
+        """Conversations' saved llama.cpp caches hold what was said: when the user deletes or
+        forgets anything, they all go (they are only a cache), with the one in the model's memory."""
+        folder = data_dir() / STATES
+
+        def clear() -> None:
+            forget = getattr(self._model, "forget_states", None)
+            if forget is not None:
+                forget()
+            shutil.rmtree(folder, ignore_errors=True)
+
+        self._run(self.model_lane, clear, priority=URGENT, on_error=self._report)
+
     def _on_load_failed(self, exc: BaseException) -> None:
         detail = str(exc) if isinstance(exc, ModelError) else f"The model failed to load: {exc}"
         self._set_state(ModelState.ERROR, detail)
@@ -197,6 +213,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             return
         factory = self._memory_factory
 
+        purged_at_start: list[int] = []
+
         def start() -> tuple[MemoryService, Recall, Cipher]:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
@@ -204,6 +222,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             memory.start_up()
             if purged:
                 memory.compact()
+                purged_at_start.append(purged)
             wired = answering(memory, self.preferences)  # as the self-test and benchmarks wire it
             return memory, wired.recall, wired.cipher
 
@@ -214,6 +233,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
             self.memories_changed.emit()  # an open memory browser fills in now
+            if purged_at_start:
+                self.forget_states()
             self.run_reflection()
 
         self._run(
@@ -290,6 +311,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self._run(self.io_lane, store, on_done=committed, on_error=failed)
 
     def regenerate(self, conversation_id: int) -> None:
+        self.forget_states()  # the reply being replaced must not live on in a saved cache
         self._run(
             self.io_lane,
             self.chat.forget_last_reply,

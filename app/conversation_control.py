@@ -36,6 +36,7 @@ class ConversationControl:
 
         def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
         def _report(self, exc: BaseException) -> None: ...
+        def forget_states(self) -> None: ...
 
     def refresh_conversations(self) -> None:
         self._run(
@@ -121,6 +122,7 @@ class ConversationControl:
 
         def deleted(_: object) -> None:
             self.refresh_conversations()
+            self.forget_states()
             memory = self.memory
             if memory is not None:
                 self._run(self.index_lane, memory.compact, priority=BACKGROUND, on_error=self._report)

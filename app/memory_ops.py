@@ -108,6 +108,7 @@ class MemoryOps(QObject):
 
         def compact(purged: int) -> None:
             if purged:
+                self.c.forget_states()
                 self.c._run(self.c.index_lane, memory.compact, priority=BACKGROUND, on_error=self.c._report)
 
         self._io(self._book_call, "purge_forgotten", on_done=compact)
@@ -183,6 +184,7 @@ class MemoryOps(QObject):
                 memory.indexer.cancelled = False
 
         def wiped(_: Any) -> None:
+            self.c.forget_states()
             self.changed.emit()
             self.c.refresh_conversations()
             self.c.preference_ops.load(write_file=True)  # preferences.md too, or it would bring them back

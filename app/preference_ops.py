@@ -112,6 +112,7 @@ class PreferenceOps(QObject):
             return phrase, self.c.store.message(message_id)
 
         def learned(result: tuple[str, Message]) -> None:
+            self.c.forget_states()  # the reply as it was must not live on in a saved cache
             phrase, message = result
             self.c.message_added.emit(message)
             self.load(write_file=True)

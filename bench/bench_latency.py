@@ -13,6 +13,8 @@ Reports (top-level JSON keys):
 - ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
   ~2,000-token conversation (another conversation answered in between);
 - ``ttft_during_reflection_s``: not measured by this script yet (null).
+The model is loaded as the app loads it (``load_chat_model``: its form, its threads, and a
+conversation cache folder, here a temporary one).
 ``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair.
 
     .venv/bin/python bench/bench_latency.py [--turns 20] [--items 10000] [--sweep] [--json]
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -229,7 +232,8 @@ def main() -> int:
     raw = Llama(model_path=str(packaged), n_ctx=1024, n_threads=cores, n_threads_batch=cores, verbose=False)
     raw_prompt = prompt_rate(raw)
     raw.close()
-    model = load_chat_model(packaged, ModelForms(model_forms_folder()), n_ctx=4096)
+    states = Path(tempfile.mkdtemp(prefix="memoir-states-"))  # the app keeps them in its data folder
+    model = load_chat_model(packaged, ModelForms(model_forms_folder()), n_ctx=4096, states=states)
     result["model"] = model.name
     result["threads"] = list(thread_counts(0))
     app_prompt = prompt_rate(model._llama)
@@ -258,6 +262,7 @@ def main() -> int:
         },
     }
     model.close()
+    shutil.rmtree(states, ignore_errors=True)
     if args.sweep:
         result["sweep"] = sweep(ModelForms(model_forms_folder()).path_for(packaged))
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

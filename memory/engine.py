@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from memory.state_cache import MIN_GAIN, StateCache
 from memory.text import json_from_model
 
 GGUF_MAGIC = b"GGUF"
@@ -183,6 +184,7 @@ class LlamaChatModel:
         # extra llama.cpp sampler arguments for replies (e.g. repeat_penalty), per model:
         # memory/model_form.py sets the ones measured for the packaged model
         self.sampling: dict[str, Any] = {}
+        self.states: StateCache | None = None  # conversations' saved caches (memory/state_cache.py)
         self.n_ctx = llama.n_ctx()
         metadata = llama.metadata
         self.has_chat_template = "tokenizer.chat_template" in metadata
@@ -234,6 +236,24 @@ class LlamaChatModel:
         common = self._llama.longest_token_prefix(cached, prompt)
         return int(min(common, len(prompt) - 1))
 
+    def _switch_to(self, prompt: list[int]) -> None:
+        """Before evaluating ``prompt``: keep the cache being left (if it is worth keeping) and
+        bring back a saved one that covers more of ``prompt`` than what llama.cpp holds now."""
+        if self.states is None:
+            return
+        cached = self.cached_prefix(prompt)
+        saved = self.states.best(prompt, cached)
+        if self._llama.n_tokens - cached > MIN_GAIN:
+            self.states.save(self._llama)
+        if saved is not None:
+            self.states.restore(self._llama, saved)
+
+    def forget_states(self) -> None:
+        """Saved caches deleted, and the one in memory dropped so it is never saved later."""
+        if self.states is not None:
+            self.states.clear()
+        self._llama.reset()
+
     def generate(
         self,
         prompt: list[int],
@@ -242,6 +262,7 @@ class LlamaChatModel:
         temperature: float,
         should_stop: Callable[[], bool],
     ) -> Generation:
+        self._switch_to(prompt)
         stats = GenerationStats(prompt_tokens=len(prompt), reused_tokens=self.cached_prefix(prompt))
         return Generation(self._stream(prompt, max_tokens, temperature, should_stop, stats), stats)
 
@@ -292,6 +313,7 @@ class LlamaChatModel:
 
         grammar = LlamaGrammar.from_string(json_grammar(schema), verbose=False)
         prompt = self.format_prompt(messages)
+        self._switch_to(prompt)  # reflection between replies: the conversation's cache is kept
         if len(prompt) + max_tokens > self.n_ctx:
             raise ValueError(f"prompt of {len(prompt)} tokens leaves no room in a {self.n_ctx} context")
         text = ""
@@ -308,4 +330,6 @@ class LlamaChatModel:
         return json_from_model(text)  # may raise if max_tokens cut the object short: callers retry
 
     def close(self) -> None:
+        if self.states is not None and self._llama.n_tokens > MIN_GAIN:
+            self.states.save(self._llama)  # switching back after a restart is quick too
         self._llama.close()

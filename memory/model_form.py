@@ -24,12 +24,13 @@ from pathlib import Path
 
 from memory.default_model import default_model_path
 from memory.engine import LlamaChatModel, ModelError, check_model_file
+from memory.state_cache import StateCache, settings_key
 
 log = logging.getLogger(__name__)
 
 # Chosen by bench/bench_model_form.py (bench/results/model_form.json): the fastest form whose
 # perplexity and greedy replies stay within the stated tolerance of the packaged file. Q8_0: prompt
-# 1.40x, generation 1.07x, perplexity +1.9%. Q4_0 is faster (1.67x) but not faithful (+5.5%, its
+# 1.63x, generation 1.21x, perplexity +1.9%. Q4_0 is faster (2.33x) but not faithful (+5.5%, its
 # greedy replies part from the original's after 1.5 tokens on average).
 FORM = "Q8_0"
 _FTYPES = {"F32": 0, "Q4_0": 2, "Q8_0": 7}  # llama_ftype values (llama.h); F32 for the bench
@@ -173,9 +174,25 @@ def load_chat_model(
     n_threads: int = 0,
     n_gpu_layers: int = 0,
     progress: Callable[[float], None] = lambda _: None,
+    states: Path | None = None,
 ) -> LlamaChatModel:
     """The chat model at ``path``, run in its converted form when it is the packaged model (and
-    ``forms`` is given). A converted file llama.cpp refuses is deleted and the original loaded."""
+    ``forms`` is given). A converted file llama.cpp refuses is deleted and the original loaded.
+    With ``states``, conversations' caches are kept there (memory/state_cache.py)."""
+    model = _load_form(path, forms, n_ctx, n_threads, n_gpu_layers, progress)
+    if states is not None:
+        model.states = StateCache(states, settings_key(model.path, n_ctx))
+    return model
+
+
+def _load_form(
+    path: Path,
+    forms: ModelForms | None,
+    n_ctx: int,
+    n_threads: int,
+    n_gpu_layers: int,
+    progress: Callable[[float], None],
+) -> LlamaChatModel:
     packaged = default_model_path()
     runnable = path
     if forms is not None and packaged is not None and path.resolve() == packaged.resolve():

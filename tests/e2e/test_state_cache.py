@@ -1,0 +1,113 @@
+"""Conversations keep their llama.cpp cache across a switch: the same next-token logits as a fresh
+evaluation, few tokens evaluated, invalidated by other settings, capped, damage ignored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory.engine import LlamaChatModel
+from memory.state_cache import StateCache, settings_key
+
+LONG = "We talked about the garden, the tomatoes, the rain and the old fence by the shed. " * 12
+
+
+def logits_after(model: LlamaChatModel, prompt: list[int]) -> np.ndarray:
+    """Evaluate what llama.cpp does not hold yet of ``prompt``; the last token's logits."""
+    llama = model._llama
+    keep = model.cached_prefix(prompt)
+    llama.n_tokens = keep
+    llama.eval(prompt[keep:])
+    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+
+
+@pytest.fixture
+def model(smollm2: Path, tmp_path: Path) -> Iterator[LlamaChatModel]:
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    loaded.states = StateCache(tmp_path / "states", settings_key(smollm2, 1024))
+    yield loaded
+    loaded.states = None
+    loaded.close()
+
+
+def prompts(model: LlamaChatModel) -> tuple[list[int], list[int]]:
+    first = model.format_prompt([{"role": "user", "content": LONG}, {"role": "assistant", "content": "Yes."}])
+    other = model.format_prompt([{"role": "user", "content": "Suggest a name for a grey cat, please. " * 8}])
+    return first, other
+
+
+def test_switching_back_restores_the_cache_with_the_same_logits(model: LlamaChatModel, smollm2: Path) -> None:
+    first, other = prompts(model)
+    follow = first + model._llama.tokenize(b" And the fence?", add_bos=False)
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)  # leaves the first conversation: it is saved
+    logits_after(model, other)
+    assert model.cached_prefix(follow) < len(first) // 4  # only the shared system prompt
+    model._switch_to(follow)  # back: restored
+    assert model.cached_prefix(follow) == len(first)
+    restored = logits_after(model, follow)
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    try:
+        expected = logits_after(fresh, follow)
+    finally:
+        fresh.close()
+    assert np.allclose(restored, expected, atol=1e-3)
+    assert int(np.argmax(restored)) == int(np.argmax(expected))
+
+
+def test_other_settings_start_afresh(model: LlamaChatModel, smollm2: Path, tmp_path: Path) -> None:
+    first, other = prompts(model)
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)
+    assert list((tmp_path / "states").glob("*/*.state"))
+    again = StateCache(tmp_path / "states", settings_key(smollm2, 2048))  # another context size
+    assert again.best([*first, 1], 0) is None
+    assert len(list((tmp_path / "states").iterdir())) == 1  # the old key's folder is gone
+
+
+def test_the_cap_drops_the_least_recently_used(model: LlamaChatModel, smollm2: Path, tmp_path: Path) -> None:
+    first, other = prompts(model)
+    assert model.states is not None
+    model._switch_to(first)
+    logits_after(model, first)
+    model.states.save(model._llama)
+    size = next((tmp_path / "states").glob("*/*.state")).stat().st_size
+    model.states.cap_bytes = size + 1  # room for one state of this size, not two
+    model._switch_to(other)
+    logits_after(model, other)
+    model.states.save(model._llama)
+    files = list((tmp_path / "states").glob("*/*.state"))
+    assert len(files) == 1 and model.states.best([*first, 1], 0) is None  # the older one went
+
+
+def test_a_damaged_state_is_ignored_and_deleted(model: LlamaChatModel) -> None:
+    first, other = prompts(model)
+    assert model.states is not None
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)
+    logits_after(model, other)
+    saved = model.states.best([*first, 1], 0)
+    assert saved is not None
+    raw = bytearray(saved.path.read_bytes())
+    raw[-100] ^= 0xFF
+    saved.path.write_bytes(bytes(raw))
+    model._switch_to([*first, 1])
+    assert not saved.path.exists()
+    assert model.cached_prefix([*first, 1]) < len(first) // 4  # evaluated afresh, not from damaged bytes
+
+
+def test_forgetting_clears_every_state_and_the_one_in_memory(model: LlamaChatModel, tmp_path: Path) -> None:
+    first, other = prompts(model)
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)
+    logits_after(model, other)
+    model.forget_states()
+    assert not list((tmp_path / "states").glob("*/*"))
+    assert model._llama.n_tokens == 0  # so closing saves nothing either
