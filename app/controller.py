@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
 MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
-MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers")
+MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers", "repeat_penalty")
 STATES = "states"  # conversations' llama.cpp caches, in the data folder
 
 
@@ -47,6 +47,7 @@ def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]
         path,
         ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/model_form.py)
         states=data_dir() / STATES,
+        repeat_penalty=settings.repeat_penalty,
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,
         n_gpu_layers=settings.n_gpu_layers,

@@ -50,6 +50,16 @@ class Settings:
     temperature: float = field(
         default=0.7, metadata=_meta("Temperature", "Higher is more varied.", minimum=0.0, maximum=2.0)
     )
+    repeat_penalty: float = field(
+        default=0.0,
+        metadata=_meta(
+            "Repeat penalty",
+            "Discourages a reply from repeating itself. 0: automatic (1.1 for the bundled model, "
+            "measured to stop its loops; off for other models). 1.0 is off.",
+            minimum=0.0,
+            maximum=2.0,
+        ),
+    )
     max_tokens: int = field(
         default=512,
         metadata=_meta("Max reply tokens", "The longest reply, in tokens.", minimum=16, maximum=32768),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from memory import model_form
-from memory.model_form import FORM, ModelForms, load_chat_model
+from memory.model_form import FORM, PACKAGED_REPEAT_PENALTY, ModelForms, load_chat_model
 
 
 @pytest.fixture
@@ -64,6 +64,7 @@ def test_the_app_loads_the_converted_form_and_answers(packaged: Path, tmp_path: 
     try:
         assert model.path.parent == tmp_path / "models"
         assert model.name == f"{packaged.stem} (run as {FORM})"
+        assert model.sampling == {"repeat_penalty": PACKAGED_REPEAT_PENALTY}  # measured for it
         prompt = model.format_prompt([{"role": "user", "content": "Say hello."}])
         text = "".join(model.generate(prompt, max_tokens=8, temperature=0.0, should_stop=lambda: False))
         assert text.strip()
@@ -80,6 +81,12 @@ def test_a_users_own_model_is_loaded_as_it_is(
     model = load_chat_model(own, ModelForms(tmp_path / "models"), n_ctx=512, n_threads=1)
     try:
         assert model.path == own
+        assert model.sampling == {"repeat_penalty": 1.0}  # not measured for it: off
+    finally:
+        model.close()
+    model = load_chat_model(own, None, n_ctx=512, n_threads=1, repeat_penalty=1.3)
+    try:
+        assert model.sampling == {"repeat_penalty": 1.3}  # the user's setting, as set
     finally:
         model.close()
     assert not (tmp_path / "models").exists()
