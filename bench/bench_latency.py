@@ -47,7 +47,7 @@ from dev_texts import turns_and_questions  # noqa: E402
 from memory.answering import answering  # noqa: E402
 from memory.chat import ChatService  # noqa: E402
 from memory.default_model import default_model_path  # noqa: E402
-from memory.embed import default_embedder  # noqa: E402
+from memory.embedders import default_embedder  # noqa: E402
 from memory.engine import LlamaChatModel, thread_counts  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.json_cache import model_forms_folder  # noqa: E402

@@ -24,7 +24,7 @@ from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.chat import ChatService  # noqa: E402
 from memory.default_model import default_model_path  # noqa: E402
-from memory.embed import default_embedder  # noqa: E402
+from memory.embedders import default_embedder  # noqa: E402
 from memory.engine import LlamaChatModel  # noqa: E402
 from memory.memory import MemoryService  # noqa: E402
 from memory.recall import Recall  # noqa: E402

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.embed import default_embedder  # noqa: E402
+from memory.embedders import default_embedder  # noqa: E402
 from memory.index import VectorIndex  # noqa: E402
 from memory.items import TURN, ItemStore  # noqa: E402
 from memory.retrieve import Retriever  # noqa: E402

@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from memory import embed  # noqa: E402
+from memory import embed, embedders  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.loop import play, recall_at, user_questions  # noqa: E402
 from memory.rerank_features import NAMES  # noqa: E402
@@ -109,7 +109,7 @@ def main() -> int:
     args = parser.parse_args()
     meta = report.provenance(args.data, "tune", "bench/fit_reranker_prior.py")
     samples = report.select(json.loads(args.data.read_text(encoding="utf-8")), "tune")
-    data = pools(samples, embed.default_embedder())
+    data = pools(samples, embedders.default_embedder())
     theta = fit(data)
     result = {
         **meta,

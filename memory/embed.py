@@ -64,16 +64,6 @@ def _layer_norm_(x: Vectors, weight: Vectors, bias: Vectors) -> Vectors:
     return x
 
 
-def default_embedder() -> MiniLMEmbedder:
-    """MiniLM on onnxruntime when it is installed (faster), else in plain numpy (same vectors)."""
-    try:
-        from memory.embed_onnx import OnnxMiniLMEmbedder
-
-        return OnnxMiniLMEmbedder()
-    except ImportError:
-        return MiniLMEmbedder()
-
-
 _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
 

@@ -144,7 +144,7 @@ def open_memory(
 
         embedder = LlamaEmbedder(Path(embedding_model).expanduser())
     else:
-        from memory.embed import default_embedder
+        from memory.embedders import default_embedder
 
         embedder = default_embedder()
     return MemoryService(store, home / "index", embedder, busy=busy, index_process=index_process)

