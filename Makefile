@@ -55,7 +55,7 @@ $(STAMP): pyproject.toml $(BIN)/python $(WHEELHOUSE)/.built
 	touch $@
 
 # The performance report (README): every benchmark in turn, numbers in bench/results/perf.json,
-# plots in docs/perf/. Takes ~15 minutes on 2 cores; `make dist` first to include the frozen start-up.
+# plots in docs/perf/. Takes ~30 minutes on 2 cores (model form, latency and loops included); `make dist` first to include the frozen start-up.
 bench: install
 	$(BIN)/pip install --quiet -e ".[bench]"
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/perf_report.py

@@ -6,6 +6,10 @@ Runs, one after another (never side by side: they time things):
   bench_startup.py     start-up to a visible window, unfrozen and frozen (if dist/ has a bundle)
   bench_scale.py       retrieval latency and memory use at 1k / 10k / 100k items
   bench_gui_stall.py   the longest GUI stall while streaming, reflecting, indexing and importing
+  bench_model_form.py  speed and faithfulness of the packaged model's forms (model_form.json)
+  bench_latency.py     time to first token with memories, threads under load, switching back
+                       (latency.json)
+  bench_degenerate.py  replies that loop, per sampler setting (degenerate.json)
 Writes bench/results/perf.json and docs/perf/*.png, and prints a Markdown summary.
 `--plot-only` redraws from the saved JSON. Needs matplotlib (`pip install -e ".[bench]"`).
 """
@@ -28,6 +32,10 @@ BENCHES = {
     "startup": ["bench_startup.py", "--json", "--runs", "7"],
     "scale": ["bench_scale.py", "--json"],
     "gui_stall": ["bench_gui_stall.py", "--json"],
+    # these three also write their own results file, from which the README's tables are made
+    "model_form": ["bench_model_form.py", "--json"],
+    "latency": ["bench_latency.py", "--json", "--sweep"],
+    "degenerate": ["bench_degenerate.py", "--json"],
 }
 
 
@@ -38,7 +46,8 @@ def run(name: str) -> dict[str, Any]:
     if result.returncode != 0:
         return {"error": result.stderr[-1500:]}
     text = result.stdout.strip()
-    data = json.loads(text[text.index("{") :]) if name == "chat" else json.loads(text.splitlines()[-1])
+    single_line = name in ("startup", "scale", "gui_stall")
+    data = json.loads(text.splitlines()[-1]) if single_line else json.loads(text[text.index("{") :])
     data["bench_seconds"] = round(time.perf_counter() - started)
     return data
 
@@ -171,19 +180,29 @@ def summary(results: dict[str, Any]) -> str:
                 f"- GUI while {key}: longest stall {r['longest_stall_ms']} ms, p99 {r['p99_stall_ms']} ms "
                 f"over {r['seconds']} s{'' if r['finished'] else ' (timed out)'}."
             )
+    latency = results.get("latency", {})
+    if "ttft_with_memories_s" in latency:
+        lines.append(
+            f"- Latency: first token {latency['ttft_with_memories_s']} s with memories, "
+            f"{latency['ttft_plain_s']} s without; prompt speed ×{latency['prompt_speed_ratio']} "
+            "of raw Q4_1; "
+            f"one core busy ×{latency['busy_core_ratio']}; {latency['switch_back_evaluated']} tokens "
+            "evaluated on switching back."
+        )
     return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plot-only", action="store_true")
-    parser.add_argument("--only", help="comma-separated: chat,startup,scale,gui_stall")
+    parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHES)}")
     args = parser.parse_args()
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if not args.plot_only:
         for name in args.only.split(",") if args.only else BENCHES:
             if name == "startup" and not (ROOT / "dist" / "memoir" / "memoir").exists():
                 print("startup: no bundle in dist/ (run `make dist`); skipped", file=sys.stderr)
+                results.pop(name, None)  # never report an earlier run's figures as this run's
                 continue
             print(f"running {name}…", file=sys.stderr, flush=True)
             results[name] = run(name)
