@@ -32,6 +32,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_degenerate import PROMPTS as EVERYDAY  # noqa: E402
 
 from memory.default_model import default_model_path  # noqa: E402
 from memory.evaluation import report  # noqa: E402
@@ -48,18 +51,7 @@ TEXT = (
     "board by the door. In winter the market moves indoors, into the old railway hall, and the "
     "band plays carols instead."
 )
-PROMPTS = (
-    "Tell me a fun fact.",
-    "How do I boil an egg?",
-    "Suggest a name for a grey cat.",
-    "What is the capital of France?",
-    "Give me three tips for sleeping better.",
-    "Write a haiku about rain.",
-    "How many days are in a leap year?",
-    "What should I pack for a weekend hike?",
-    "Explain what a budget is in one sentence.",
-    "Say good morning in Spanish.",
-)
+PROMPTS = EVERYDAY[:10]  # our own everyday requests (bench_degenerate.py)
 REPLY_TOKENS = 48
 PERPLEXITY_TOLERANCE = 0.025
 AGREEMENT_SHARE = 0.5

@@ -13,7 +13,6 @@ Only the packaged model is converted: a model the user chose is theirs, loaded a
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from memory.default_model import default_model_path
 from memory.engine import LlamaChatModel, ModelError, check_model_file
+from memory.paths import file_sha256
 from memory.state_cache import StateCache, settings_key
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ class Record:
     source_sha256: str
     form: str
     size: int
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class ModelForms:
@@ -121,7 +113,7 @@ class ModelForms:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         stat = source.stat()
-        record = Record(str(source), stat.st_size, stat.st_mtime_ns, _sha256(source), self.form, 0)
+        record = Record(str(source), stat.st_size, stat.st_mtime_ns, file_sha256(source), self.form, 0)
         converted = self._converted(record)
         partial = converted.with_name(converted.name + ".part")
         params = llama_cpp.llama_model_quantize_default_params()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from memory.paths import file_sha256
 
 # Constants are chosen on "tune" and shown on "check" (../shared/bench/README.md).
 SPLITS = {
@@ -27,14 +28,6 @@ def select(samples: list[dict[str, Any]], split: str, only: str = "") -> list[di
     if wanted - {s.get("sample_id") for s in chosen}:
         raise ValueError(f"--only names conversations not in split {split}: {sorted(wanted)}")
     return [s for s in chosen if not wanted or s.get("sample_id") in wanted]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _commit() -> str | None:
@@ -73,4 +66,4 @@ def environment(command: str) -> dict[str, Any]:
 
 
 def provenance(data: Path, split: str, command: str) -> dict[str, Any]:
-    return environment(command) | {"data": {"file": data.name, "sha256": sha256(data)}, "split": split}
+    return environment(command) | {"data": {"file": data.name, "sha256": file_sha256(data)}, "split": split}
