@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.model_picker import ModelPicker
 from memory.settings import Settings
 
 
@@ -36,7 +37,9 @@ class SettingsDialog(QDialog):
             editor = self._editor_for(f, getattr(settings, f.name))
             editor.setToolTip(f.metadata["description"])
             self._editors[f.name] = editor
-            row = self._with_browse(editor) if f.name.endswith("model_path") else editor
+            row = (
+                self._with_browse(editor, f.name == "model_path") if f.name.endswith("model_path") else editor
+            )
             form.addRow(f.metadata["title"] + ":", row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -68,6 +71,8 @@ class SettingsDialog(QDialog):
             dspin.setRange(f.metadata.get("minimum", 0.0), f.metadata.get("maximum", 100.0))
             dspin.setSingleStep(0.05)
             dspin.setValue(value)
+            if f.name == "repeat_penalty":
+                dspin.setSpecialValueText("Automatic")  # shown for 0
             return dspin
         if f.name == "system_prompt":
             text = QPlainTextEdit(value)
@@ -77,16 +82,26 @@ class SettingsDialog(QDialog):
         line.setPlaceholderText(f.metadata["description"])
         return line
 
-    def _with_browse(self, line: QWidget) -> QWidget:
+    def _with_browse(self, line: QWidget, find: bool) -> QWidget:
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(line)
-        browse = QPushButton("Browse…")
         assert isinstance(line, QLineEdit)
+        if find:  # chat models other apps have put on this computer
+            found = QPushButton("Find…")
+            found.setToolTip("Models already on this computer: Ollama, LM Studio, GPT4All, Jan, Hugging Face")
+            found.clicked.connect(lambda: self._find_model(line))
+            layout.addWidget(found)
+        browse = QPushButton("Browse…")
         browse.clicked.connect(lambda: self._browse_model(line))
         layout.addWidget(browse)
         return row
+
+    def _find_model(self, editor: QLineEdit) -> None:
+        picker = ModelPicker(parent=self)
+        if picker.exec() == QDialog.DialogCode.Accepted and (chosen := picker.selected()) is not None:
+            editor.setText(str(chosen.path))
 
     def _browse_model(self, editor: QLineEdit) -> None:
         path, _ = QFileDialog.getOpenFileName(

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from memory.default_model import default_model_path
+from memory.discovery import display_name
 from memory.engine import LlamaChatModel, ModelError, check_model_file
 from memory.paths import file_sha256
 from memory.state_cache import StateCache, settings_key
@@ -178,6 +179,8 @@ def load_chat_model(
     With ``states``, conversations' caches are kept there (memory/state_cache.py).
     ``repeat_penalty`` 0 picks: PACKAGED_REPEAT_PENALTY for the packaged model, off for others."""
     model = _load_form(path, forms, n_ctx, n_threads, n_gpu_layers, progress)
+    if model.path == path:  # an Ollama blob is called by its Ollama name, not its hash
+        model.name = display_name(path)
     if repeat_penalty <= 0:
         packaged = default_model_path()
         is_packaged = packaged is not None and path.resolve() == packaged.resolve()
