@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -99,7 +101,10 @@ class SettingsDialog(QDialog):
         return row
 
     def _find_model(self, editor: QLineEdit) -> None:
-        picker = ModelPicker(parent=self)
+        folders_editor = self._editors.get("model_folders")
+        text = folders_editor.text() if isinstance(folders_editor, QLineEdit) else ""
+        folders = [Path(f.strip()).expanduser() for f in text.split(os.pathsep) if f.strip()]
+        picker = ModelPicker(folders, parent=self)
         if picker.exec() == QDialog.DialogCode.Accepted and (chosen := picker.selected()) is not None:
             editor.setText(str(chosen.path))
 

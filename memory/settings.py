@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,14 @@ class Settings:
     model_path: str = field(
         default="",
         metadata=_meta("Model file", "A GGUF chat model. Empty: the bundled SmolLM2-135M-Instruct."),
+    )
+    model_folders: str = field(
+        default="",
+        metadata=_meta(
+            "Model folders",
+            "Folders of your own to look in for GGUF models (Model file → Find…), separated by "
+            f"'{os.pathsep}'.",
+        ),
     )
     n_ctx: int = field(
         default=4096,

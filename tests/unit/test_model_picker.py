@@ -3,6 +3,7 @@ the model path (the scan itself is tested in test_discovery.py)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -24,9 +25,13 @@ FOUND = [
 ]  # fmt: skip
 
 
+SCANNED: list[list[Path] | None] = []
+
+
 @pytest.fixture(autouse=True)
 def fake_scan(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_picker, "scan", lambda _folders=None: list(FOUND))
+    SCANNED.clear()
+    monkeypatch.setattr(model_picker, "scan", lambda folders=None: SCANNED.append(folders) or list(FOUND))
 
 
 def test_found_models_are_listed_and_only_chat_models_chosen(qtbot: QtBot) -> None:
@@ -47,7 +52,7 @@ def test_found_models_are_listed_and_only_chat_models_chosen(qtbot: QtBot) -> No
 
 
 def test_choosing_fills_the_settings_model_path(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
-    dialog = SettingsDialog(Settings())
+    dialog = SettingsDialog(Settings(model_folders=f"/models/a{os.pathsep} ~/more "))
     qtbot.addWidget(dialog)
 
     def exec_and_choose(picker: ModelPicker) -> QDialog.DialogCode:
@@ -58,3 +63,4 @@ def test_choosing_fills_the_settings_model_path(qtbot: QtBot, monkeypatch: pytes
     monkeypatch.setattr(ModelPicker, "exec", exec_and_choose)
     dialog._find_model(dialog._editors["model_path"])  # type: ignore[arg-type]
     assert dialog._editors["model_path"].text() == "/m/blob-1"  # type: ignore[attr-defined]
+    assert [[Path("/models/a"), Path("~/more").expanduser()]] == SCANNED  # the user's folders too
