@@ -18,14 +18,14 @@ from app.ops import call_in_gui
 from memory.importer import Preview
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.window_base import WindowBase
 
 UNDO_SECONDS = 10
 EXPORT_FILTER = "Memoir export (*.zip)"
 
 
 class MemoryActions(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowBase) -> None:
         super().__init__(window)
         self.w = window
         self.ops = window.controller.memory_ops

@@ -16,13 +16,13 @@ from memory.preferences import Preference
 from memory.store import Message
 
 if TYPE_CHECKING:
-    from app.window import MainWindow
+    from app.window_base import WindowBase
 
 UNDO_SECONDS = 10
 
 
 class PreferenceActions(QObject):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: WindowBase) -> None:
         super().__init__(window)
         self.w = window
         self.ops = window.controller.preference_ops
@@ -34,8 +34,6 @@ class PreferenceActions(QObject):
         self.dock.setObjectName("preferencesDock")
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        # one side area, two tabs: side by side, the panels left the chat ~200 px at the default size
-        window.tabifyDockWidget(window.memory_actions.dock, self.dock)
         self.dock.hide()
         self.panel_action = self.dock.toggleViewAction()
         self.panel_action.setText("&Preferences Panel")

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QMenu,
     QMessageBox,
     QProgressBar,
@@ -30,11 +29,12 @@ from app.preference_actions import PreferenceActions
 from app.receipt_views import ReceiptViews
 from app.settings_dialog import SettingsDialog
 from app.transcript import TranscriptView
+from app.window_base import WindowBase
 from memory.chat import ReplyResult
 from memory.store import Conversation, Message
 
 
-class MainWindow(QMainWindow, ReceiptViews):
+class MainWindow(WindowBase, ReceiptViews):
     def __init__(self, controller: ChatController, ui_state: QSettings | None = None) -> None:
         super().__init__()
         self.controller = controller
@@ -50,6 +50,8 @@ class MainWindow(QMainWindow, ReceiptViews):
         self._connect()
         self.memory_actions = MemoryActions(self)
         self.preference_actions = PreferenceActions(self)
+        # one side area, two tabs: side by side, the panels left the chat ~200 px at the default size
+        self.tabifyDockWidget(self.memory_actions.dock, self.preference_actions.dock)
         self._restore_geometry()
         self._update_actions()
         controller.refresh_conversations()
