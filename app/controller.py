@@ -80,6 +80,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
     memories_changed = Signal()
     receipts_loaded = Signal(int, object)  # conversation id, {reply id: [Receipt]}
     receipts_changed = Signal(int, object)  # reply id, [Receipt]
+    preference_ops: PreferenceOps  # the reflection half knows it only as something that reloads
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from memory.lane import BACKGROUND
 from memory.transfer import conversation_markdown, export_all
 
 if TYPE_CHECKING:
-    from app.controller import ChatController
+    from app.controller_api import Core
 
 Progress = Callable[[int, int], bool]
 
@@ -35,7 +35,7 @@ class MemoryOps(QObject):
     changed = Signal()  # memories were edited, forgotten, imported or wiped
     failed = Signal(str)  # a message for the user
 
-    def __init__(self, controller: ChatController) -> None:
+    def __init__(self, controller: Core) -> None:
         super().__init__()
         self.c = controller
 

@@ -14,7 +14,7 @@ from memory.prefs_file import PreferencesFile, PreferencesFileError, Watcher
 from memory.store import Message
 
 if TYPE_CHECKING:
-    from app.controller import ChatController
+    from app.controller_api import Core
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class PreferenceOps(QObject):
     changed = Signal(object)  # [Preference]: every visible one
     problem = Signal(str)  # the preferences file does not parse ("" once it does)
 
-    def __init__(self, controller: ChatController, path: Path) -> None:
+    def __init__(self, controller: Core, path: Path) -> None:
         super().__init__()
         self.c = controller
         self.file = PreferencesFile(path, controller.preferences)

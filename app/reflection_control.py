@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from PySide6.QtCore import SignalInstance
 
-    from app.preference_ops import PreferenceOps
+    from app.controller_api import PreferencesReload
     from memory.engine import ChatModel
     from memory.lane import SerialLane
     from memory.memory import MemoryService
@@ -36,7 +36,7 @@ class ReflectionControl:
         memory: MemoryService | None
         model_lane: SerialLane
         index_lane: SerialLane
-        preference_ops: PreferenceOps
+        preference_ops: PreferencesReload
         reflection_progressed: SignalInstance
         memories_changed: SignalInstance
         problem: SignalInstance

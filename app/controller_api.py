@@ -1,0 +1,49 @@
+"""What the controller's helpers (memory_ops, preference_ops, reflection_control) may use of it,
+declared apart so that none imports the controller back (no import circle)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from PySide6.QtCore import SignalInstance
+
+from memory.chat import ChatService
+from memory.cipher import Cipher
+from memory.engine import ChatModel
+from memory.lane import SerialLane
+from memory.memory import MemoryService
+from memory.preferences import PreferenceStore
+from memory.settings import Settings
+from memory.store import Store
+
+
+class PreferencesReload(Protocol):
+    def load(self, write_file: bool = False) -> None: ...
+
+
+class Core(Protocol):
+    """The controller as its helpers see it (:class:`app.controller.ChatController` is one)."""
+
+    store: Store
+    memory: MemoryService | None
+    chat: ChatService
+    cipher: Cipher | None
+    preferences: PreferenceStore
+    settings: Settings
+    io_lane: SerialLane
+    index_lane: SerialLane
+    model_lane: SerialLane
+    _model: ChatModel | None
+
+    @property
+    def problem(self) -> SignalInstance: ...
+    @property
+    def message_added(self) -> SignalInstance: ...
+    @property
+    def preference_ops(self) -> PreferencesReload: ...
+
+    def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
+    def _report(self, exc: BaseException) -> None: ...
+    def refresh_conversations(self) -> None: ...
+    def forget_states(self) -> None: ...
