@@ -185,6 +185,7 @@ class LlamaChatModel:
         # memory/model_form.py sets the ones measured for the packaged model
         self.sampling: dict[str, Any] = {}
         self.states: StateCache | None = None  # conversations' saved caches (memory/state_cache.py)
+        self._holding_reply = False  # what llama.cpp holds is a conversation (not a reflection prompt)
         self.n_ctx = llama.n_ctx()
         metadata = llama.metadata
         self.has_chat_template = "tokenizer.chat_template" in metadata
@@ -243,7 +244,7 @@ class LlamaChatModel:
             return
         cached = self.cached_prefix(prompt)
         saved = self.states.best(prompt, cached)
-        if self._llama.n_tokens - cached > MIN_GAIN:
+        if self._holding_reply and self._llama.n_tokens - cached > MIN_GAIN:
             self.states.save(self._llama)
         if saved is not None:
             self.states.restore(self._llama, saved)
@@ -263,6 +264,7 @@ class LlamaChatModel:
         should_stop: Callable[[], bool],
     ) -> Generation:
         self._switch_to(prompt)
+        self._holding_reply = True
         stats = GenerationStats(prompt_tokens=len(prompt), reused_tokens=self.cached_prefix(prompt))
         return Generation(self._stream(prompt, max_tokens, temperature, should_stop, stats), stats)
 
@@ -314,6 +316,7 @@ class LlamaChatModel:
         grammar = LlamaGrammar.from_string(json_grammar(schema), verbose=False)
         prompt = self.format_prompt(messages)
         self._switch_to(prompt)  # reflection between replies: the conversation's cache is kept
+        self._holding_reply = False  # and the reflection prompt's own is not worth keeping
         if len(prompt) + max_tokens > self.n_ctx:
             raise ValueError(f"prompt of {len(prompt)} tokens leaves no room in a {self.n_ctx} context")
         text = ""
@@ -330,6 +333,6 @@ class LlamaChatModel:
         return json_from_model(text)  # may raise if max_tokens cut the object short: callers retry
 
     def close(self) -> None:
-        if self.states is not None and self._llama.n_tokens > MIN_GAIN:
+        if self.states is not None and self._holding_reply and self._llama.n_tokens > MIN_GAIN:
             self.states.save(self._llama)  # switching back after a restart is quick too
         self._llama.close()

@@ -18,6 +18,7 @@ LONG = "We talked about the garden, the tomatoes, the rain and the old fence by 
 def logits_after(model: LlamaChatModel, prompt: list[int]) -> np.ndarray:
     """Evaluate what llama.cpp does not hold yet of ``prompt``; the last token's logits."""
     llama = model._llama
+    model._holding_reply = True  # as after a reply: what llama.cpp holds is a conversation
     keep = model.cached_prefix(prompt)
     llama.n_tokens = keep
     llama.eval(prompt[keep:])
@@ -111,3 +112,20 @@ def test_forgetting_clears_every_state_and_the_one_in_memory(model: LlamaChatMod
     model.forget_states()
     assert not list((tmp_path / "states").glob("*/*"))
     assert model._llama.n_tokens == 0  # so closing saves nothing either
+
+
+def test_reflection_keeps_the_conversation_but_not_its_own_prompts(
+    model: LlamaChatModel, tmp_path: Path
+) -> None:
+    first, _other = prompts(model)
+    text = "".join(model.generate(first, max_tokens=4, temperature=0.0, should_stop=lambda: False))
+    assert text is not None
+    schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+    for n in range(2):  # two reflection calls in a row, each on a long prompt of its own
+        notes = f"Note {n}: " + "the weather was mild and the garden needed water. " * 10
+        model.complete_json([{"role": "user", "content": notes}], schema, max_tokens=8)
+    saved = list((tmp_path / "states").glob("*/*.state"))
+    assert len(saved) == 1  # the conversation, saved when reflection took the model
+    assert model.states is not None
+    (kept,) = model.states._saved
+    assert list(kept.tokens[: len(first)]) == first and len(kept.tokens) > len(first)  # with its reply
