@@ -109,15 +109,19 @@ class StateCache:
     # Restoring --------------------------------------------------------------------------------
 
     def best(self, prompt: list[int], cached: int) -> Saved | None:
-        """The saved state covering most of ``prompt``, if it beats the ``cached`` prefix by enough."""
+        """The saved state sharing the longest start with ``prompt``, if it beats the ``cached``
+        prefix by enough. It need not be a whole prefix: a reply's tokens as sampled can differ
+        from the same text tokenized again, and llama.cpp drops what follows the shared start."""
         wanted = np.asarray(prompt, dtype=np.int32)
         best, best_len = None, cached + MIN_GAIN
         for saved in self._saved:
-            n = len(saved.tokens)
-            if n <= best_len or n >= len(wanted):  # at least one prompt token is left to evaluate
+            n = min(len(saved.tokens), len(wanted) - 1)  # at least one prompt token to evaluate
+            if n <= best_len:
                 continue
-            if np.array_equal(saved.tokens, wanted[:n]):
-                best, best_len = saved, n
+            same = saved.tokens[:n] == wanted[:n]
+            shared = n if same.all() else int(np.argmin(same))
+            if shared > best_len:
+                best, best_len = saved, shared
         return best
 
     def restore(self, llama: Any, saved: Saved) -> bool:

@@ -129,3 +129,23 @@ def test_reflection_keeps_the_conversation_but_not_its_own_prompts(
     assert model.states is not None
     (kept,) = model.states._saved
     assert list(kept.tokens[: len(first)]) == first and len(kept.tokens) > len(first)  # with its reply
+
+
+def test_a_state_sharing_only_the_start_is_restored_up_to_where_it_differs(
+    model: LlamaChatModel, smollm2: Path
+) -> None:
+    first, other = prompts(model)
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)
+    logits_after(model, other)
+    differs = first[:-5] + model._llama.tokenize(b" but then it rained all week.", add_bos=False)
+    model._switch_to(differs)
+    assert model.cached_prefix(differs) == len(first) - 5  # the shared start, not the old ending
+    restored = logits_after(model, differs)
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    try:
+        expected = logits_after(fresh, differs)
+    finally:
+        fresh.close()
+    assert np.allclose(restored, expected, atol=1e-3)
