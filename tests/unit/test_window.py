@@ -85,7 +85,9 @@ def test_shift_enter_inserts_a_newline(qtbot: QtBot, window: MainWindow) -> None
 
 
 def test_stop_keeps_partial_reply_marked_stopped(qtbot: QtBot, memoir_home: Path) -> None:
-    w = make_window(qtbot, memoir_home, FakeChatModel(["word " * 400], delay=0.01))
+    # 400 different words: the same word 400 times would be a loop, which Memoir stops by itself
+    long_reply = " ".join(f"word{i}" for i in range(400))
+    w = make_window(qtbot, memoir_home, FakeChatModel([long_reply], delay=0.01))
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
     streamed: list[str] = []
     w.controller.reply_text_changed.connect(lambda _id, text: streamed.append(text))
