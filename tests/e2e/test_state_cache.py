@@ -25,6 +25,15 @@ def logits_after(model: LlamaChatModel, prompt: list[int]) -> np.ndarray:
     return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
 
+def fresh_logits(path: Path, prompt: list[int]) -> np.ndarray:
+    """The last token's logits from a model that evaluates ``prompt`` from nothing."""
+    fresh = LlamaChatModel.load(path, n_ctx=1024, n_threads=1)
+    try:
+        return logits_after(fresh, prompt)
+    finally:
+        fresh.close()
+
+
 @pytest.fixture
 def model(smollm2: Path, tmp_path: Path) -> Iterator[LlamaChatModel]:
     loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
@@ -51,11 +60,7 @@ def test_switching_back_restores_the_cache_with_the_same_logits(model: LlamaChat
     model._switch_to(follow)  # back: restored
     assert model.cached_prefix(follow) == len(first)
     restored = logits_after(model, follow)
-    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
-    try:
-        expected = logits_after(fresh, follow)
-    finally:
-        fresh.close()
+    expected = fresh_logits(smollm2, follow)
     assert np.allclose(restored, expected, atol=1e-3)
     assert int(np.argmax(restored)) == int(np.argmax(expected))
 
@@ -143,9 +148,5 @@ def test_a_state_sharing_only_the_start_is_restored_up_to_where_it_differs(
     model._switch_to(differs)
     assert model.cached_prefix(differs) == len(first) - 5  # the shared start, not the old ending
     restored = logits_after(model, differs)
-    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
-    try:
-        expected = logits_after(fresh, differs)
-    finally:
-        fresh.close()
+    expected = fresh_logits(smollm2, differs)
     assert np.allclose(restored, expected, atol=1e-3)
