@@ -1,6 +1,6 @@
 """Replies that loop: "EXTENDED-EXTENDED-EXTENDED-…" to the token limit, as tiny models write.
 
-``runaway`` looks at the end of a reply as it streams: the same unit of 1–10 words said at least
+``runaway`` looks at the end of a reply as it streams: the same unit of 1–24 words said at least
 ``COPIES`` times in a row, at least ``MIN_WORDS`` words in all. Streaming stops there and ``trim``
 keeps the first copy, so the user sees what the model meant once. ``degenerate`` judges a finished
 reply for the benchmark (bench/bench_degenerate.py): a run like that anywhere, or a reply cut by the
@@ -14,7 +14,7 @@ from collections import Counter
 
 COPIES = 4
 MIN_WORDS = 8
-MAX_UNIT = 10
+MAX_UNIT = 24  # a sentence said over and over is a loop too (one of 12 words was seen)
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

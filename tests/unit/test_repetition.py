@@ -18,6 +18,7 @@ LOOP = "Octopuses have three hearts. EXTENDED-EXTENDED-EXTENDED-EXTENDED-EXTENDE
     [
         (LOOP, True),
         ("I love golf, I love golf, I love golf, I love golf", True),
+        ("This is a reminder that there's always something you can do.\n\n" * 4, True),  # 12 words
         ("Boil the water, add the egg, wait nine minutes, then cool it. Very very good.", False),
         ("Monday, Tuesday, Wednesday, Thursday, Friday, Saturday and Sunday.", False),
         ("ha ha ha", False),  # too short to call a loop
