@@ -71,7 +71,6 @@ def locations() -> list[tuple[str, Path]]:
         local = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local"))
         roaming = Path(os.environ.get("APPDATA", home / "AppData" / "Roaming"))
         found += [("GPT4All", local / "nomic.ai" / "GPT4All"), ("Jan", roaming / "Jan" / "data" / "models")]
-        found += [("Ollama", home / ".ollama" / "models")]
     else:
         data = Path(os.environ.get("XDG_DATA_HOME", home / ".local" / "share"))
         found += [("GPT4All", data / "nomic.ai" / "GPT4All"), ("Jan", data / "Jan" / "data" / "models")]

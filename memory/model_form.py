@@ -163,6 +163,12 @@ class ModelForms:
             self._rebuilding.join()
 
 
+def is_packaged(path: Path) -> bool:
+    """Whether ``path`` is the model that ships with Memoir (the only one converted or tuned)."""
+    packaged = default_model_path()
+    return packaged is not None and path.resolve() == packaged.resolve()
+
+
 def load_chat_model(
     path: Path,
     forms: ModelForms | None,
@@ -182,9 +188,7 @@ def load_chat_model(
     if model.path == path:  # an Ollama blob is called by its Ollama name, not its hash
         model.name = display_name(path)
     if repeat_penalty <= 0:
-        packaged = default_model_path()
-        is_packaged = packaged is not None and path.resolve() == packaged.resolve()
-        repeat_penalty = PACKAGED_REPEAT_PENALTY if is_packaged else 1.0
+        repeat_penalty = PACKAGED_REPEAT_PENALTY if is_packaged(path) else 1.0
     model.sampling = {"repeat_penalty": repeat_penalty}
     if states is not None:
         model.states = StateCache(states, settings_key(model.path, n_ctx))
@@ -199,9 +203,8 @@ def _load_form(
     n_gpu_layers: int,
     progress: Callable[[float], None],
 ) -> LlamaChatModel:
-    packaged = default_model_path()
     runnable = path
-    if forms is not None and packaged is not None and path.resolve() == packaged.resolve():
+    if forms is not None and is_packaged(path):
         runnable = forms.path_for(path)
 
     def load(file: Path) -> LlamaChatModel:

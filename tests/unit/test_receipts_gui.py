@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -164,14 +165,20 @@ def test_receipts_come_back_when_a_conversation_is_opened_again(qtbot: QtBot, me
     w.controller.shutdown()
 
 
-def test_receipts_come_back_after_a_restart(qtbot: QtBot, memoir_home: Path) -> None:
+def _answered_then_quit(qtbot: QtBot, home: Path) -> tuple[int, int, list[Any]]:
+    """A question answered with a memory, its receipts as shown, and the app closed."""
     model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes."])
     model.default_json = {"memories": []}
-    w = start(qtbot, memoir_home, model)
+    w = start(qtbot, home, model)
     conversation, reply = _answered_with_memory(qtbot, w)
     shown = w.transcript_model.receipts(reply)
     w.controller.shutdown()
     w.close()
+    return conversation, reply, shown
+
+
+def test_receipts_come_back_after_a_restart(qtbot: QtBot, memoir_home: Path) -> None:
+    conversation, reply, shown = _answered_then_quit(qtbot, memoir_home)
 
     again = start(qtbot, memoir_home, FakeChatModel(["Hi."]))
     with qtbot.waitSignal(again.controller.receipts_loaded, timeout=5000):
@@ -268,13 +275,7 @@ def test_receipts_show_before_the_memory_has_opened(qtbot: QtBot, memoir_home: P
     from memory.store import Store
     from tests.fakes import FakeEmbedder
 
-    model = FakeChatModel(["Noted.", "Mochi loves cardboard boxes."])
-    model.default_json = {"memories": []}
-    w = start(qtbot, memoir_home, model)
-    conversation, reply = _answered_with_memory(qtbot, w)
-    shown = w.transcript_model.receipts(reply)
-    w.controller.shutdown()
-    w.close()
+    conversation, reply, shown = _answered_then_quit(qtbot, memoir_home)
 
     store = Store(memoir_home / "memoir.db")
     opening = threading.Event()
