@@ -14,7 +14,7 @@ import numpy as np
 from memory.embed import Embedder
 from memory.engine import ChatModel
 from memory.preferences import PreferenceStore, normal
-from memory.reflect import degenerate
+from memory.repetition import stub_or_loop
 from memory.resources import prompt
 from memory.store import Store, now
 from memory.text import fence_safe, fill
@@ -52,7 +52,7 @@ class Cipher:
         )
         answer = model.complete_json([{"role": "user", "content": text}], PHRASE_SCHEMA, max_tokens=80)
         phrase = normal(str(answer.get("preference", ""))) if isinstance(answer, dict) else ""
-        if degenerate(phrase, min_words=2):
+        if stub_or_loop(phrase, min_words=2):
             phrase = ""
         vector = np.asarray(self.embedder.embed([context])[0], dtype=np.float32)
         with self.store.transaction() as conn:

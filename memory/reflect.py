@@ -7,7 +7,6 @@ output parses; then everything is validated here, because parsing is not the sam
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ import numpy as np
 from memory.disclosure import DisclosureSelector
 from memory.engine import ChatModel
 from memory.items import TOPIC, content_words, porter
+from memory.repetition import stub_or_loop
 from memory.resources import prompt
 from memory.retrieve import Filters, Retriever
 from memory.sources import REFLECTION, USER
@@ -114,15 +114,6 @@ def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
     )
 
 
-def degenerate(summary: str, min_words: int = 4) -> bool:
-    """A stub ("The user") or a loop ("I love golf, I love golf, ..."), as tiny models write."""
-    words = re.findall(r"\w+", summary.casefold())
-    if len(words) < min_words:
-        return True
-    trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
-    return max(trigrams.values(), default=0) >= 3 or len(set(words)) < 0.5 * len(words)
-
-
 _stemmer = porter()
 
 
@@ -165,7 +156,7 @@ def validate(
             continue
         user_share = grounding(summary, user_texts)
         if (
-            degenerate(summary)
+            stub_or_loop(summary)
             or len(summary) > MAX_SUMMARY
             or user_share < 0.5
             or grounding(summary, other_texts) > user_share
@@ -268,7 +259,7 @@ class Reflector:
             phrase = " ".join(str(entry.get("text", "")).split())
             refs = [r for r in entry.get("references", []) if isinstance(r, int) and 1 <= r <= len(window)]
             own = [window[r - 1].id for r in refs if window[r - 1].role == "user"]
-            if not own or degenerate(phrase, min_words=2) or grounding(phrase, user_texts) < 0.5:
+            if not own or stub_or_loop(phrase, min_words=2) or grounding(phrase, user_texts) < 0.5:
                 continue
             plan.preferences.append((phrase, str(entry.get("category", "other")), own))
             plan.stats.preferences += 1

@@ -4,7 +4,8 @@
 ``COPIES`` times in a row, at least ``MIN_WORDS`` words in all. Streaming stops there and ``trim``
 keeps the first copy, so the user sees what the model meant once. ``degenerate`` judges a finished
 reply for the benchmark (bench/bench_degenerate.py): a run like that anywhere, or a reply cut by the
-token limit while repeating itself.
+token limit while repeating itself. ``stub_or_loop`` judges a short phrase a reflection or an edit
+produced (a stub such as "The user", or a phrase that repeats itself).
 """
 
 from __future__ import annotations
@@ -59,3 +60,12 @@ def degenerate(text: str, truncated: bool) -> bool:
         return True
     trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
     return truncated and max(trigrams.values(), default=0) >= 3
+
+
+def stub_or_loop(summary: str, min_words: int = 4) -> bool:
+    """A stub ("The user") or a loop ("I love golf, I love golf, ..."), as tiny models write."""
+    words = re.findall(r"\w+", summary.casefold())
+    if len(words) < min_words:
+        return True
+    trigrams = Counter(zip(words, words[1:], words[2:], strict=False))
+    return max(trigrams.values(), default=0) >= 3 or len(set(words)) < 0.5 * len(words)
