@@ -18,21 +18,21 @@ from app.memory_ops import MemoryOps
 from app.ops import Throttle, call_in_gui, install_relay, run
 from app.preference_ops import PreferenceOps
 from app.reflection_control import ReflectionControl
-from memory.answering import answering
-from memory.book import MemoryBook
-from memory.chat import ChatService, ReplyRefused, ReplyResult
-from memory.cipher import Cipher
-from memory.default_model import default_model_path
-from memory.engine import ChatModel, ModelError
-from memory.lane import BACKGROUND, URGENT, SerialLane
-from memory.memory import MemoryService
-from memory.model_form import ModelForms, load_chat_model
-from memory.paths import data_dir
-from memory.pref_prompt import PreferencePrompt
-from memory.preferences import PreferenceStore
-from memory.recall import Recall
-from memory.settings import Settings, SettingsStore
-from memory.store import Conversation, Message, Store
+from memory.answering.chat import ChatService, ReplyRefused, ReplyResult
+from memory.answering.recall_service import Recall
+from memory.answering.wiring import answering
+from memory.llm.default_model import default_model_path
+from memory.llm.engine import ChatModel, ModelError
+from memory.llm.model_form import ModelForms, load_chat_model
+from memory.preferences.cipher import Cipher
+from memory.preferences.preference_store import PreferenceStore
+from memory.preferences.prompt_block import PreferencePrompt
+from memory.retrieval.book import MemoryBook
+from memory.retrieval.service import MemoryService
+from memory.runtime.lane import BACKGROUND, URGENT, SerialLane
+from memory.runtime.paths import data_dir
+from memory.runtime.settings import Settings, SettingsStore
+from memory.store.database import Conversation, Message, Store
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ STATES = "states"  # conversations' llama.cpp caches, in the data folder
 def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
     return load_chat_model(
         path,
-        ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/model_form.py)
+        ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/llm/model_form.py)
         states=data_dir() / STATES,
         repeat_penalty=settings.repeat_penalty,
         n_ctx=settings.n_ctx,

@@ -8,14 +8,14 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import SignalInstance
 
-from memory.chat import ChatService
-from memory.cipher import Cipher
-from memory.engine import ChatModel
-from memory.lane import SerialLane
-from memory.memory import MemoryService
-from memory.preferences import PreferenceStore
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.llm.engine import ChatModel
+from memory.preferences.cipher import Cipher
+from memory.preferences.preference_store import PreferenceStore
+from memory.retrieval.service import MemoryService
+from memory.runtime.lane import SerialLane
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 
 
 class PreferencesReload(Protocol):

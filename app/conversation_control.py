@@ -5,18 +5,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from memory.lane import BACKGROUND, URGENT
-from memory.recall import read_receipts
+from memory.answering.receipts import read_receipts
+from memory.runtime.lane import BACKGROUND, URGENT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from PySide6.QtCore import SignalInstance
 
-    from memory.lane import SerialLane
-    from memory.memory import MemoryService
-    from memory.recall import Recall, Receipt
-    from memory.store import Conversation, Store
+    from memory.answering.recall_service import Recall
+    from memory.answering.receipts import Receipt
+    from memory.retrieval.service import MemoryService
+    from memory.runtime.lane import SerialLane
+    from memory.store.database import Conversation, Store
 
 
 class ConversationControl:

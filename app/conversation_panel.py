@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app import dialogs
 from app.models import ConversationListModel, ObjectRole
-from memory.store import Conversation
+from memory.store.database import Conversation
 
 
 class ConversationPanel(QWidget):

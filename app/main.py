@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memory import __version__
-from memory.offline import enforce_offline
-from memory.paths import restrict_new_files
+from memory.runtime.offline import enforce_offline
+from memory.runtime.paths import restrict_new_files
 
 if TYPE_CHECKING:
     from app.controller import ChatController
-    from memory.store import Store
+    from memory.store.database import Store
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,7 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
 
         methods = [m for m in args.methods.split(",") if m]
         return locomo.main(args.data, methods, args.json, args.limit, args.model)
-    from memory.cli import index_command
+    from memory.assistant.cli import index_command
 
     return index_command(args.action)
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.self_test:
-        from memory.selftest import main as self_test
+        from memory.assistant.selftest import main as self_test
 
         return self_test(args.model)
     if args.command:
@@ -101,9 +101,9 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     from app.gc import GarbageCollector
     from app.resources import icon_path, stylesheet
     from app.window import MainWindow
-    from memory.memory import open_memory
-    from memory.paths import data_dir
-    from memory.settings import SettingsStore
+    from memory.retrieval.service import open_memory
+    from memory.runtime.paths import data_dir
+    from memory.runtime.settings import SettingsStore
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -172,7 +172,7 @@ def open_store(path: Path) -> Store | str:
     """
     import sqlite3
 
-    from memory.store import Store
+    from memory.store.database import Store
 
     try:
         return Store(path)

@@ -15,7 +15,7 @@ from app.layout import side_width
 from app.memory_dialogs import AboutMeDialog, SearchDialog, history_html
 from app.memory_panel import MemoryPanel
 from app.ops import call_in_gui
-from memory.importer import Preview
+from memory.store.import_preview import Preview
 
 if TYPE_CHECKING:
     from app.window_base import WindowBase

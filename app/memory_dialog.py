@@ -7,8 +7,8 @@ from html import escape
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from memory import sources
-from memory.recall import Receipt
+from memory.answering.receipts import Receipt
+from memory.store import sources
 
 KINDS = {
     "turn": "A message from an earlier conversation",

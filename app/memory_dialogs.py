@@ -8,9 +8,9 @@ from html import escape
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
 
-from memory import sources
-from memory.book import Entry
-from memory.find import MARK_END, MARK_START, Found
+from memory.retrieval.book import Entry
+from memory.store import sources
+from memory.store.message_search import MARK_END, MARK_START, Found
 
 
 def _marked(snippet: str) -> str:

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from memory.book import MemoryBook
-from memory.find import search_messages
-from memory.importer import Preview, apply, preview, read_export
-from memory.items import TOPIC
-from memory.lane import BACKGROUND
-from memory.transfer import conversation_markdown, export_all
+from memory.retrieval.book import MemoryBook
+from memory.runtime.lane import BACKGROUND
+from memory.store.export import conversation_markdown, export_all
+from memory.store.import_preview import Preview, preview, read_export
+from memory.store.importer import apply
+from memory.store.items import TOPIC
+from memory.store.message_search import search_messages
 
 if TYPE_CHECKING:
     from app.controller_api import Core
@@ -144,7 +145,7 @@ class MemoryOps(QObject):
         self._io(lambda: export_all(self.c.store, path, settings, progress), on_done=on_done)
 
     def export_markdown(self, conversation_id: int, path: Path, on_done: Callable[[Any], None]) -> None:
-        from memory.paths import atomic_write_text
+        from memory.runtime.paths import atomic_write_text
 
         self._io(
             lambda: atomic_write_text(path, conversation_markdown(self.c.store, conversation_id)),
@@ -174,9 +175,7 @@ class MemoryOps(QObject):
 
         def wipe() -> None:
             if memory is None:
-                from memory.importer import wipe as wipe_store
-
-                wipe_store(self.c.store)
+                self.c.store.wipe()
             else:
                 memory.indexer.cancelled = True  # stop any indexing in progress first
                 self.c.index_lane.submit(lambda: None).result()

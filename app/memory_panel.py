@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from memory import sources
-from memory.book import KIND_NAMES, Entry
-from memory.items import TOPIC, TURN
+from memory.retrieval.book import KIND_NAMES, Entry
+from memory.store import sources
+from memory.store.items import TOPIC, TURN
 
 Index = QModelIndex | QPersistentModelIndex
 SortRole = Qt.ItemDataRole.UserRole + 10

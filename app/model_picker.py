@@ -1,6 +1,6 @@
 """Settings → Model → Find…: the chat models already on this computer, to choose one in place.
 
-The scan (memory/discovery.py) runs on a thread of its own; the dialog fills in when it is done.
+The scan (memory/llm/discovery.py) runs on a thread of its own; the dialog fills in when it is done.
 Models that cannot chat (embedding models, vision projectors, unreadable files) are listed greyed
 out with the reason, and cannot be chosen.
 """
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from app.ops import call_in_gui, install_relay
-from memory.discovery import FoundModel, scan
+from memory.llm.discovery import FoundModel, scan
 
 COLUMNS = ("Model", "Found in", "Architecture", "Parameters", "Quantization", "Size", "Context", "RAM needed")
 KINDS = {"embedding": "an embedding model", "projector": "a vision projector"}

@@ -13,8 +13,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from memory.recall import Receipt
-from memory.store import Conversation, Message
+from memory.answering.receipts import Receipt
+from memory.store.database import Conversation, Message
 
 Index = QModelIndex | QPersistentModelIndex
 ObjectRole = Qt.ItemDataRole.UserRole + 1  # the dataclass behind a row

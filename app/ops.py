@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from memory.lane import NORMAL, SerialLane
+from memory.runtime.lane import NORMAL, SerialLane
 
 log = logging.getLogger(__name__)
 

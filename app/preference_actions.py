@@ -12,8 +12,8 @@ from app import dialogs
 from app.layout import side_width
 from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
-from memory.preferences import Preference
-from memory.store import Message
+from memory.preferences.preference_store import Preference
+from memory.store.database import Message
 
 if TYPE_CHECKING:
     from app.window_base import WindowBase

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from app.ops import call_in_gui
-from memory.preferences import Preference
-from memory.prefs_file import PreferencesFile, PreferencesFileError, Watcher
-from memory.store import Message
+from memory.preferences.markdown_file import PreferencesFile, PreferencesFileError, Watcher
+from memory.preferences.preference_store import Preference
+from memory.store.database import Message
 
 if TYPE_CHECKING:
     from app.controller_api import Core

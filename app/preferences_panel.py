@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from memory.preferences import CATEGORIES, ORIGINS, Preference
+from memory.preferences.preference_store import CATEGORIES, ORIGINS, Preference
 
 Index = QModelIndex | QPersistentModelIndex
 PrefRole = Qt.ItemDataRole.UserRole + 20

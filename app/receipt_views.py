@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from app.conversation_panel import ConversationPanel
     from app.models import TranscriptModel
     from app.transcript import TranscriptView
-    from memory.recall import Receipt
+    from memory.answering.receipts import Receipt
 
 
 def ranking_summary(steps: int, weights: list[tuple[str, float]]) -> str:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
-from memory import sources
-from memory.recall import Receipt
+from memory.answering.receipts import Receipt
+from memory.store import sources
 
 ROW = 22
 GAP = 6  # between the reply text and its receipts

@@ -8,9 +8,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from app.ops import call_in_gui
-from memory.jobs import ReflectionJobs
-from memory.lane import BACKGROUND
-from memory.reflect import reflector
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import reflector
+from memory.runtime.lane import BACKGROUND
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
     from app.controller_api import PreferencesReload
-    from memory.engine import ChatModel
-    from memory.lane import SerialLane
-    from memory.memory import MemoryService
-    from memory.settings import Settings
-    from memory.store import Store
+    from memory.llm.engine import ChatModel
+    from memory.retrieval.service import MemoryService
+    from memory.runtime.lane import SerialLane
+    from memory.runtime.settings import Settings
+    from memory.store.database import Store
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memory.resources import resources_dir
+from memory.runtime.resources import resources_dir
 
 
 def icon_path() -> Path:

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model_picker import ModelPicker
-from memory.settings import Settings
+from memory.runtime.settings import Settings
 
 
 class SettingsDialog(QDialog):

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 
 from app import receipts as receipt_rows
 from app.models import ObjectRole, ReceiptsRole
-from memory.recall import Receipt
-from memory.store import Message
+from memory.answering.receipts import Receipt
+from memory.store.database import Message
 
 Index = QModelIndex | QPersistentModelIndex
 MARGIN = 12  # around each bubble

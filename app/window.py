@@ -30,8 +30,8 @@ from app.receipt_views import ReceiptViews
 from app.settings_dialog import SettingsDialog
 from app.transcript import TranscriptView
 from app.window_base import WindowBase
-from memory.chat import ReplyResult
-from memory.store import Conversation, Message
+from memory.answering.chat import ReplyResult
+from memory.store.database import Conversation, Message
 
 
 class MainWindow(WindowBase, ReceiptViews):

@@ -21,11 +21,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memory.chat import ChatService  # noqa: E402
-from memory.default_model import default_model_path  # noqa: E402
-from memory.engine import LlamaChatModel  # noqa: E402
-from memory.settings import Settings  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.answering.chat import ChatService  # noqa: E402
+from memory.llm.default_model import default_model_path  # noqa: E402
+from memory.llm.engine import LlamaChatModel  # noqa: E402
+from memory.runtime.settings import Settings  # noqa: E402
+from memory.store.database import Store  # noqa: E402
 
 PROMPT = "Write a long story about a dragon who learns to bake bread."
 MAX_TOKENS = 160
@@ -129,10 +129,10 @@ PREFERENCES = ["Keep answers short.", "Use metric units.", "Give one example whe
 
 def with_memories(store: Store, tmp: Path) -> tuple[Any, Any]:
     """A memory of earlier conversations and standing preferences, as the app has them."""
-    from memory.memory import open_memory
-    from memory.pref_prompt import PreferencePrompt
-    from memory.preferences import PreferenceStore
-    from memory.recall import Recall
+    from memory.answering.recall_service import Recall
+    from memory.preferences.preference_store import PreferenceStore
+    from memory.preferences.prompt_block import PreferencePrompt
+    from memory.retrieval.service import open_memory
 
     memory = open_memory(tmp, store)
     for n, text in enumerate(EARLIER):

@@ -3,9 +3,9 @@
 Each prompt is asked in a new conversation through ``ChatService.reply`` with the app's default
 settings (temperature 0.7, up to 512 tokens), a fixed seed per prompt, once per sampler setting.
 For each setting: the share of replies that looped (Memoir's runaway stop fired), and the share
-still judged degenerate as the user sees them (``memory.repetition.degenerate``: a loop anywhere,
+still judged degenerate as the user sees them (``memory.llm.repetition.degenerate``: a loop anywhere,
 or cut by the token limit while repeating). The packaged model's sampler in
-``memory/model_form.py`` is chosen from this file.
+``memory/llm/model_form.py`` is chosen from this file.
 
     .venv/bin/python bench/bench_degenerate.py [--json]
 
@@ -26,14 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memory.chat import ChatService  # noqa: E402
-from memory.default_model import default_model_path  # noqa: E402
+from memory.answering.chat import ChatService  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
-from memory.model_form import ModelForms, load_chat_model  # noqa: E402
-from memory.repetition import degenerate  # noqa: E402
-from memory.settings import Settings  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.llm.default_model import default_model_path  # noqa: E402
+from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
+from memory.llm.repetition import degenerate  # noqa: E402
+from memory.runtime.settings import Settings  # noqa: E402
+from memory.store.database import Store  # noqa: E402
 
 # Our own everyday requests (no benchmark text).
 PROMPTS = (

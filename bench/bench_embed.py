@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.embed import MiniLMEmbedder, minilm_zip  # noqa: E402
-from memory.embedders import default_embedder  # noqa: E402
+from memory.embed.embedders import default_embedder  # noqa: E402
+from memory.embed.minilm import MiniLMEmbedder, minilm_zip  # noqa: E402
 
 ST_SCRIPT = """
 import json, sys, time, torch

@@ -39,10 +39,10 @@ from app.first_paint import when_first_view_drawn  # noqa: E402
 from app.gc import GarbageCollector  # noqa: E402
 from app.main import start_loading  # noqa: E402
 from app.window import MainWindow  # noqa: E402
-from memory.memory import open_memory  # noqa: E402
-from memory.settings import Settings, SettingsStore  # noqa: E402
-from memory.store import Store  # noqa: E402
-from memory.transfer import export_all  # noqa: E402
+from memory.retrieval.service import open_memory  # noqa: E402
+from memory.runtime.settings import Settings, SettingsStore  # noqa: E402
+from memory.store.database import Store  # noqa: E402
+from memory.store.export import export_all  # noqa: E402
 
 BEAT_MS = 5
 TURNS = [

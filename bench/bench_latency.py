@@ -44,18 +44,18 @@ from bench_model_form import TEXT  # noqa: E402
 from bench_scale import fill  # noqa: E402
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.answering import answering  # noqa: E402
-from memory.chat import ChatService  # noqa: E402
-from memory.default_model import default_model_path  # noqa: E402
-from memory.embedders import default_embedder  # noqa: E402
-from memory.engine import LlamaChatModel, thread_counts  # noqa: E402
+from memory.answering.chat import ChatService  # noqa: E402
+from memory.answering.wiring import answering  # noqa: E402
+from memory.embed.embedders import default_embedder  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
-from memory.memory import MemoryService  # noqa: E402
-from memory.model_form import ModelForms, load_chat_model  # noqa: E402
-from memory.preferences import PreferenceStore  # noqa: E402
-from memory.settings import Settings  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.llm.default_model import default_model_path  # noqa: E402
+from memory.llm.engine import LlamaChatModel, thread_counts  # noqa: E402
+from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
+from memory.preferences.preference_store import PreferenceStore  # noqa: E402
+from memory.retrieval.service import MemoryService  # noqa: E402
+from memory.runtime.settings import Settings  # noqa: E402
+from memory.store.database import Store  # noqa: E402
 
 PREFERENCES = (
     "Keep answers short: two or three sentences.",

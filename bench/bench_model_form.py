@@ -3,7 +3,7 @@
 For the packaged Q4_1 file and each form llama.cpp's quantizer makes of it (Q4_0, Q8_0), in one
 run on one machine: prompt evaluation and generation tokens/s (median of 3), the perplexity of a
 fixed text, and how many greedy replies to fixed prompts stay identical to the original's (and how
-many of their first 32 tokens agree). ``memory/model_form.py``'s FORM is chosen from this file.
+many of their first 32 tokens agree). ``memory/llm/model_form.py``'s FORM is chosen from this file.
 
 What "faithful" means is anchored on F32: the packaged weights exactly, only computed by another
 kernel (Q4_1's dot product rounds the activations to 8 bits, F32's does not). How far F32 drifts
@@ -36,9 +36,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_degenerate import PROMPTS as EVERYDAY  # noqa: E402
 
-from memory.default_model import default_model_path  # noqa: E402
 from memory.evaluation import report  # noqa: E402
-from memory.model_form import ModelForms  # noqa: E402
+from memory.llm.default_model import default_model_path  # noqa: E402
+from memory.llm.model_form import ModelForms  # noqa: E402
 
 # Our own prose (no benchmark text): an everyday paragraph for perplexity.
 TEXT = (
@@ -112,7 +112,7 @@ def perplexity(path: Path, threads: int) -> float:
 
 
 def replies(path: Path, threads: int) -> list[list[int]]:
-    from memory.engine import LlamaChatModel
+    from memory.llm.engine import LlamaChatModel
 
     model = LlamaChatModel.load(path, n_ctx=1024, n_threads=threads)
     out = []

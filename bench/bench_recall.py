@@ -22,14 +22,14 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_scale import fill  # noqa: E402
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.chat import ChatService  # noqa: E402
-from memory.default_model import default_model_path  # noqa: E402
-from memory.embedders import default_embedder  # noqa: E402
-from memory.engine import LlamaChatModel  # noqa: E402
-from memory.memory import MemoryService  # noqa: E402
-from memory.recall import Recall  # noqa: E402
-from memory.settings import Settings  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.answering.chat import ChatService  # noqa: E402
+from memory.answering.recall_service import Recall  # noqa: E402
+from memory.embed.embedders import default_embedder  # noqa: E402
+from memory.llm.default_model import default_model_path  # noqa: E402
+from memory.llm.engine import LlamaChatModel  # noqa: E402
+from memory.retrieval.service import MemoryService  # noqa: E402
+from memory.runtime.settings import Settings  # noqa: E402
+from memory.store.database import Store  # noqa: E402
 
 
 def main() -> None:

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.embedders import default_embedder  # noqa: E402
-from memory.index import VectorIndex  # noqa: E402
-from memory.items import TURN, ItemStore  # noqa: E402
-from memory.retrieve import Retriever  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.embed.embedders import default_embedder  # noqa: E402
+from memory.index.vector_index import VectorIndex  # noqa: E402
+from memory.retrieval.hybrid import Retriever  # noqa: E402
+from memory.store.database import Store  # noqa: E402
+from memory.store.items import TURN, ItemStore  # noqa: E402
 
 
 def rss_mb() -> float:

@@ -5,7 +5,7 @@ with the oracle on the *tune* conversations of a `memoir bench loop` run.
 
 The score is the net reward signal per judged memory: +1 for a decision the oracle agrees with, -1
 for one it does not, 0 for "not sure" (which teaches nothing). Prints the current thresholds' score
-and the best few; choosing one is a change to memory/attribution.py, made by hand and recorded.
+and the best few; choosing one is a change to memory/answering/attribution.py, made by hand and recorded.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from memory.attribution import THRESHOLDS, Thresholds, decide
+from memory.answering.attribution import THRESHOLDS, Thresholds, decide
 
 
 def score(evidence: list[list[float | None]], limits: Thresholds) -> dict[str, float]:

@@ -66,15 +66,16 @@ IMPORTED_CONVERSATIONS = 40  # per export: big enough that a kill can land insid
 
 
 def worker(home: Path, export: Path, seed: int, mix: str) -> None:
-    from memory.chat import ChatService
-    from memory.fake_model import FakeChatModel
-    from memory.importer import apply, read_export
-    from memory.jobs import ReflectionJobs
-    from memory.memory import open_memory
-    from memory.paths import ensure_private_dir, restrict_new_files
-    from memory.reflect import reflector
-    from memory.settings import Settings
-    from memory.store import Store
+    from memory.answering.chat import ChatService
+    from memory.llm.fake_model import FakeChatModel
+    from memory.reflection.jobs import ReflectionJobs
+    from memory.reflection.prospective import reflector
+    from memory.retrieval.service import open_memory
+    from memory.runtime.paths import ensure_private_dir, restrict_new_files
+    from memory.runtime.settings import Settings
+    from memory.store.database import Store
+    from memory.store.import_preview import read_export
+    from memory.store.importer import apply
 
     restrict_new_files()
     ensure_private_dir(home)  # as data_dir() does for the app
@@ -121,11 +122,11 @@ def worker(home: Path, export: Path, seed: int, mix: str) -> None:
 
 
 def check(home: Path, committed: dict[int, str]) -> dict[str, Any]:
-    from memory.fake_model import FakeChatModel
-    from memory.jobs import ReflectionJobs
-    from memory.memory import open_memory
-    from memory.reflect import reflector
-    from memory.store import Store
+    from memory.llm.fake_model import FakeChatModel
+    from memory.reflection.jobs import ReflectionJobs
+    from memory.reflection.prospective import reflector
+    from memory.retrieval.service import open_memory
+    from memory.store.database import Store
 
     store = Store(home / "memoir.db")
     report: dict[str, Any] = {"integrity_ok": store.integrity_ok(), "interrupted_replies": store.recovered}
@@ -161,8 +162,8 @@ def check(home: Path, committed: dict[int, str]) -> dict[str, Any]:
 
 def make_export(path: Path, n: int) -> None:
     """A small export with fresh uids, so each trial's import has something to add."""
-    from memory.store import Store
-    from memory.transfer import export_all
+    from memory.store.database import Store
+    from memory.store.export import export_all
 
     with tempfile.TemporaryDirectory() as scratch:
         store = Store(Path(scratch) / "memoir.db")

@@ -9,11 +9,11 @@ Each tune conversation is stored twice through the loop bench's ``play`` (each s
 user: the app's storage, recall and features), each of that user's questions asked in the first
 person, and ``Recall.candidates`` gives the pool the app would rerank. The weights maximise the
 listwise log-likelihood of the evidence-covering candidates under the reranker's own softmax
-(``memory.reranker.TEMPERATURE``), with a small L2 pull towards zero.
+(``memory.retrieval.reranker.TEMPERATURE``), with a small L2 pull towards zero.
 
     .venv/bin/python bench/fit_reranker_prior.py [--data ../shared/bench/locomo_dev.json]
 
-Writes ``bench/results/reranker_prior.json``; ``memory/reranker.py``'s ``PRIOR`` is copied from it
+Writes ``bench/results/reranker_prior.json``; ``memory/retrieval/reranker.py``'s ``PRIOR`` is copied from it
 (``tests/unit/test_reranker_prior.py`` checks they agree).
 """
 
@@ -30,11 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from memory import embed, embedders  # noqa: E402
+from memory.embed import embedders  # noqa: E402
+from memory.embed import minilm as embed  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.loop import play, recall_at, user_questions  # noqa: E402
-from memory.rerank_features import NAMES  # noqa: E402
-from memory.reranker import TEMPERATURE  # noqa: E402
+from memory.retrieval.rerank_features import NAMES  # noqa: E402
+from memory.retrieval.reranker import TEMPERATURE  # noqa: E402
 
 L2 = 1e-2
 STEPS = 3000

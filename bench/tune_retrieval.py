@@ -19,9 +19,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memory.embed import MiniLMEmbedder  # noqa: E402
+from memory.embed.minilm import MiniLMEmbedder  # noqa: E402
 from memory.evaluation.dataset import KS, questions_of, recall, sessions_of  # noqa: E402
-from memory.items import TurnText, fts_query, turn_index_text  # noqa: E402
+from memory.store.items import TurnText, turn_index_text  # noqa: E402
+from memory.store.lexical import fts_query  # noqa: E402
 
 
 class CachedEmbedder:

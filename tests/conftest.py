@@ -13,8 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports
 
 import pytest
 
-from memory.offline import enforce_offline
-from memory.store import Store
+from memory.runtime.offline import enforce_offline
+from memory.store.database import Store
 
 enforce_offline()
 _real_connect = socket.socket.connect

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from memory.embed import Vectors
+from memory.embed.minilm import Vectors
 
 
 class FakeEmbedder:

@@ -13,11 +13,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from memory.embed import Embedder
-from memory.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, MemoryItem, TurnText, turn_index_text
-from memory.memory import MemoryService
-from memory.retrieve import Retriever
-from memory.store import Store
+from memory.embed.minilm import Embedder
+from memory.retrieval.hybrid import Retriever
+from memory.retrieval.service import MemoryService
+from memory.store.database import Store
+from memory.store.items import (
+    DENSE_TEXT,
+    LEXICAL_TEXT,
+    TURN,
+    ItemStore,
+    MemoryItem,
+    TurnText,
+    turn_index_text,
+)
 
 KS = (1, 5, 10, 25)
 EVIDENCE = re.compile(r"^D\d+:\d+$")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memory.engine import ChatModel
+from memory.llm.engine import ChatModel
 
 
 def _cache_base() -> Path:

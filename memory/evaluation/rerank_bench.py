@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from memory.engine import ChatModel
+from memory.answering.recall_service import CANDIDATES, SHOWN, Recall, pair_features
 from memory.evaluation.dataset import KS, Ingested, Question, recall, turns_for
 from memory.evaluation.voice import first_person
-from memory.recall import CANDIDATES, SHOWN, Recall, pair_features
-from memory.rerank_features import NAMES
-from memory.reranker import Example, Reranker
+from memory.llm.engine import ChatModel
+from memory.retrieval.rerank_features import NAMES
+from memory.retrieval.reranker import Example, Reranker
 
 SEED = 0
 ABOUT = NAMES.index("said by the person asked about")
@@ -135,8 +135,8 @@ class CitationRun:
 
 def cite_sample(ingested: Ingested, model: ChatModel, state: CitationRun, per_conversation: int) -> None:
     """Ask the model some of the conversation's questions through the app's reply path."""
-    from memory.chat import ChatService
-    from memory.settings import Settings
+    from memory.answering.chat import ChatService
+    from memory.runtime.settings import Settings
 
     chat = ChatService(ingested.store)
     recall_ = Recall(ingested.memory, learning=False)

@@ -16,12 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from memory.embed import Embedder
-from memory.engine import ChatModel
+from memory.embed.minilm import Embedder
 from memory.evaluation.dataset import KS, Ingested, ingest, recall, turns_for
-from memory.jobs import ReflectionJobs
-from memory.reflect import Stats, reflector
-from memory.retrieve import Fusion
+from memory.llm.engine import ChatModel
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import Stats, reflector
+from memory.retrieval.hybrid import Fusion
 
 METHODS = ("bm25", "dense", "hybrid", "topics", "reranked", "citations")
 MODEL_METHODS = ("topics", "citations")
@@ -171,7 +171,7 @@ def _progress_bar(text: str) -> None:
 def main(
     data: Path, methods: list[str], as_json: bool, limit: int | None = None, model_path: Path | None = None
 ) -> int:
-    from memory import embedders
+    from memory.embed import embedders
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -179,8 +179,8 @@ def main(
         return 2
     model = None
     if any(m in MODEL_METHODS for m in methods):
-        from memory.default_model import default_model_path
-        from memory.engine import LlamaChatModel
+        from memory.llm.default_model import default_model_path
+        from memory.llm.engine import LlamaChatModel
 
         path = model_path or default_model_path()
         if path is None:

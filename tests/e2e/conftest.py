@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.default_model import default_model_path
+from memory.llm.default_model import default_model_path
 
 
 @pytest.fixture(scope="session")

@@ -43,11 +43,11 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from app.controller import ChatController, ModelState  # noqa: E402
 from app.gc import GarbageCollector  # noqa: E402
 from app.window import MainWindow  # noqa: E402
-from memory.memory import open_memory  # noqa: E402
-from memory.offline import enforce_offline  # noqa: E402
-from memory.paths import data_dir, restrict_new_files  # noqa: E402
-from memory.settings import Settings, SettingsStore  # noqa: E402
-from memory.store import Store  # noqa: E402
+from memory.retrieval.service import open_memory  # noqa: E402
+from memory.runtime.offline import enforce_offline  # noqa: E402
+from memory.runtime.paths import data_dir, restrict_new_files  # noqa: E402
+from memory.runtime.settings import Settings, SettingsStore  # noqa: E402
+from memory.store.database import Store  # noqa: E402
 
 
 def wait_until(app: QApplication, condition: Any, timeout: float = 120.0, what: str = "") -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from memory.paths import data_dir
+from memory.runtime.paths import data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "packaging"))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from memory import model_form
-from memory.model_form import FORM, PACKAGED_REPEAT_PENALTY, ModelForms, load_chat_model
+from memory.llm import model_form
+from memory.llm.model_form import FORM, PACKAGED_REPEAT_PENALTY, ModelForms, load_chat_model
 
 
 @pytest.fixture

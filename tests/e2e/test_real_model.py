@@ -14,10 +14,10 @@ from pytestqt.qtbot import QtBot
 
 from app.controller import ChatController, ModelState
 from app.window import MainWindow
-from memory.chat import ChatService
-from memory.engine import LlamaChatModel, ModelError
-from memory.settings import Settings, SettingsStore
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.llm.engine import LlamaChatModel, ModelError
+from memory.runtime.settings import Settings, SettingsStore
+from memory.store.database import Store
 
 pytestmark = pytest.mark.real_model
 
@@ -128,7 +128,7 @@ def test_self_test_command_prints_json_and_exits_zero(smollm2: Path, tmp_path: P
 
 
 def test_self_test_names_a_missing_bundled_model(tmp_path: Path) -> None:
-    from memory.selftest import run_self_test
+    from memory.assistant.selftest import run_self_test
 
     ok, summary = run_self_test(tmp_path / "gone.gguf")
     assert not ok and "gone.gguf" in summary["error"]
@@ -152,8 +152,8 @@ def test_self_test_fails_cleanly_on_a_broken_model(smollm2: Path, tmp_path: Path
 
 def test_a_gguf_model_can_serve_as_the_embedder(smollm2: Path, store: Store, tmp_path: Path) -> None:
     """The Embedder protocol through llama.cpp (SmolLM2 stands in for a GGUF embedding model)."""
-    from memory.embed_gguf import LlamaEmbedder
-    from memory.memory import MemoryService
+    from memory.embed.gguf_embedder import LlamaEmbedder
+    from memory.retrieval.service import MemoryService
 
     embedder = LlamaEmbedder(smollm2, n_ctx=256)
     vectors = embedder.embed(["I adopted a puppy", "The puppy chews shoes", ""])
@@ -177,9 +177,9 @@ def test_reflection_with_the_real_model_always_gives_valid_memories(
 ) -> None:
     """SmolLM2 under the JSON-schema grammar: the job finishes, and every memory it keeps is
     non-empty and references turns of this session (quality is as the tiny model allows)."""
-    from memory.jobs import ReflectionJobs
-    from memory.memory import MemoryService
-    from memory.reflect import Reflector
+    from memory.reflection.jobs import ReflectionJobs
+    from memory.reflection.prospective import Reflector
+    from memory.retrieval.service import MemoryService
     from tests.fakes import FakeEmbedder
 
     memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
@@ -213,9 +213,9 @@ def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
 ) -> None:
     """SmolLM2 answers with retrieved memories in its prompt: receipts are stored for every shown
     memory (cited or not, or unclear), and the next turn still reuses the previous prompt."""
-    from memory.embedders import default_embedder
-    from memory.memory import MemoryService
-    from memory.recall import Recall
+    from memory.answering.recall_service import Recall
+    from memory.embed.embedders import default_embedder
+    from memory.retrieval.service import MemoryService
 
     memory = MemoryService(store, tmp_path / "index", default_embedder())
     earlier = store.create_conversation("Pets")
@@ -253,12 +253,12 @@ def test_the_biscuit_scenario_shows_no_reply_of_memoirs_as_a_memory(
     conversation. Whatever SmolLM2 answered the first time (it invented a golden retriever), none of
     its replies, and none of the user's questions, is shown as a memory; each receipt says whose
     words it holds and whether the answer used it."""
-    from memory.answering import answering
-    from memory.embedders import default_embedder
-    from memory.jobs import ReflectionJobs
-    from memory.memory import MemoryService
-    from memory.preferences import PreferenceStore
-    from memory.reflect import reflector
+    from memory.answering.wiring import answering
+    from memory.embed.embedders import default_embedder
+    from memory.preferences.preference_store import PreferenceStore
+    from memory.reflection.jobs import ReflectionJobs
+    from memory.reflection.prospective import reflector
+    from memory.retrieval.service import MemoryService
 
     memory = MemoryService(store, tmp_path / "index", default_embedder())
     wired = answering(memory, PreferenceStore(store))  # the app's wiring
@@ -287,7 +287,7 @@ def test_the_biscuit_scenario_shows_no_reply_of_memoirs_as_a_memory(
 
 DAMAGE_WHILE_LOADED = """
 import os, sys, pathlib
-from memory.engine import LlamaChatModel
+from memory.llm.engine import LlamaChatModel
 path = pathlib.Path(sys.argv[1])
 model = LlamaChatModel.load(path, n_ctx=512)
 if sys.argv[2] == "truncated":

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory.engine import LlamaChatModel
-from memory.state_cache import StateCache, settings_key
+from memory.llm.engine import LlamaChatModel
+from memory.llm.state_cache import StateCache, settings_key
 
 LONG = "We talked about the garden, the tomatoes, the rain and the old fence by the shed. " * 12
 

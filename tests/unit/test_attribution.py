@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from memory.attribution import Decision, attribute
-from memory.chat import ChatService
-from memory.fake_model import FakeChatModel
-from memory.memory import MemoryService
-from memory.recall import Recall
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.attribution import Decision, attribute
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 from tests.fakes import FakeEmbedder
 
 MEMORIES = [

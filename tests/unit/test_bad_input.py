@@ -15,14 +15,15 @@ from pytestqt.qtbot import QtBot
 from app import dialogs
 from app.controller import ModelState
 from app.transcript import MessageDelegate
-from memory.chat import TOO_LONG, ChatService
-from memory.fake_model import FakeChatModel
-from memory.find import search_messages
-from memory.importer import apply, read_export
-from memory.memory import MemoryService
-from memory.store import Message, Store
-from memory.text import clean_text
-from memory.transfer import TransferProblem, export_all, snapshot
+from memory.answering.chat import TOO_LONG, ChatService
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.service import MemoryService
+from memory.runtime.text import clean_text
+from memory.store.database import Message, Store
+from memory.store.export import TransferProblem, export_all, snapshot
+from memory.store.import_preview import read_export
+from memory.store.importer import apply
+from memory.store.message_search import search_messages
 from tests.fakes import FakeEmbedder
 from tests.unit.test_window import make_window
 

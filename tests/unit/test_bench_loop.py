@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from memory.engine import Generation
 from memory.evaluation import loop, loop_run
 from memory.evaluation.voice import first_person
-from memory.fake_model import FakeChatModel
+from memory.llm.engine import Generation
+from memory.llm.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
 
 SESSIONS = [

@@ -60,7 +60,7 @@ def data(tmp_path: Path) -> Path:
 def test_bench_json_shape_and_recall(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("memory.embedders.default_embedder", FakeEmbedder)
+    monkeypatch.setattr("memory.embed.embedders.default_embedder", FakeEmbedder)
     assert main(["bench", "locomo", "--data", str(data), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["questions"] == 6  # 3 usable per conversation
@@ -80,7 +80,7 @@ def test_bench_json_shape_and_recall(
 def test_methods_can_be_chosen_and_unknown_ones_refused(
     data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("memory.embedders.default_embedder", FakeEmbedder)
+    monkeypatch.setattr("memory.embed.embedders.default_embedder", FakeEmbedder)
     assert main(["bench", "locomo", "--data", str(data), "--json", "--methods", "bm25"]) == 0
     assert list(json.loads(capsys.readouterr().out)["methods"]) == ["bm25"]
     assert main(["bench", "locomo", "--data", str(data), "--methods", "bm25,magic"]) == 2

@@ -13,7 +13,7 @@ from app import dialogs
 from app.controller import ModelState
 from app.main import open_store
 from app.window import MainWindow
-from memory.fake_model import FakeChatModel
+from memory.llm.fake_model import FakeChatModel
 from tests.unit.test_window import make_window
 
 FIRST = "This one is saved before anything breaks."
@@ -129,7 +129,7 @@ def test_a_read_only_database_file_is_explained_and_left_alone(tmp_path: Path) -
     import shutil
     import subprocess
 
-    from memory.store import Store
+    from memory.store.database import Store
 
     path = tmp_path / "memoir.db"
     store = Store(path)
@@ -199,7 +199,7 @@ def test_deleted_text_is_overwritten_in_the_database_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even on an SQLite built with secure_delete off (python.org's macOS and Windows builds)."""
-    from memory.store import Store
+    from memory.store.database import Store
 
     real_connect = sqlite3.connect
 

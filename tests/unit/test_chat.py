@@ -3,10 +3,10 @@ import threading
 
 import pytest
 
-from memory.chat import TOO_LONG, ChatService, ReplyRefused
-from memory.fake_model import FakeChatModel
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import TOO_LONG, ChatService, ReplyRefused
+from memory.llm.fake_model import FakeChatModel
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 
 
 def test_reply_is_streamed_into_the_store(store: Store) -> None:
@@ -123,8 +123,8 @@ def test_prefix_is_reused_across_turns(store: Store) -> None:
 def test_notes_go_inside_the_user_turn_only_when_the_template_refuses_them(store: Store) -> None:
     from pathlib import Path
 
-    from memory.memory import MemoryService
-    from memory.recall import Recall
+    from memory.answering.recall_service import Recall
+    from memory.retrieval.service import MemoryService
     from tests.fakes import FakeEmbedder
 
     memory = MemoryService(store, Path(store.path).parent / "index", FakeEmbedder())
@@ -151,8 +151,8 @@ def test_notes_go_inside_the_user_turn_only_when_the_template_refuses_them(store
 
 
 def test_a_models_json_with_raw_control_characters_parses_clean() -> None:
-    from memory.engine import json_grammar
-    from memory.text import json_from_model
+    from memory.llm.engine import json_grammar
+    from memory.runtime.text import json_from_model
 
     # Recorded: SmolLM2's answer to the update question in reflection job 6 of LoCoMo conv-42 played
     # with Joanna as the user, under llama-cpp-python's own grammar; it failed the job three times.
@@ -178,7 +178,7 @@ RECORDED_UPDATE = (
 def test_the_llama_engine_reports_a_templates_refusal_as_such() -> None:
     from jinja2 import TemplateError
 
-    from memory.engine import LlamaChatModel, TemplateRefused
+    from memory.llm.engine import LlamaChatModel, TemplateRefused
 
     engine = object.__new__(LlamaChatModel)  # no weights needed: only the template is exercised
     for error in (ValueError("System role not supported"), TemplateError("bad template")):

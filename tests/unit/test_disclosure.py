@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from memory.disclosure import DisclosureSelector, statements
-from memory.embedders import default_embedder
-from memory.store import Message
+from memory.embed.embedders import default_embedder
+from memory.reflection.disclosure import DisclosureSelector, statements
+from memory.store.database import Message
 
 
 def test_statements_are_first_person_non_questions() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from memory import discovery
-from memory.default_model import default_model_path
-from memory.gguf_header import HeaderError, read_header
+from memory.llm import discovery
+from memory.llm.default_model import default_model_path
+from memory.llm.gguf_header import HeaderError, read_header
 
 
 def tiny_gguf(path: Path, architecture: str, extra: dict[str, str] | None = None) -> Path:

@@ -4,8 +4,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from memory.embed import MiniLMEmbedder, load_safetensors, minilm_zip, read_member
-from memory.embed_onnx import OnnxMiniLMEmbedder, build_model
+from memory.embed.minilm import MiniLMEmbedder, load_safetensors, minilm_zip, read_member
+from memory.embed.minilm_onnx import OnnxMiniLMEmbedder, build_model
 from tests.conftest import shared_file
 
 

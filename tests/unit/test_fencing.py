@@ -14,16 +14,16 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memory.cipher import Cipher
-from memory.fake_model import FakeChatModel
-from memory.items import TURN, MemoryItem
-from memory.memory import MemoryService
-from memory.pref_prompt import edit_block, standing_block
-from memory.preferences import Preference, PreferenceStore
-from memory.recall import Recall
-from memory.reflect import Reflector
-from memory.store import Message, Store
-from memory.text import fence_safe, fill
+from memory.answering.recall_service import Recall
+from memory.llm.fake_model import FakeChatModel
+from memory.preferences.cipher import Cipher
+from memory.preferences.preference_store import Preference, PreferenceStore
+from memory.preferences.prompt_block import edit_block, standing_block
+from memory.reflection.prospective import Reflector
+from memory.retrieval.service import MemoryService
+from memory.runtime.text import fence_safe, fill
+from memory.store.database import Message, Store
+from memory.store.items import TURN, MemoryItem
 from tests.fakes import FakeEmbedder
 
 MARKER = re.compile(r"<<<[A-Z]*|[A-Z]*>>>")

@@ -9,8 +9,8 @@ from pytestqt.qtbot import QtBot
 from app.controller import ChatController
 from app.first_paint import when_first_view_drawn
 from app.window import MainWindow
-from memory.settings import SettingsStore
-from memory.store import Store
+from memory.runtime.settings import SettingsStore
+from memory.store.database import Store
 
 
 def open_window(qtbot: QtBot, home: Path, conversations: int, show: bool = True) -> MainWindow:

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
-from memory.book import MemoryBook
-from memory.chat import ChatService
-from memory.fake_model import FakeChatModel
-from memory.forgetting import FORGOTTEN_TEXT
-from memory.importer import apply, read_export
-from memory.jobs import ReflectionJobs
-from memory.memory import MemoryService
-from memory.recall import Recall
-from memory.reflect import Reflector
-from memory.settings import Settings
-from memory.store import Store
-from memory.transfer import export_all
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.llm.fake_model import FakeChatModel
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import Reflector
+from memory.retrieval.book import MemoryBook
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
+from memory.store.export import export_all
+from memory.store.forgetting import FORGOTTEN_TEXT
+from memory.store.import_preview import read_export
+from memory.store.importer import apply
 from tests.fakes import FakeEmbedder
 
 TOLD = "I keep a pet axolotl called Quetzal in a tank on my kitchen counter"
@@ -120,8 +121,8 @@ def test_delete_everything_leaves_a_folder_like_a_fresh_start(tmp_path: Path) ->
 
 
 def test_a_deleted_conversation_leaves_no_text_or_vector_anywhere(tmp_path: Path) -> None:
-    from memory.cipher import Cipher
-    from memory.preferences import PreferenceStore
+    from memory.preferences.cipher import Cipher
+    from memory.preferences.preference_store import PreferenceStore
 
     home, exports = tmp_path / "home", tmp_path / "exports"
     home.mkdir()

@@ -10,10 +10,10 @@ from pytestqt.qtbot import QtBot
 
 from app.controller import ChatController, ModelState
 from app.window import MainWindow
-from memory.default_model import default_model_path
-from memory.resources import package_dir, resources_dir
-from memory.settings import SettingsStore
-from memory.store import Store
+from memory.llm.default_model import default_model_path
+from memory.runtime.resources import package_dir, resources_dir
+from memory.runtime.settings import SettingsStore
+from memory.store.database import Store
 
 
 @pytest.fixture

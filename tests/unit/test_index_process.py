@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory.index import VectorIndex
-from memory.index_process import IndexProcess, IndexProcessError
-from memory.items import TURN, ItemStore
-from memory.store import Store
+from memory.index.index_process import IndexProcess, IndexProcessError
+from memory.index.vector_index import VectorIndex
+from memory.store.database import Store
+from memory.store.items import TURN, ItemStore
 from tests.fakes import FakeEmbedder
 
 TEXTS = ["my dog Biscuit loves the beach", "tomatoes on the balcony", "night shifts at the hospital"]

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from memory.lane import BACKGROUND, URGENT, SerialLane
+from memory.runtime.lane import BACKGROUND, URGENT, SerialLane
 
 
 def test_jobs_run_in_order_on_one_thread() -> None:

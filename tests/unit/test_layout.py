@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.layout import CHAT_MIN_WIDTH, SCREEN_SHARE
-from memory.fake_model import FakeChatModel
+from memory.llm.fake_model import FakeChatModel
 from tests.unit.test_window import make_window
 
 

@@ -14,9 +14,9 @@ from app.controller import ModelState
 from app.memory_dialogs import AboutMeDialog
 from app.memory_panel import MemoryTableModel
 from app.window import MainWindow
-from memory.book import Entry
-from memory.fake_model import FakeChatModel
-from memory.items import TOPIC
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.book import Entry
+from memory.store.items import TOPIC
 from tests.unit.test_window import make_window, type_and_send
 
 
@@ -172,8 +172,8 @@ def test_imported_messages_without_search_items_become_searchable(
     qtbot: QtBot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An export may hold messages but not their turn items (made before they were indexed)."""
-    from memory.store import Store
-    from memory.transfer import export_all
+    from memory.store.database import Store
+    from memory.store.export import export_all
 
     source = Store(tmp_path / "source.db")
     conversation = source.create_conversation("From another machine")

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from memory.index import VectorIndex
-from memory.indexer import Indexer
-from memory.items import TOPIC, TURN, ItemStore, fts_query
-from memory.retrieve import Filters, Retriever
-from memory.store import Store
+from memory.index.indexer import Indexer
+from memory.index.vector_index import VectorIndex
+from memory.retrieval.hybrid import Filters, Retriever
+from memory.store.database import Store
+from memory.store.items import TOPIC, TURN, ItemStore
+from memory.store.lexical import fts_query
 from tests.fakes import FakeEmbedder
 
 FACTS = [

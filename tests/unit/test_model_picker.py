@@ -13,8 +13,8 @@ from pytestqt.qtbot import QtBot
 from app import model_picker
 from app.model_picker import ModelPicker
 from app.settings_dialog import SettingsDialog
-from memory.discovery import FoundModel
-from memory.settings import Settings
+from memory.llm.discovery import FoundModel
+from memory.runtime.settings import Settings
 
 FOUND = [
     FoundModel("llama3.2:3b", Path("/m/blob-1"), "Ollama", 2_000_000_000, architecture="llama",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from memory.book import CATEGORIES
-from memory.disclosure import examples
+from memory.reflection.disclosure import examples
+from memory.retrieval.book import CATEGORIES
 from tests.conftest import shared_file
 
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from memory.chat import ChatService
-from memory.cipher import Cipher
-from memory.fake_model import FakeChatModel
-from memory.jobs import ReflectionJobs
-from memory.memory import MemoryService
-from memory.pref_prompt import PreferencePrompt, standing_block
-from memory.preferences import PreferenceStore
-from memory.prefs_file import PreferencesFile, PreferencesFileError, Watcher, parse
-from memory.reflect import Reflector
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.llm.fake_model import FakeChatModel
+from memory.preferences.cipher import Cipher
+from memory.preferences.markdown_file import PreferencesFile, PreferencesFileError, Watcher, parse
+from memory.preferences.preference_store import PreferenceStore
+from memory.preferences.prompt_block import PreferencePrompt, standing_block
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import Reflector
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 from tests.fakes import FakeEmbedder
 
 

@@ -12,8 +12,8 @@ from app import dialogs
 from app.controller import ModelState
 from app.preferences_panel import PreferenceTableModel
 from app.window import MainWindow
-from memory.fake_model import FakeChatModel
-from memory.preferences import Preference
+from memory.llm.fake_model import FakeChatModel
+from memory.preferences.preference_store import Preference
 from tests.unit.test_window import make_window, type_and_send
 
 

@@ -10,7 +10,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.controller import ModelState
-from memory.fake_model import FakeChatModel
+from memory.llm.fake_model import FakeChatModel
 from tests.unit.test_window import make_window, type_and_send
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 import pytest
 
-from memory.fake_model import FakeChatModel
-from memory.prompt import REFILL_SHARE, ContextOverflow, Turn, plan_prompt
+from memory.llm.fake_model import FakeChatModel
+from memory.llm.prompt import REFILL_SHARE, ContextOverflow, Turn, plan_prompt
 
 
 def turns(n: int, words: int = 20) -> list[Turn]:

@@ -1,7 +1,7 @@
 from pytestqt.modeltest import ModelTester
 
 from app.models import ConversationListModel, TranscriptModel
-from memory.store import Store
+from memory.store.database import Store
 
 
 def test_conversation_model(qtmodeltester: ModelTester, store: Store) -> None:

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from memory.chat import ChatService
-from memory.engine import TemplateRefused
-from memory.fake_model import FakeChatModel
-from memory.memory import MemoryService
-from memory.recall import Recall
-from memory.reranker import BATCH
-from memory.reranker_store import RerankerStore
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.llm.engine import TemplateRefused
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.reranker import BATCH
+from memory.retrieval.reranker_store import RerankerStore
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 from tests.fakes import FakeEmbedder
 
 PAST = [
@@ -197,7 +197,7 @@ def test_templates_without_mid_conversation_system_messages_get_the_notes_in_the
 
 
 def test_a_reply_that_copies_its_notes_cites_nothing() -> None:
-    from memory.attribution import parse_citations
+    from memory.answering.attribution import parse_citations
 
     assert parse_citations("<<<MEMORIES\n[1] (2026-11-26) User said: hi\n[2] ...", 5) is None
 

@@ -14,8 +14,8 @@ from pytestqt.qtbot import QtBot
 from app.controller import ModelState
 from app.memory_dialog import MemoryDialog
 from app.window import MainWindow
-from memory.fake_model import FakeChatModel
-from memory.settings import Settings, SettingsStore
+from memory.llm.fake_model import FakeChatModel
+from memory.runtime.settings import Settings, SettingsStore
 from tests.unit.test_window import make_window, type_and_send
 
 
@@ -103,8 +103,8 @@ def test_reset_ranking_shows_what_was_learned_then_forgets_it(
     qtbot: QtBot, memoir_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app import dialogs
-    from memory.rerank_features import NAMES
-    from memory.reranker import PRIOR
+    from memory.retrieval.rerank_features import NAMES
+    from memory.retrieval.reranker import PRIOR
 
     w = start(qtbot, memoir_home, FakeChatModel(["Noted."]))
     recall = w.controller.recall
@@ -193,7 +193,7 @@ def test_receipts_come_back_after_a_restart(qtbot: QtBot, memoir_home: Path) -> 
 
 def test_a_receipt_row_says_the_decision_and_whose_words() -> None:
     from app.receipts import row_text, summary
-    from memory.recall import Receipt
+    from memory.answering.receipts import Receipt
 
     receipts = [
         Receipt(
@@ -270,9 +270,9 @@ def test_receipts_show_before_the_memory_has_opened(qtbot: QtBot, memoir_home: P
     import threading
 
     from app.controller import ChatController
-    from memory.memory import MemoryService
-    from memory.settings import SettingsStore
-    from memory.store import Store
+    from memory.retrieval.service import MemoryService
+    from memory.runtime.settings import SettingsStore
+    from memory.store.database import Store
     from tests.fakes import FakeEmbedder
 
     conversation, reply, shown = _answered_then_quit(qtbot, memoir_home)

@@ -7,15 +7,15 @@ from typing import Any
 
 import pytest
 
-from memory.disclosure import DisclosureSelector
-from memory.engine import Interrupted
-from memory.fake_model import FakeChatModel
-from memory.items import TOPIC
-from memory.jobs import MAX_ATTEMPTS, ReflectionJobs
-from memory.memory import MemoryService
-from memory.reflect import EXTRACT_SCHEMA, Reflector
-from memory.retrieve import Filters
-from memory.store import Store
+from memory.llm.engine import Interrupted
+from memory.llm.fake_model import FakeChatModel
+from memory.reflection.disclosure import DisclosureSelector
+from memory.reflection.jobs import MAX_ATTEMPTS, ReflectionJobs
+from memory.reflection.prospective import EXTRACT_SCHEMA, Reflector
+from memory.retrieval.hybrid import Filters
+from memory.retrieval.service import MemoryService
+from memory.store.database import Store
+from memory.store.items import TOPIC
 from tests.fakes import FakeEmbedder
 
 TURNS = [

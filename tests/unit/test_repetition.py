@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from memory.chat import ChatService
-from memory.fake_model import FakeChatModel
-from memory.repetition import degenerate, runaway, trim
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.llm.fake_model import FakeChatModel
+from memory.llm.repetition import degenerate, runaway, trim
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 
 LOOP = "Octopuses have three hearts. EXTENDED-EXTENDED-EXTENDED-EXTENDED-EXTENDED-EXTENDED-EXTENDED-EXTENDED-"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from memory.rerank_features import COUNT, NAMES, features
+from memory.retrieval.rerank_features import COUNT, NAMES, features
 
 
 def row(question: str, text: str, speaker: str | None = None) -> dict[str, float]:

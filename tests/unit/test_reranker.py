@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from memory.attribution import parse_citations
-from memory.reranker import BATCH, FEATURES, PRIOR, Example, Reranker
-from memory.reranker_store import RerankerStore
-from memory.store import Store
+from memory.answering.attribution import parse_citations
+from memory.retrieval.reranker import BATCH, FEATURES, PRIOR, Example, Reranker
+from memory.retrieval.reranker_store import RerankerStore
+from memory.store.database import Store
 
 
 def unit(rows: np.ndarray) -> np.ndarray:

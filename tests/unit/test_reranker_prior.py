@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from memory.rerank_features import NAMES
-from memory.reranker import PRIOR, Reranker
+from memory.retrieval.rerank_features import NAMES
+from memory.retrieval.reranker import PRIOR, Reranker
 
 RESULT = Path(__file__).resolve().parents[2] / "bench/results/reranker_prior.json"
 

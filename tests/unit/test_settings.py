@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from memory.settings import Settings, SettingsStore
+from memory.runtime.settings import Settings, SettingsStore
 
 
 def test_defaults_when_no_file(tmp_path: Path) -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from memory import migrations, sources
-from memory.fake_model import FakeChatModel
-from memory.items import TOPIC, TURN
-from memory.jobs import ReflectionJobs
-from memory.memory import MemoryService
-from memory.reflect import Reflector
-from memory.store import Store
+from memory.llm.fake_model import FakeChatModel
+from memory.reflection.jobs import ReflectionJobs
+from memory.reflection.prospective import Reflector
+from memory.retrieval.service import MemoryService
+from memory.store import migrations, sources
+from memory.store.database import Store
+from memory.store.items import TOPIC, TURN
 from tests.fakes import FakeEmbedder
 
 
@@ -136,8 +136,8 @@ def test_reflection_marks_the_users_own_words_and_its_own_summaries(store: Store
 
 
 def test_export_and_import_keep_sources_and_infer_them_for_old_exports(store: Store, tmp_path: Path) -> None:
-    from memory.importer import apply
-    from memory.transfer import snapshot
+    from memory.store.export import snapshot
+    from memory.store.importer import apply
 
     memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
     conv = store.create_conversation()

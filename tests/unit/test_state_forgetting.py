@@ -7,7 +7,7 @@ from pathlib import Path
 from pytestqt.qtbot import QtBot
 
 from app.controller import STATES, ModelState
-from memory.fake_model import FakeChatModel
+from memory.llm.fake_model import FakeChatModel
 from tests.unit.test_window import make_window
 
 

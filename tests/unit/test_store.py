@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from memory import migrations
-from memory.paths import data_dir
-from memory.store import DEFAULT_TITLE, INTERRUPTED, Store
+from memory.runtime.paths import data_dir
+from memory.store import migrations
+from memory.store.database import DEFAULT_TITLE, INTERRUPTED, Store
 
 
 def test_conversation_lifecycle(store: Store) -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from memory.chat import ChatService
-from memory.fake_model import FakeChatModel
-from memory.memory import MemoryService
-from memory.recall import Recall
-from memory.settings import Settings
-from memory.store import Store
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
 from tests.fakes import FakeEmbedder
 
 HOSTILE = (

@@ -13,11 +13,11 @@ from pytestqt.qtbot import QtBot
 from app import dialogs
 from app.controller import ChatController, ModelState
 from app.window import MainWindow
-from memory.engine import ModelError
-from memory.fake_model import FakeChatModel
-from memory.memory import MemoryService
-from memory.settings import SettingsStore
-from memory.store import Store
+from memory.llm.engine import ModelError
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import SettingsStore
+from memory.store.database import Store
 from tests.fakes import FakeEmbedder
 
 REPLY = "Here is a list:\n\n- **bold** item\n- `code` item\n\n| a | b |\n|---|---|\n| 1 | 2 |"
@@ -313,7 +313,7 @@ def test_settings_dialog_offers_browse_for_both_model_files_and_cancel_changes_n
     from PySide6.QtWidgets import QPushButton
 
     from app.settings_dialog import SettingsDialog
-    from memory.settings import Settings
+    from memory.runtime.settings import Settings
 
     original = Settings(temperature=0.3)
     dialog = SettingsDialog(original)

@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
-from memory.book import MemoryBook
-from memory.chat import ChatService
-from memory.fake_model import FakeChatModel
-from memory.importer import apply, preview, read_export, wipe
-from memory.items import TOPIC
-from memory.memory import MemoryService
-from memory.recall import Recall
-from memory.settings import Settings
-from memory.store import Store
-from memory.transfer import TransferProblem, conversation_markdown, export_all, snapshot
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.llm.fake_model import FakeChatModel
+from memory.retrieval.book import MemoryBook
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
+from memory.store.export import TransferProblem, conversation_markdown, export_all, snapshot
+from memory.store.import_preview import preview, read_export
+from memory.store.importer import apply
+from memory.store.items import TOPIC
 from tests.fakes import FakeEmbedder
 
 
@@ -121,8 +122,8 @@ def full_store(memory: MemoryService, store: Store) -> None:
         reply = chat.reply(conv.id, FakeChatModel(["Yes [1]"]), Settings(), recall=recall)
     recall.feedback(reply.message.id, 2, -1)
     MemoryBook(memory).edit(topic_id(memory), "The user's greyhound is Biscuit.")
-    from memory.cipher import Cipher
-    from memory.preferences import PreferenceStore
+    from memory.preferences.cipher import Cipher
+    from memory.preferences.preference_store import PreferenceStore
 
     prefs = PreferenceStore(store)
     mine = prefs.add("Keep answers short.", "style", pinned=True)
@@ -151,7 +152,7 @@ def test_export_wipe_import_round_trips_and_reimport_adds_nothing(
     assert counts["conversations"] == 2 and path.exists()
     with zipfile.ZipFile(path) as archive:
         assert "conversations/0001.md" in archive.namelist()
-    wipe(store)
+    store.wipe()
     assert store.conversations() == [] and memory.items.count() == 0
     assert not store.query("SELECT 1 FROM reranker_features")  # nothing learned is left behind
     data = read_export(path)
@@ -201,11 +202,11 @@ def test_a_bad_import_file_is_refused_and_changes_nothing(
 
 
 def test_a_cancelled_import_changes_nothing(memory: MemoryService, store: Store, tmp_path: Path) -> None:
-    from memory.transfer import Cancelled
+    from memory.store.export import Cancelled
 
     path = tmp_path / "x.zip"
     export_all(store, path)
-    wipe(store)
+    store.wipe()
     with pytest.raises(Cancelled):
         apply(store, read_export(path), progress=lambda done, _total: done < 2)
     assert store.conversations() == []
@@ -221,7 +222,7 @@ def test_conversation_as_markdown(store: Store) -> None:
 
 
 def test_search_across_conversations_marks_matches_and_scopes(store: Store) -> None:
-    from memory.find import MARK_END, MARK_START, search_messages
+    from memory.store.message_search import MARK_END, MARK_START, search_messages
 
     first = store.create_conversation("Trip")
     store.add_message(first.id, "user", "We are driving to Porto in May")
@@ -246,7 +247,7 @@ def test_delete_everything_leaves_an_empty_working_store(memory: MemoryService, 
 
 
 def test_overview_categories_with_real_embeddings(store: Store, tmp_path: Path) -> None:
-    from memory.embedders import default_embedder
+    from memory.embed.embedders import default_embedder
 
     memory = MemoryService(store, tmp_path / "real-index", default_embedder())
     for text in ("The user has a cat called Mochi.", "The user works night shifts as a nurse."):

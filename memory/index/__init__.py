@@ -1,0 +1,3 @@
+"""The vector index derived from SQLite (ChromaDB), in a process of its own, and the indexer that keeps it
+in step.
+"""

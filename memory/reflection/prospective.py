@@ -1,0 +1,350 @@
+"""Prospective reflection (RMM): a finished session becomes topic memories, added or merged.
+
+The model reads numbered turns and answers in JSON constrained by a schema, so even a tiny model's
+output parses; then everything is validated here, because parsing is not the same as being right.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from memory.llm.engine import ChatModel
+from memory.llm.repetition import stub_or_loop
+from memory.reflection.disclosure import DisclosureSelector
+from memory.retrieval.hybrid import Filters, Retriever
+from memory.runtime.resources import prompt
+from memory.runtime.text import fence_safe, fill
+from memory.store.database import Message
+from memory.store.items import TOPIC
+from memory.store.lexical import content_words, porter
+from memory.store.sources import REFLECTION, USER
+
+MAX_SUMMARY = 300
+MAX_MEMORIES = 5
+CANDIDATES = 5
+# Only memories at least this similar (MiniLM cosine) are shown to the model as merge candidates; the
+# profile benchmark treats 0.6 as "the same fact". Below it the answer is Add, without asking.
+MERGE_FLOOR = 0.6
+EXTRACT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "memories": {
+            "type": "array",
+            "maxItems": MAX_MEMORIES,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "summary": {"type": "string", "maxLength": 160},
+                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 8},
+                },
+                "required": ["summary", "references"],
+            },
+        }
+    },
+    "required": ["memories"],
+}
+PREFERENCE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "preferences": {
+            "type": "array",
+            "maxItems": 4,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "text": {"type": "string", "maxLength": 120},
+                    "category": {"enum": ["style", "format", "topics", "facts about me", "people", "other"]},
+                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 6},
+                },
+                "required": ["text", "category", "references"],
+            },
+        }
+    },
+    "required": ["preferences"],
+}
+UPDATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "action": {"enum": ["Add", "Merge"]},
+        "index": {"type": "integer"},
+        "merged_summary": {"type": "string", "maxLength": 240},
+    },
+    "required": ["action", "index", "merged_summary"],
+}
+
+
+@dataclass
+class Extracted:
+    summary: str
+    message_ids: list[int]
+    source: str = REFLECTION  # USER when the text is the user's own words (a fallback or a statement)
+
+
+@dataclass
+class Stats:
+    windows: int = 0
+    extractions: int = 0  # model answers
+    valid: int = 0  # memories that passed validation
+    rejected: int = 0
+    fallbacks: int = 0  # summaries replaced by the user's own words (see validate)
+    statements: int = 0  # the user's own self-disclosures kept (see memory/reflection/disclosure.py)
+    preferences: int = 0  # preferences proposed (validated)
+    added: int = 0
+    merged: int = 0
+
+
+@dataclass
+class Plan:
+    """What a job will write, applied in one transaction (so a crash applies none of it)."""
+
+    adds: list[Extracted] = field(default_factory=list)
+    merges: dict[int, Extracted] = field(default_factory=dict)  # target item id -> merged memory
+    preferences: list[tuple[str, str, list[int]]] = field(default_factory=list)  # text, category, messages
+    stats: Stats = field(default_factory=Stats)
+
+
+def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
+    return "\n".join(
+        f"{n}. {speakers.get(m.role, m.role)}: {fence_safe(' '.join(m.content.split()))}"
+        for n, m in enumerate(messages, 1)
+    )
+
+
+_stemmer = porter()
+
+
+def _same(a: str, b: str) -> bool:
+    """The same words, ignoring case and punctuation."""
+    return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
+
+
+def grounding(summary: str, texts: list[str]) -> float:
+    """Share of the summary's content words (Porter stems) found in ``texts``."""
+    words = set(_stemmer.stemWords(content_words(summary))) - {"user"}
+    if not words:
+        return 0.0
+    seen = {s for text in texts for s in _stemmer.stemWords(content_words(text))}
+    return len(words & seen) / len(words)
+
+
+def validate(
+    answer: Any, messages: list[Message], seen: set[str], stats: Stats, fallback: bool = True
+) -> list[Extracted]:
+    """Keep memories that are about the user, grounded in their turns, and new.
+
+    Parsing is not being right: references must name real turns, at least one of them the user's;
+    a summary must not be a stub or a loop and most of its words must come from the user's own
+    turns (more than from the assistant's). When the summary fails but its user turns are real, the
+    user's own words become the memory (if ``fallback``): the model chose the turns, nothing invented
+    is stored. Without ``fallback`` such a memory is dropped (the selector keeps the user's words).
+    """
+    found = []
+    raw = answer.get("memories", []) if isinstance(answer, dict) else []
+    user_texts = [m.content for m in messages if m.role == "user"]
+    other_texts = [m.content for m in messages if m.role != "user"]
+    for entry in raw if isinstance(raw, list) else []:
+        summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
+        refs = entry.get("references", []) if isinstance(entry, dict) else []
+        turns = sorted({r for r in refs if isinstance(r, int) and 1 <= r <= len(messages)})
+        own = [t for t in turns if messages[t - 1].role == "user"]
+        if not own:
+            stats.rejected += 1
+            continue
+        user_share = grounding(summary, user_texts)
+        if (
+            stub_or_loop(summary)
+            or len(summary) > MAX_SUMMARY
+            or user_share < 0.5
+            or grounding(summary, other_texts) > user_share
+        ):
+            if not fallback:
+                stats.rejected += 1
+                continue
+            summary = " ".join(" ".join(messages[t - 1].content.split()) for t in own)[:MAX_SUMMARY]
+            stats.fallbacks += 1
+            source = USER
+        else:
+            source = REFLECTION
+        key = summary.casefold().rstrip(".")
+        if not summary or key in seen:
+            stats.rejected += 1
+            continue
+        seen.add(key)
+        stats.valid += 1
+        found.append(Extracted(summary, [messages[t - 1].id for t in turns], source))
+    return found
+
+
+class Reflector:
+    """Runs extraction and update with a model; knows nothing about jobs or transactions.
+
+    With a ``selector``, the user's own self-disclosing sentences become memories next to the model's
+    validated summaries (and a summary that fails validation is dropped rather than replaced).
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        retriever: Retriever,
+        speakers: dict[str, str] | None = None,
+        max_tokens: int = 600,  # room for the longest answer the schema allows
+        selector: DisclosureSelector | None = None,
+        merge_floor: float = MERGE_FLOOR,
+        learn_preferences: bool = False,
+    ) -> None:
+        self.model = model
+        self.retriever = retriever
+        self.speakers = speakers or {"user": "User", "assistant": "Assistant"}
+        self.max_tokens = max_tokens
+        self.selector = selector
+        self.merge_floor = merge_floor
+        self.learn_preferences = learn_preferences
+
+    def windows(self, messages: list[Message]) -> list[list[Message]]:
+        """Consecutive slices whose prompt leaves room for the answer in the model's context."""
+        budget = self.model.n_ctx - self.max_tokens - 400  # 400: the instructions around the turns
+        out: list[list[Message]] = []
+        current: list[Message] = []
+        used = 0
+        for message in messages:
+            cost = self.model.count_tokens(message.content) + 8
+            if current and used + cost > budget:
+                out.append(current)
+                current, used = [], 0
+            current.append(message)
+            used += min(cost, budget)
+        return [*out, current] if current else out
+
+    def plan(self, messages: list[Message], should_stop: Callable[[], bool] = lambda: False) -> Plan:
+        result = Plan()
+        seen: set[str] = set()
+        for window in self.windows(messages):
+            result.stats.windows += 1
+            text = fill(prompt("extract"), turns=numbered(window, self.speakers))
+            answer = self.model.complete_json(
+                [{"role": "user", "content": text}],
+                EXTRACT_SCHEMA,
+                max_tokens=self.max_tokens,
+                should_stop=should_stop,
+            )
+            result.stats.extractions += 1
+            found = validate(answer, window, seen, result.stats, fallback=self.selector is None)
+            for statement in self.selector.select(window) if self.selector else []:
+                key = statement.text.casefold().rstrip(".")
+                if key not in seen:
+                    seen.add(key)
+                    result.stats.statements += 1
+                    found.append(Extracted(statement.text, [statement.message_id], USER))
+            for memory in found:
+                self._decide(memory, result, should_stop)
+            if self.learn_preferences:
+                self._preferences(window, result, should_stop)
+        return result
+
+    def _preferences(self, window: list[Message], plan: Plan, should_stop: Callable[[], bool]) -> None:
+        """Preferences stated in the window: grounded in the user's own turns, like memories."""
+        text = fill(prompt("preferences"), turns=numbered(window, self.speakers))
+        answer = self.model.complete_json(
+            [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
+        )
+        raw = answer.get("preferences", []) if isinstance(answer, dict) else []
+        user_texts = [m.content for m in window if m.role == "user"]
+        for entry in raw if isinstance(raw, list) else []:
+            if not isinstance(entry, dict):
+                continue
+            phrase = " ".join(str(entry.get("text", "")).split())
+            refs = [r for r in entry.get("references", []) if isinstance(r, int) and 1 <= r <= len(window)]
+            own = [window[r - 1].id for r in refs if window[r - 1].role == "user"]
+            if not own or stub_or_loop(phrase, min_words=2) or grounding(phrase, user_texts) < 0.5:
+                continue
+            plan.preferences.append((phrase, str(entry.get("category", "other")), own))
+            plan.stats.preferences += 1
+
+    def _decide(self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool]) -> None:
+        candidates = self._candidates(memory, plan)
+        if not candidates:
+            plan.adds.append(memory)
+            plan.stats.added += 1
+            return
+        same = next(((key, text) for key, text in candidates if _same(text, memory.summary)), None)
+        if same is not None:  # already known, word for word: only its sources grow, no question asked
+            self._merge_into(same[0], Extracted(same[1], memory.message_ids, memory.source), plan)
+            return
+        listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
+        text = fill(prompt("update"), candidates=listing, memory=fence_safe(memory.summary))
+        answer = self.model.complete_json(
+            [{"role": "user", "content": text}], UPDATE_SCHEMA, max_tokens=160, should_stop=should_stop
+        )
+        index = answer.get("index") if isinstance(answer, dict) else None
+        merged = " ".join(str(answer.get("merged_summary", "")).split()) if isinstance(answer, dict) else ""
+        valid_merge = (
+            isinstance(answer, dict)
+            and answer.get("action") == "Merge"
+            and isinstance(index, int)
+            and 1 <= index <= len(candidates)
+            and 0 < len(merged) <= MAX_SUMMARY
+        )
+        if not valid_merge:  # a merge into nothing, or with no text, is an add: nothing is lost
+            plan.adds.append(memory)
+            plan.stats.added += 1
+            return
+        assert isinstance(index, int)
+        key, _ = candidates[index - 1]
+        self._merge_into(key, Extracted(merged, memory.message_ids), plan)
+
+    @staticmethod
+    def _merge_into(key: int | str, memory: Extracted, plan: Plan) -> None:
+        """Merge ``memory`` (its text is the merged text) into a stored item or an earlier add."""
+        merged = memory.summary
+        plan.stats.merged += 1
+        if isinstance(key, str):  # merging into a memory planned earlier in this same job
+            target = plan.adds[int(key)]
+            if target.summary != merged:
+                target.source = REFLECTION  # the words are the model's now
+            target.summary = merged
+            target.message_ids = sorted({*target.message_ids, *memory.message_ids})
+            return
+        previous = plan.merges.get(key)  # two merges into one target: the second builds on the first
+        refs = {*memory.message_ids, *(previous.message_ids if previous else [])}
+        plan.merges[key] = Extracted(merged, sorted(refs))
+
+    def _candidates(self, memory: Extracted, plan: Plan) -> list[tuple[int | str, str]]:
+        """The most similar topic memories (as this job would leave them, its own adds included),
+        most similar first, at least ``merge_floor`` alike: nothing alike means a plain Add."""
+        near = self.retriever.dense(memory.summary, CANDIDATES, Filters(kinds=(TOPIC,)))
+        existing = self.retriever.items.many([i for i, _ in near])
+        scored: list[tuple[float, int | str, str]] = [
+            (sim, i, plan.merges[i].summary if i in plan.merges else existing[i].text)
+            for i, sim in near
+            if i in existing and not existing[i].user_edited  # the user's own text is not merged over
+        ]
+        if plan.adds:
+            vectors = np.asarray(
+                self.retriever.embedder.embed([memory.summary, *(a.summary for a in plan.adds)])
+            )
+            sims = vectors[1:] @ vectors[0]
+            scored += [
+                (float(sim), str(n), add.summary)
+                for n, (sim, add) in enumerate(zip(sims, plan.adds, strict=True))
+            ]
+        scored.sort(key=lambda c: -c[0])
+        return [(key, text) for sim, key, text in scored if sim >= self.merge_floor][:CANDIDATES]
+
+
+def reflector(
+    model: ChatModel, retriever: Retriever, speakers: dict[str, str] | None = None, preferences: bool = True
+) -> Reflector:
+    """The reflector the app uses: the model's summaries, the user's own self-disclosures, and
+    (``preferences``) the preferences the user stated."""
+    return Reflector(
+        model,
+        retriever,
+        speakers,
+        selector=DisclosureSelector(retriever.embedder),
+        learn_preferences=preferences,
+    )
