@@ -67,7 +67,6 @@ IMPORTED_CONVERSATIONS = 40  # per export: big enough that a kill can land insid
 
 def worker(home: Path, export: Path, seed: int, mix: str) -> None:
     from memory.answering.chat import ChatService
-    from memory.llm.fake_model import FakeChatModel
     from memory.reflection.jobs import ReflectionJobs
     from memory.reflection.prospective import reflector
     from memory.retrieval.service import open_memory
@@ -76,6 +75,7 @@ def worker(home: Path, export: Path, seed: int, mix: str) -> None:
     from memory.store.database import Store
     from memory.store.import_preview import read_export
     from memory.store.importer import apply
+    from tests.fake_model import FakeChatModel
 
     restrict_new_files()
     ensure_private_dir(home)  # as data_dir() does for the app
@@ -122,11 +122,11 @@ def worker(home: Path, export: Path, seed: int, mix: str) -> None:
 
 
 def check(home: Path, committed: dict[int, str]) -> dict[str, Any]:
-    from memory.llm.fake_model import FakeChatModel
     from memory.reflection.jobs import ReflectionJobs
     from memory.reflection.prospective import reflector
     from memory.retrieval.service import open_memory
     from memory.store.database import Store
+    from tests.fake_model import FakeChatModel
 
     store = Store(home / "memoir.db")
     report: dict[str, Any] = {"integrity_ok": store.integrity_ok(), "interrupted_replies": store.recovered}

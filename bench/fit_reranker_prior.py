@@ -14,7 +14,7 @@ listwise log-likelihood of the evidence-covering candidates under the reranker's
     .venv/bin/python bench/fit_reranker_prior.py [--data ../shared/bench/locomo_dev.json]
 
 Writes ``bench/results/reranker_prior.json``; ``memory/retrieval/reranker.py``'s ``PRIOR`` is copied from it
-(``tests/unit/test_reranker_prior.py`` checks they agree).
+(``tests/unit/retrieval/test_reranker_prior.py`` checks they agree).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     .venv/bin/python bench/readme_tables.py --check  # exit 1 if a table differs from its results
 
 A table sits between ``<!-- table:NAME -->`` and ``<!-- /table -->``; NAME picks the renderer
-below and the results file(s) it reads from bench/results/. tests/unit/test_readme_tables.py runs
+below and the results file(s) it reads from bench/results/. tests/unit/evaluation/test_readme_tables.py runs
 the check, so a results file rerun without regenerating the README fails the tests.
 """
 
