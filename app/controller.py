@@ -24,11 +24,13 @@ from memory.answering.wiring import answering
 from memory.llm.default_model import default_model_path
 from memory.llm.engine import ChatModel, ModelError
 from memory.llm.model_form import ModelForms, load_chat_model
+from memory.llm.server_engine import ServerChatModel, server_address
 from memory.preferences.cipher import Cipher
 from memory.preferences.preference_store import PreferenceStore
 from memory.preferences.prompt_block import PreferencePrompt
 from memory.retrieval.book import MemoryBook
 from memory.retrieval.service import MemoryService
+from memory.runtime import network_guard
 from memory.runtime.lane import BACKGROUND, URGENT, SerialLane
 from memory.runtime.paths import data_dir
 from memory.runtime.settings import Settings, SettingsStore
@@ -38,11 +40,25 @@ log = logging.getLogger(__name__)
 
 ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
 MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
-MODEL_FIELDS = ("model_path", "n_ctx", "n_threads", "n_gpu_layers", "repeat_penalty")
+MODEL_FIELDS = (
+    "model_path",
+    "model_server",
+    "server_model",
+    "n_ctx",
+    "n_threads",
+    "n_gpu_layers",
+    "repeat_penalty",
+)
 STATES = "states"  # conversations' llama.cpp caches, in the data folder
 
 
 def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
+    """The model the settings name: a server the user runs, or a GGUF file run here."""
+    if settings.model_server:
+        host = server_address(settings.model_server)[0]
+        network_guard.allow_only([host])  # that host and no other (memory/runtime/network_guard.py)
+        return ServerChatModel(settings.model_server, settings.server_model, settings.n_ctx).connect()
+    network_guard.allow_only([])
     return load_chat_model(
         path,
         ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/llm/model_form.py)
@@ -134,6 +150,8 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
 
     def load_model(self) -> None:
         path = self.model_path()
+        if self.settings.model_server and self._override is None:
+            return self._connect_server()
         if path is None:
             self._set_state(
                 ModelState.ERROR,
@@ -165,7 +183,24 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             on_error=self._on_load_failed,
         )
 
+    def _connect_server(self) -> None:
+        server = self.settings.model_server
+        self.model_name = server
+        self._set_state(ModelState.LOADING, f"Connecting to {server}…")
+        self._run(
+            self.model_lane,
+            self._swap_model,
+            Path(),
+            self.settings,
+            lambda _fraction: None,
+            priority=URGENT,
+            on_done=self._on_model_loaded,
+            on_error=self._on_load_failed,
+        )
+
     def _on_model_loaded(self, model: ChatModel) -> None:
+        if isinstance(model, ServerChatModel):
+            self.model_name = model.name  # "llama3.2:3b on 192.168.1.20", learnt from the server
         self._set_state(ModelState.READY, f"{model.name} is ready")
         self.run_reflection()  # jobs queued at the last quit run now
 

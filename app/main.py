@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memory import __version__
+from memory.runtime import network_guard
 from memory.runtime.offline import enforce_offline
 from memory.runtime.paths import restrict_new_files
 
@@ -78,6 +79,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     enforce_offline()  # before any library that might phone home is imported
+    network_guard.install()  # and if one tries anyway, the connection is refused
     restrict_new_files()  # the user's data is theirs alone, whichever library writes it
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -205,7 +207,7 @@ def leave(code: int) -> int:
     The app used to skip finalization (``os._exit``): "bool_dealloc: deallocating True or False"
     fired in the garbage collection at exit about one time in three. That is PySide6 6.12.0's
     reference bug — an invalid QVariant, and a ``True`` from a Python model, returned without a new
-    reference (tests/unit/test_qt_binding.py checks any version for it) — and PySide6 is pinned below
+    reference (tests/unit/app/test_qt_binding.py checks any version for it) — and PySide6 is pinned below
     6.12. With 6.11.3, 14 runs finalized cleanly (whole offline sessions with the real model, window
     start-and-quit, and test-suite subsets), so nothing needs skipping; a crash there would now show.
     """

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model_picker import ModelPicker
+from app.server_check import ServerRow
 from memory.runtime.settings import Settings
 
 
@@ -42,6 +43,8 @@ class SettingsDialog(QDialog):
             row = (
                 self._with_browse(editor, f.name == "model_path") if f.name.endswith("model_path") else editor
             )
+            if f.name == "model_server" and isinstance(editor, QLineEdit):
+                row = ServerRow(editor, self._server_model)
             form.addRow(f.metadata["title"] + ":", row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -83,6 +86,10 @@ class SettingsDialog(QDialog):
         line = QLineEdit(value)
         line.setPlaceholderText(f.metadata["description"])
         return line
+
+    def _server_model(self) -> str:
+        editor = self._editors.get("server_model")
+        return editor.text().strip() if isinstance(editor, QLineEdit) else ""
 
     def _with_browse(self, line: QWidget, find: bool) -> QWidget:
         row = QWidget()

@@ -41,6 +41,7 @@ SHOWN_CHARS = 50_000  # of one message; the rest is stored and copied, just not 
 STATUS_NOTES = {
     "stopped": "stopped",
     "interrupted": "interrupted — the app closed while this was written",
+    "cut off": "cut off — the model server stopped answering",
     "error": "failed",
     "too_long": "too long for the model's context — saved, not answered",
     "streaming": "writing…",

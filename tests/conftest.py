@@ -17,6 +17,7 @@ from memory.runtime.offline import enforce_offline
 from memory.store.database import Store
 
 enforce_offline()
+pytest_plugins = ["tests.fake_server"]  # its `scripted` fixture: a scripted model server
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
 

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 from memory.llm import repetition
 from memory.llm.engine import ChatModel, GenerationStats, TemplateRefused
 from memory.llm.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
+from memory.llm.server_engine import ServerLost
 from memory.runtime.settings import Settings
 from memory.runtime.text import clean_text, title_from
-from memory.store.database import DEFAULT_TITLE, Message, Store
+from memory.store.database import CUT_OFF, DEFAULT_TITLE, Message, Store
 
 if TYPE_CHECKING:  # recall pulls in the memory service; chat works without it
     from memory.answering.recall_service import Recall
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 # How often a streaming reply is written to disk: a crash loses at most this much of it.
 SAVE_INTERVAL = 0.25
 # Message statuses that take part in later prompts.
-IN_CONTEXT = {"complete", "stopped", "interrupted"}
+IN_CONTEXT = {"complete", "stopped", "interrupted", "cut off"}
 TOO_LONG = "too_long"
 
 
@@ -173,6 +174,9 @@ class ChatService:
                 if time.monotonic() - last_save >= SAVE_INTERVAL:
                     self.store.update_message(message_id, content=text)
                     last_save = time.monotonic()
+        except ServerLost:  # what arrived is kept, marked as cut off
+            self.store.update_message(message_id, content=text, status=CUT_OFF)
+            raise
         except Exception:
             self.store.update_message(message_id, content=text, status="error")
             raise

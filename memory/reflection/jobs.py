@@ -17,7 +17,8 @@ from memory.store.items import TOPIC, ItemStore
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-REFLECTABLE = ("complete", "stopped", "interrupted")
+REFLECTABLE = ("complete", "stopped", "interrupted", "cut off")
+_MARKS = ", ".join("?" * len(REFLECTABLE))
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ReflectionJobs:
     def enqueue(self, conversation_id: int) -> Job | None:
         """Queue the conversation's unreflected turns; extends a pending job instead of adding one."""
         rows = self.store.query(
-            "SELECT max(id) AS last FROM messages WHERE conversation_id = ? AND status IN (?, ?, ?)",
+            f"SELECT max(id) AS last FROM messages WHERE conversation_id = ? AND status IN ({_MARKS})",
             (conversation_id, *REFLECTABLE),
         )
         last = rows[0]["last"] if rows else None
@@ -87,7 +88,8 @@ class ReflectionJobs:
 
     def messages_for(self, job: Job) -> list[Message]:
         rows = self.store.query(
-            "SELECT * FROM messages WHERE conversation_id = ? AND id > ? AND id <= ? AND status IN (?, ?, ?)"
+            "SELECT * FROM messages WHERE conversation_id = ? AND id > ? AND id <= ?"
+            f" AND status IN ({_MARKS})"
             " ORDER BY id",
             (
                 job.conversation_id,

@@ -17,7 +17,8 @@ from memory.store.items import DENSE_TEXT, LEXICAL_TEXT, TURN, ItemStore, turn_i
 
 log = logging.getLogger(__name__)
 SPEAKERS = {"user": "User", "assistant": "Assistant"}
-SEARCHABLE = ("complete", "stopped", "interrupted")
+SEARCHABLE = ("complete", "stopped", "interrupted", "cut off")
+_MARKS = ", ".join("?" * len(SEARCHABLE))
 
 
 class MemoryService:
@@ -78,7 +79,7 @@ class MemoryService:
     def _previous_turn(self, message: Message) -> str | None:
         rows = self.store.query(
             "SELECT role, content FROM messages WHERE conversation_id = ? AND id < ? AND status IN"
-            " (?, ?, ?) ORDER BY id DESC LIMIT 1",
+            f" ({_MARKS}) ORDER BY id DESC LIMIT 1",
             (message.conversation_id, message.id, *SEARCHABLE),
         )
         if not rows:
@@ -88,7 +89,7 @@ class MemoryService:
     def backfill(self) -> int:
         """Turn items for messages that have none (e.g. a crash between the two writes)."""
         rows = self.store.query(
-            "SELECT m.* FROM messages m WHERE m.status IN (?, ?, ?) AND NOT EXISTS"
+            f"SELECT m.* FROM messages m WHERE m.status IN ({_MARKS}) AND NOT EXISTS"
             " (SELECT 1 FROM memory_item_messages im JOIN memory_items i ON i.id = im.item_id"
             "  WHERE im.message_id = m.id AND i.kind = ?)",
             (*SEARCHABLE, TURN),

@@ -40,6 +40,23 @@ class Settings:
             f"'{os.pathsep}'.",
         ),
     )
+    model_server: str = field(
+        default="",
+        metadata=_meta(
+            "Model server",
+            "Use a model on a server you run instead of a file here: the address of an "
+            "OpenAI-compatible endpoint (llama.cpp's llama-server, python -m llama_cpp.server, "
+            "Ollama), e.g. http://192.168.1.20:8080. Memoir connects to this host and no other. "
+            "Empty: the model file above runs on this computer.",
+        ),
+    )
+    server_model: str = field(
+        default="",
+        metadata=_meta(
+            "Server model name",
+            "Which of the server's models to use (Ollama: e.g. llama3.2:3b). Empty: the first it offers.",
+        ),
+    )
     n_ctx: int = field(
         default=4096,
         metadata=_meta("Context size", "Tokens the model sees at once.", minimum=512, maximum=131072),

@@ -19,6 +19,8 @@ from memory.store import migrations
 DEFAULT_TITLE = "New conversation"
 # A reply still marked as streaming when the store opens was cut off by a crash or kill.
 INTERRUPTED = "interrupted"
+# A reply a model server stopped sending (it went away): what arrived is kept.
+CUT_OFF = "cut off"
 
 
 _clock_lock = threading.Lock()
