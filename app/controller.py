@@ -20,14 +20,13 @@ from app.preference_ops import PreferenceOps
 from app.reflection_control import ReflectionControl
 from memory.answering.chat import ChatService, ReplyRefused, ReplyResult
 from memory.answering.recall_service import Recall
-from memory.answering.wiring import answering
+from memory.assistant.assistant import Assistant, Changes
 from memory.llm.default_model import default_model_path
 from memory.llm.engine import ChatModel, ModelError
 from memory.llm.model_form import ModelForms, load_chat_model
 from memory.llm.server_engine import ServerChatModel, server_address
 from memory.preferences.cipher import Cipher
 from memory.preferences.preference_store import PreferenceStore
-from memory.preferences.prompt_block import PreferencePrompt
 from memory.retrieval.book import MemoryBook
 from memory.retrieval.service import MemoryService
 from memory.runtime import network_guard
@@ -111,16 +110,11 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self.store = store
         self.settings_store = settings_store
         self.settings = settings_store.load()
-        self.chat = ChatService(store)
+        self.assistant = Assistant(store)  # the core, wired once (memory/assistant/assistant.py)
         self.model_lane = SerialLane("model")  # the only thread that touches the model
         self.io_lane = SerialLane("io")  # disk reads and writes the GUI asks for
         self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
-        self.memory: MemoryService | None = None
-        self.recall: Recall | None = None  # used on the model lane only (it owns the reranker)
         self.memory_ops = MemoryOps(self)
-        self.preferences = PreferenceStore(store)
-        self.pref_prompt = PreferencePrompt(self.preferences, None)  # relevance once embeddings are up
-        self.cipher: Cipher | None = None
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
         self._init_reflection()
@@ -138,6 +132,29 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         """Submit to a lane unless shut down (Qt may still deliver a callback after shutdown)."""
         if not self._closed:
             run(lane, fn, *args, **kwargs)
+
+    # The core's parts, as the assistant holds them (read-only here: it wires them) ----------
+
+    @property
+    def chat(self) -> ChatService:
+        return self.assistant.chat
+
+    @property
+    def preferences(self) -> PreferenceStore:
+        return self.assistant.preferences
+
+    @property
+    def memory(self) -> MemoryService | None:
+        return self.assistant.memory
+
+    @property
+    def recall(self) -> Recall | None:
+        """Used on the model lane only (it owns the reranker)."""
+        return self.assistant.recall
+
+    @property
+    def cipher(self) -> Cipher | None:
+        return self.assistant.cipher
 
     # Model ---------------------------------------------------------------------------------
 
@@ -252,7 +269,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
 
         purged_at_start: list[int] = []
 
-        def start() -> tuple[MemoryService, Recall, Cipher]:
+        def start() -> MemoryService:
             memory = factory(lambda: self.state == ModelState.GENERATING)
             self._opening = memory  # so shutdown can cancel a long first indexing
             purged = MemoryBook(memory).purge_forgotten()  # forgotten before the last quit: now for good
@@ -260,13 +277,10 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             if purged:
                 memory.compact()
                 purged_at_start.append(purged)
-            wired = answering(memory, self.preferences)  # as the self-test and benchmarks wire it
-            return memory, wired.recall, wired.cipher
+            self.assistant.attach(memory)  # answering as the self-test and every benchmark do
+            return memory
 
-        def opened(opened: tuple[MemoryService, Recall, Cipher]) -> None:
-            memory, self.recall, self.cipher = opened
-            self.pref_prompt.embedder = memory.embedder
-            self.memory = memory
+        def opened(memory: MemoryService) -> None:
             if memory.index_problem:
                 self.problem.emit(memory.index_problem)
             self.memories_changed.emit()  # an open memory browser fills in now
@@ -280,7 +294,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
 
     def reopen_memory(self) -> None:
         """Close the memory and open it again (another embedder: the index re-embeds everything)."""
-        old, self.memory, self.recall = self.memory, None, None
+        old = self.assistant.detach()
 
         def close() -> None:
             if old is not None:
@@ -325,27 +339,22 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
 
         self._reflect_stop.set()  # reflection gives the model back at its next token
 
-        def store() -> tuple[Conversation, Message]:
-            conversation = (
-                self.store.create_conversation()
-                if conversation_id is None
-                else self.store.conversation(conversation_id)
-            )
-            return conversation, self.chat.send(conversation.id, text)
-
-        def committed(stored: tuple[Conversation, Message]) -> None:
-            conversation, message = stored
+        def committed(stored: tuple[Conversation, Message, Changes]) -> None:
+            conversation, message, changes = stored
             on_conversation(conversation)
             self.message_added.emit(message)
             self._remember(message)
-            self.refresh_conversations()
+            if changes.conversations:
+                self.refresh_conversations()
             self._start_reply(conversation.id)
 
         def failed(exc: BaseException) -> None:
             log.warning("a message could not be stored: %s", type(exc).__name__)
             self.not_sent.emit(text, f"Your message could not be saved: {exc}.")
 
-        self._run(self.io_lane, store, on_done=committed, on_error=failed)
+        self._run(
+            self.io_lane, self.assistant.send, conversation_id, text, on_done=committed, on_error=failed
+        )
 
     def regenerate(self, conversation_id: int) -> None:
         self.forget_states()  # the reply being replaced must not live on in a saved cache
@@ -378,19 +387,13 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
     def _reply(self, conversation_id: int, settings: Settings) -> ReplyResult:
         assert self._model is not None
         throttle = Throttle(lambda pair: call_in_gui(lambda: self.reply_text_changed.emit(*pair)))
-        recall = self.recall if settings.memories_per_answer > 0 else None
-        if recall is not None:
-            recall.learning = settings.learn_from_citations
-        result = self.chat.reply(
+        result = self.assistant.reply(
             conversation_id,
             self._model,
             settings,
             should_stop=self._stop.is_set,
             on_started=lambda m: call_in_gui(lambda: self.message_added.emit(m)),
             on_text=lambda mid, text: throttle.push((mid, text)),
-            recall=recall,
-            memories=settings.memories_per_answer,
-            preferences=self.pref_prompt,
         )
         throttle.flush()
         return result

@@ -26,16 +26,20 @@ class Core(Protocol):
     """The controller as its helpers see it (:class:`app.controller.ChatController` is one)."""
 
     store: Store
-    memory: MemoryService | None
-    chat: ChatService
-    cipher: Cipher | None
-    preferences: PreferenceStore
     settings: Settings
     io_lane: SerialLane
     index_lane: SerialLane
     model_lane: SerialLane
     _model: ChatModel | None
 
+    @property
+    def memory(self) -> MemoryService | None: ...
+    @property
+    def chat(self) -> ChatService: ...
+    @property
+    def cipher(self) -> Cipher | None: ...
+    @property
+    def preferences(self) -> PreferenceStore: ...
     @property
     def problem(self) -> SignalInstance: ...
     @property

@@ -25,11 +25,17 @@ class ConversationControl:
 
     if TYPE_CHECKING:  # provided by the controller
         store: Store
-        recall: Recall | None
+
+        @property
+        def recall(self) -> Recall | None: ...
+
         io_lane: SerialLane
         model_lane: SerialLane
         index_lane: SerialLane
-        memory: MemoryService | None
+
+        @property
+        def memory(self) -> MemoryService | None: ...
+
         conversations_loaded: SignalInstance
         messages_loaded: SignalInstance
         receipts_loaded: SignalInstance

@@ -3,13 +3,11 @@ whenever the model is free, giving way to the user at the next token."""
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
 from app.ops import call_in_gui
-from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import reflector
+from memory.assistant.assistant import ReflectionPass
 from memory.runtime.lane import BACKGROUND
 
 if TYPE_CHECKING:
@@ -18,13 +16,13 @@ if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
     from app.controller_api import PreferencesReload
+    from memory.assistant.assistant import Assistant
     from memory.llm.engine import ChatModel
+    from memory.reflection.jobs import ReflectionJobs
     from memory.retrieval.service import MemoryService
     from memory.runtime.lane import SerialLane
     from memory.runtime.settings import Settings
     from memory.store.database import Store
-
-log = logging.getLogger(__name__)
 
 
 class ReflectionControl:
@@ -33,10 +31,14 @@ class ReflectionControl:
     if TYPE_CHECKING:  # provided by the controller
         store: Store
         settings: Settings
-        memory: MemoryService | None
+
+        @property
+        def memory(self) -> MemoryService | None: ...
+
         model_lane: SerialLane
         index_lane: SerialLane
         preference_ops: PreferencesReload
+        assistant: Assistant
         reflection_progressed: SignalInstance
         memories_changed: SignalInstance
         problem: SignalInstance
@@ -69,8 +71,7 @@ class ReflectionControl:
         return self._jobs().enqueue(conversation_id)
 
     def _jobs(self) -> ReflectionJobs:
-        assert self.memory is not None
-        return ReflectionJobs(self.store, self.memory.items, self.settings.auto_accept_preferences)
+        return self.assistant.jobs(self.settings.auto_accept_preferences)
 
     def run_reflection(self) -> None:
         """Work through queued reflection jobs on the model lane, giving way to any user message."""
@@ -90,27 +91,22 @@ class ReflectionControl:
             on_error=self._on_reflected,
         )
 
-    def _reflect_pending(self) -> tuple[int, list[str]]:
-        """Run queued jobs; returns how many finished and the errors of jobs parked in this run."""
-        assert self.memory is not None and self._model is not None
-        memory, jobs = self.memory, self._jobs()
-        total, done = jobs.pending_count(), 0
-        parked: list[str] = []
-        while not self._reflect_stop.is_set() and (job := jobs.next_pending()) is not None:
-            text = f"Reflecting… ({done + 1}/{max(total, done + 1)})"
-            call_in_gui(lambda text=text: self.reflection_progressed.emit(text))  # type: ignore[misc]
-            try:
-                model = GivesWay(self._model, self.model_lane)
-                stats = jobs.run(job, reflector(model, memory.retriever), self._reflect_stop.is_set)
-            except Exception:
-                log.warning("reflection job %s failed", job.id, exc_info=True)
-                parked += [j.last_error or "" for j in jobs.parked() if j.id == job.id]
-                continue  # recorded on the job (retried, then parked)
-            if stats is None:
-                break  # gave way to the user; resumes after the reply
-            done += 1
-            self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND)
-        return done, parked
+    def _reflect_pending(self) -> ReflectionPass:
+        """Run queued jobs, giving way to the user; what they did says what to refresh."""
+        assert self._model is not None
+        memory = self.memory
+        assert memory is not None
+
+        def progress(step: int, total: int) -> None:
+            call_in_gui(lambda: self.reflection_progressed.emit(f"Reflecting… ({step}/{total})"))
+
+        return self.assistant.reflect_pending(
+            GivesWay(self._model, self.model_lane),
+            self.settings,
+            should_stop=self._reflect_stop.is_set,
+            on_progress=progress,
+            after_job=lambda: self.index_lane.submit(memory.indexer.sync, priority=BACKGROUND),
+        )
 
     def _on_reflected(self, result: object) -> None:
         self._reflecting = False
@@ -123,10 +119,11 @@ class ReflectionControl:
         if isinstance(result, BaseException):
             self._report(result)
             return
-        assert isinstance(result, tuple)
-        done, parked = result
-        if done:
+        assert isinstance(result, ReflectionPass)
+        changes, parked = result.changes, result.parked
+        if changes.memories:
             self.memories_changed.emit()
+        if changes.preferences:
             self.preference_ops.load(write_file=True)
         if parked:  # only those given up on in this run: older ones were reported already
             self.problem.emit(

@@ -293,7 +293,7 @@ class MainWindow(WindowBase, ReceiptViews):
             self.statusBar().showMessage(
                 f"{result.dropped_turns} older messages no longer fit the model's context.", 6000
             )
-        self.controller.refresh_conversations()
+        # no list reload: sending already moved the conversation to the top and titled it
 
     def _on_controller_reply_failed(self, conversation_id: int, reason: str) -> None:
         self.statusBar().showMessage(reason, 10000)

@@ -45,14 +45,13 @@ from bench_scale import fill  # noqa: E402
 from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.answering.chat import ChatService  # noqa: E402
-from memory.answering.wiring import answering  # noqa: E402
+from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.embed.embedders import default_embedder  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
 from memory.llm.engine import LlamaChatModel, thread_counts  # noqa: E402
 from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
-from memory.preferences.preference_store import PreferenceStore  # noqa: E402
 from memory.retrieval.service import MemoryService  # noqa: E402
 from memory.runtime.settings import Settings  # noqa: E402
 from memory.store.database import Store  # noqa: E402
@@ -130,12 +129,11 @@ def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
         store = Store(Path(tmp) / "latency.db")
         memory = MemoryService(store, Path(tmp) / "index", embedder)
         fill(memory.items, memory.index, items, texts, vectors, seed=1)
-        preferences = PreferenceStore(store)
+        assistant = Assistant(store, seed=1)  # the app's one door to the core
         for text in PREFERENCES:
-            preferences.accept(preferences.add(text))
-        wired = answering(memory, preferences, seed=1)  # the app's wiring
-        chat = ChatService(store)
-        settings = Settings(max_tokens=8, temperature=0.0)
+            assistant.preferences.accept(assistant.preferences.add(text))
+        assistant.attach(memory)
+        chat = assistant.chat
         sample = random.Random(2).sample(questions, turns)
         out: dict[str, Any] = {}
         for name, with_memories in (("with_memories", True), ("plain", False)):
@@ -143,13 +141,11 @@ def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
             conversation = store.create_conversation()
             for question in sample:
                 chat.send(conversation.id, question)
-                result = chat.reply(
-                    conversation.id,
-                    model,
-                    settings,
-                    recall=wired.recall if with_memories else None,
-                    preferences=wired.preferences if with_memories else None,
+                # as the app answers: 5 memories (or none) and the standing preferences either way
+                settings = Settings(
+                    max_tokens=8, temperature=0.0, memories_per_answer=5 if with_memories else 0
                 )
+                result = assistant.reply(conversation.id, model, settings)
                 rows.append(
                     (result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token, result)
                 )

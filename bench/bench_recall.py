@@ -22,8 +22,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_scale import fill  # noqa: E402
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.answering.chat import ChatService  # noqa: E402
-from memory.answering.recall_service import Recall  # noqa: E402
+from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.embed.embedders import default_embedder  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
 from memory.llm.engine import LlamaChatModel  # noqa: E402
@@ -50,16 +49,16 @@ def main() -> None:
         store = Store(Path(tmp) / "recall.db")
         memory = MemoryService(store, Path(tmp) / "index", embedder)
         fill(memory.items, memory.index, args.items, turns, vectors, seed=1)
-        chat, recall = ChatService(store), Recall(memory, seed=1)
-        settings = Settings(max_tokens=16, temperature=0.0)
+        assistant = Assistant(store, seed=1)  # the app's one door to the core
+        assistant.attach(memory)
         sample = random.Random(2).sample(questions, args.turns)
         for with_memories in (True, False):  # the same questions, in a fresh conversation each time
             conversation = store.create_conversation()
             for question in sample:
-                chat.send(conversation.id, question)
-                result = chat.reply(
-                    conversation.id, model, settings, recall=recall if with_memories else None
-                )
+                assistant.chat.send(conversation.id, question)
+                shown = 5 if with_memories else 0
+                settings = Settings(max_tokens=16, temperature=0.0, memories_per_answer=shown)
+                result = assistant.reply(conversation.id, model, settings)
                 (rows if with_memories else plain).append(
                     {
                         "recall_ms": result.recall_seconds * 1000,

@@ -141,7 +141,7 @@ class Assistant:
         settings: Settings,
         should_stop: Callable[[], bool] = lambda: False,
         on_progress: Callable[[int, int], None] = lambda _done, _total: None,
-        after_job: Callable[[], None] = lambda: None,
+        after_job: Callable[[], object] = lambda: None,
     ) -> ReflectionPass:
         """Run queued reflection jobs until none is left or ``should_stop`` (model lane). A failing
         job is recorded on itself (retried, then parked) and the pass goes on."""

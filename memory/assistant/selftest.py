@@ -22,9 +22,8 @@ from memory.runtime.settings import Settings
 from memory.store.database import Store
 
 if TYPE_CHECKING:
-    from memory.answering.recall_service import Recall
+    from memory.assistant.assistant import Assistant
     from memory.preferences.preference_store import PreferenceStore
-    from memory.preferences.prompt_block import PreferencePrompt
     from memory.retrieval.service import MemoryService
 
 QUESTION = "In one short sentence: what is the capital of France?"
@@ -104,8 +103,7 @@ def _turn(store: Store, model: LlamaChatModel, summary: dict[str, Any]) -> None:
 
 
 def _memory_steps(home: Path, store: Store, model: LlamaChatModel, summary: dict[str, Any]) -> None:
-    from memory.answering.wiring import answering
-    from memory.preferences.preference_store import PreferenceStore
+    from memory.assistant.assistant import Assistant
     from memory.retrieval.service import open_memory
 
     started = time.perf_counter()
@@ -113,11 +111,10 @@ def _memory_steps(home: Path, store: Store, model: LlamaChatModel, summary: dict
     summary["embedder"] = f"{memory.embedder.name} ({type(memory.embedder).__name__})"
     try:
         earlier = _earlier_conversation(store, memory)
-        preferences = PreferenceStore(store)
-        _preference_round_trip(home, preferences, summary)
-        wired = answering(memory, preferences)  # the app's wiring
-        wired.recall.learning = False  # no exploration: the shown memories are the retriever's best
-        _recalled_turn(store, model, wired.recall, wired.preferences, earlier, summary)
+        assistant = Assistant(store)  # the app's one door to the core
+        _preference_round_trip(home, assistant.preferences, summary)
+        assistant.attach(memory)
+        _recalled_turn(assistant, model, earlier, summary)
         _rebuild(memory, earlier, summary)
     finally:
         memory.close()
@@ -154,19 +151,15 @@ def _preference_round_trip(home: Path, preferences: PreferenceStore, summary: di
 
 
 def _recalled_turn(
-    store: Store,
-    model: LlamaChatModel,
-    recall: Recall,
-    prompt: PreferencePrompt,
-    earlier: int,
-    summary: dict[str, Any],
+    assistant: Assistant, model: LlamaChatModel, earlier: int, summary: dict[str, Any]
 ) -> None:
     """A new conversation's question answered with the earlier memory shown, and its receipt."""
-    chat = ChatService(store)
-    conversation = store.create_conversation()
-    chat.send(conversation.id, RECALL_QUESTION)
-    settings = Settings(max_tokens=48, temperature=0.0)
-    result = chat.reply(conversation.id, model, settings, recall=recall, memories=5, preferences=prompt)
+    conversation, _message, _changes = assistant.send(None, RECALL_QUESTION)
+    # no exploration: the shown memories are the retriever's best
+    settings = Settings(max_tokens=48, temperature=0.0, memories_per_answer=5, learn_from_citations=False)
+    result = assistant.reply(conversation.id, model, settings)
+    recall = assistant.recall
+    assert recall is not None
     receipts = result.receipts
     summary["recall_reply"] = result.message.content
     summary["recall_seconds"] = round(result.recall_seconds, 4)

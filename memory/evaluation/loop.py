@@ -27,13 +27,11 @@ import numpy as np
 from memory.answering.attribution import attribute
 from memory.answering.chat import ChatService
 from memory.answering.recall_service import Recall
-from memory.answering.wiring import answering
+from memory.assistant.assistant import Assistant
 from memory.embed.minilm import Embedder
 from memory.evaluation.dataset import EVIDENCE, sessions_of
 from memory.evaluation.voice import first_person
 from memory.llm.engine import ChatModel
-from memory.preferences.preference_store import PreferenceStore
-from memory.preferences.prompt_block import PreferencePrompt
 from memory.reflection.jobs import ReflectionJobs
 from memory.reflection.prospective import reflector
 from memory.retrieval.reranker import Example, Reranker
@@ -95,11 +93,18 @@ class Played:
 
     store: Store
     memory: MemoryService
-    recall: Recall
-    chat: ChatService
-    preferences: PreferencePrompt
+    assistant: Assistant  # the app's one door: its recall, edit phrases and preferences
     dia_of_message: dict[int, str]
     conversations: list[int]
+
+    @property
+    def recall(self) -> Recall:
+        assert self.assistant.recall is not None
+        return self.assistant.recall
+
+    @property
+    def chat(self) -> ChatService:
+        return self.assistant.chat
 
     def turns_of(self, item_ids: list[int]) -> list[str]:
         """Each item's evidence turns, in order (a topic memory counts the turns it references)."""
@@ -136,10 +141,9 @@ def play(sample: dict[str, Any], user: str, home: Path, embedder: Embedder) -> P
             memory.remember_message(message)
     memory.indexer.batch_size = 128
     memory.indexer.sync()
-    wired = answering(memory, PreferenceStore(store), seed=SEED)  # the app's wiring
-    return Played(
-        store, memory, wired.recall, ChatService(store), wired.preferences, dia_of_message, conversations
-    )
+    assistant = Assistant(store, seed=SEED)
+    assistant.attach(memory)
+    return Played(store, memory, assistant, dia_of_message, conversations)
 
 
 def reflect(played: Played, model: ChatModel, tally: Tally) -> None:
@@ -197,14 +201,7 @@ def ask(
     else:
         row.update({f"{arm}@{k}": 0.0 for arm in ARMS for k in KS})
     start = time.perf_counter()
-    result = played.chat.reply(
-        conversation.id,
-        model,
-        SETTINGS,
-        recall=played.recall,
-        memories=SETTINGS.memories_per_answer,
-        preferences=played.preferences,
-    )
+    result = played.assistant.reply(conversation.id, model, SETTINGS)
     tally.answer_seconds.append(time.perf_counter() - start)
     played.memory.remember_message(result.message)
     evidence = set(question.evidence)

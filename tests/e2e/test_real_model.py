@@ -253,30 +253,28 @@ def test_the_biscuit_scenario_shows_no_reply_of_memoirs_as_a_memory(
     conversation. Whatever SmolLM2 answered the first time (it invented a golden retriever), none of
     its replies, and none of the user's questions, is shown as a memory; each receipt says whose
     words it holds and whether the answer used it."""
-    from memory.answering.wiring import answering
+    from memory.assistant.assistant import Assistant
     from memory.embed.embedders import default_embedder
-    from memory.preferences.preference_store import PreferenceStore
-    from memory.reflection.jobs import ReflectionJobs
-    from memory.reflection.prospective import reflector
     from memory.retrieval.service import MemoryService
 
     memory = MemoryService(store, tmp_path / "index", default_embedder())
-    wired = answering(memory, PreferenceStore(store))  # the app's wiring
+    assistant = Assistant(store)  # the app's one door to the core
+    assistant.attach(memory)
     model = LlamaChatModel.load(smollm2, n_ctx=2048)
-    chat, settings = ChatService(store), Settings(max_tokens=64, temperature=0.0)
-    first = store.create_conversation()
+    settings = Settings(max_tokens=64, temperature=0.0)
+    first = None
     for text in ("My name is Dana.", "I work night shifts as a nurse and I have a beagle called Biscuit."):
-        memory.remember_message(chat.send(first.id, text))
-        memory.remember_message(chat.reply(first.id, model, settings, recall=wired.recall).message)
+        first, message, _changes = assistant.send(first.id if first else None, text)
+        memory.remember_message(message)
+        memory.remember_message(assistant.reply(first.id, model, settings).message)
+    assert first is not None
     memory.indexer.sync()
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(first.id)
-    assert job is not None
-    jobs.run(job, reflector(model, memory.retriever))
+    assert assistant.jobs().enqueue(first.id) is not None
+    assert assistant.reflect_pending(model, settings).done == 1  # as the app reflects when it ends
     memory.indexer.sync()
-    second = store.create_conversation()
-    memory.remember_message(chat.send(second.id, "What is my dog's name?"))
-    result = chat.reply(second.id, model, settings, recall=wired.recall, preferences=wired.preferences)
+    second, message, _changes = assistant.send(None, "What is my dog's name?")
+    memory.remember_message(message)
+    result = assistant.reply(second.id, model, settings)
     model.close()
     assert result.receipts, "the earlier conversation was recalled"
     assert {r.source for r in result.receipts} <= {"user", "reflection"}

@@ -12,6 +12,7 @@ from pytestqt.qtbot import QtBot
 from app import dialogs
 from app.controller import ModelState
 from app.window import MainWindow
+from memory.assistant.assistant import ReflectionPass
 from memory.store.database import Store
 from tests.fake_model import FakeChatModel
 from tests.gui import REPLY, make_window, type_and_send
@@ -197,7 +198,7 @@ def test_a_job_queued_during_a_reflection_pass_runs_after_it(qtbot: QtBot, memoi
     qtbot.waitUntil(lambda: controller._reflect_again)  # queued, but the pass in flight won't see it
     jobs = "SELECT status FROM reflection_jobs"
     assert controller.store.query(jobs) == [{"status": "pending"}]
-    controller._on_reflected((0, []))  # that pass ends
+    controller._on_reflected(ReflectionPass())  # that pass ends, having done nothing
     qtbot.waitUntil(lambda: controller.store.query(jobs) == [{"status": "done"}], timeout=5000)
     controller.shutdown()
 
