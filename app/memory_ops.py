@@ -46,7 +46,7 @@ class MemoryOps(QObject):
         return MemoryBook(self.c.memory)
 
     def _io(self, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None] | None = None) -> None:
-        self.c._run(
+        self.c.lanes.run(
             self.c.io_lane, fn, *args, on_done=on_done, on_error=lambda exc: self.failed.emit(str(exc))
         )
 
@@ -60,7 +60,7 @@ class MemoryOps(QObject):
                 memory.backfill()
                 memory.indexer.sync()
 
-            self.c._run(self.c.index_lane, reindex, priority=BACKGROUND, on_error=self.c._report)
+            self.c.lanes.run(self.c.index_lane, reindex, priority=BACKGROUND, on_error=self.c.lanes.report)
 
     # Browse and correct ----------------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class MemoryOps(QObject):
         def step(done: int) -> None:
             state["go"] = progress(done, total)
 
-        self.c._run(
+        self.c.lanes.run(
             self.c.index_lane,
             lambda: memory.indexer.rebuild(progress=step, cancelled=lambda: not state["go"]),
             on_done=on_done,
@@ -110,7 +110,9 @@ class MemoryOps(QObject):
         def compact(purged: int) -> None:
             if purged:
                 self.c.forget_states()
-                self.c._run(self.c.index_lane, memory.compact, priority=BACKGROUND, on_error=self.c._report)
+                self.c.lanes.run(
+                    self.c.index_lane, memory.compact, priority=BACKGROUND, on_error=self.c.lanes.report
+                )
 
         self._io(self._book_call, "purge_forgotten", on_done=compact)
 

@@ -31,11 +31,11 @@ class PreferenceOps(QObject):
 
     def start(self) -> None:
         """Show the preferences, write their file if it is missing, and watch it for the user's edits."""
-        self.c._run(
+        self.c.lanes.run(
             self.c.io_lane,
             self._first_load,
             on_done=self._loaded,
-            on_error=self.c._report,
+            on_error=self.c.lanes.report,
         )
         try:
             self._watcher = Watcher(self.file.path, lambda: call_in_gui(self.reload_file))
@@ -62,7 +62,7 @@ class PreferenceOps(QObject):
                 self.file.write()
             return self.c.preferences.all()
 
-        self.c._run(self.c.io_lane, load, on_done=self._loaded, on_error=self.c._report)
+        self.c.lanes.run(self.c.io_lane, load, on_done=self._loaded, on_error=self.c.lanes.report)
 
     def change(self, action: str, *args: Any) -> None:
         """Run a PreferenceStore method (add, edit, accept, reject, delete, …), then rewrite the file."""
@@ -72,7 +72,7 @@ class PreferenceOps(QObject):
             self.file.write()
             return self.c.preferences.all()
 
-        self.c._run(
+        self.c.lanes.run(
             self.c.io_lane,
             change,
             on_done=self._loaded,
@@ -96,11 +96,11 @@ class PreferenceOps(QObject):
             if prefs is not None:
                 self._loaded(prefs)
 
-        self.c._run(self.c.io_lane, reload, on_done=reloaded)
+        self.c.lanes.run(self.c.io_lane, reload, on_done=reloaded)
 
     def edit_reply(self, message_id: int, text: str) -> None:
         """Replace a reply with the user's edit, and learn what preference the edit shows (CIPHER)."""
-        model, cipher, settings = self.c._model, self.c.cipher, self.c.settings
+        model, cipher, settings = self.c.model, self.c.cipher, self.c.settings
 
         def learn() -> tuple[str, Message]:
             context, original = self.c.chat.edit_reply(message_id, text)
@@ -119,7 +119,7 @@ class PreferenceOps(QObject):
             if phrase:
                 self.c.problem.emit(f"Learned from your edit: “{phrase}” — see Preferences.")
 
-        self.c._run(
+        self.c.lanes.run(
             self.c.model_lane,
             learn,
             on_done=learned,
@@ -128,8 +128,12 @@ class PreferenceOps(QObject):
 
     def read(self, name: str, *args: Any, on_done: Any) -> None:
         """A PreferenceStore read (rules, history, …) off the GUI thread; ``on_done`` gets the result."""
-        self.c._run(
-            self.c.io_lane, getattr(self.c.preferences, name), *args, on_done=on_done, on_error=self.c._report
+        self.c.lanes.run(
+            self.c.io_lane,
+            getattr(self.c.preferences, name),
+            *args,
+            on_done=on_done,
+            on_error=self.c.lanes.report,
         )
 
     def stop(self) -> None:

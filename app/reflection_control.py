@@ -43,8 +43,11 @@ class ReflectionControl:
         memories_changed: SignalInstance
         problem: SignalInstance
         io_lane: SerialLane
-        _model: ChatModel | None
-        _closed: bool
+
+        @property
+        def model(self) -> ChatModel | None: ...
+        @property
+        def _closed(self) -> bool: ...
 
         def _run(self, lane: SerialLane, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None: ...
         def _report(self, exc: BaseException) -> None: ...
@@ -78,7 +81,7 @@ class ReflectionControl:
         if self._reflecting:
             self._reflect_again = True  # a job queued now may be past the running pass's last look
             return
-        if self.memory is None or self._model is None or not self._model_ready():
+        if self.memory is None or self.model is None or not self._model_ready():
             return
         self._reflecting = True
         self._reflect_again = False
@@ -93,7 +96,7 @@ class ReflectionControl:
 
     def _reflect_pending(self) -> ReflectionPass:
         """Run queued jobs, giving way to the user; what they did says what to refresh."""
-        assert self._model is not None
+        assert self.model is not None
         memory = self.memory
         assert memory is not None
 
@@ -101,7 +104,7 @@ class ReflectionControl:
             call_in_gui(lambda: self.reflection_progressed.emit(f"Reflecting… ({step}/{total})"))
 
         return self.assistant.reflect_pending(
-            GivesWay(self._model, self.model_lane),
+            GivesWay(self.model, self.model_lane),
             self.settings,
             should_stop=self._reflect_stop.is_set,
             on_progress=progress,
@@ -136,12 +139,12 @@ class GivesWay:
     lane meanwhile (feedback to learn, a ranking reset, an edited reply) runs first."""
 
     def __init__(self, model: ChatModel, lane: SerialLane) -> None:
-        self._model = model
+        self.model = model
         self._lane = lane
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._model, name)
+        return getattr(self.model, name)
 
     def complete_json(self, messages: list[dict[str, str]], schema: dict[str, Any], **kwargs: Any) -> Any:
         self._lane.run_waiting()
-        return self._model.complete_json(messages, schema, **kwargs)
+        return self.model.complete_json(messages, schema, **kwargs)

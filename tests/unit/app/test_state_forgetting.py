@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pytestqt.qtbot import QtBot
 
-from app.controller import STATES, ModelState
+from app.model_host import STATES, ModelState
 from tests.fake_model import FakeChatModel
 from tests.gui import make_window
 
