@@ -10,13 +10,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from app.conversation_control import ConversationControl
+from app.conversations import Conversations
 from app.lanes import Lanes
 from app.memory_ops import MemoryOps
 from app.model_host import MODEL_FIELDS, ModelFactory, ModelHost, ModelState, load_llama
 from app.ops import Throttle, call_in_gui, install_relay
 from app.preference_ops import PreferenceOps
-from app.reflection_control import ReflectionControl
+from app.reflection import Reflection
 from memory.answering.chat import ChatService, ReplyRefused, ReplyResult
 from memory.answering.recall_service import Recall
 from memory.assistant.assistant import Assistant, Changes
@@ -34,13 +34,11 @@ log = logging.getLogger(__name__)
 MemoryFactory = Callable[[Callable[[], bool]], MemoryService]  # takes the "a reply is running" test
 
 
-class ChatController(QObject, ConversationControl, ReflectionControl):
+class ChatController(QObject):
     """Owns the store, the lanes and the model; the window only calls methods and hears signals."""
 
     model_state_changed = Signal(object, str)  # ModelState, detail for the user
     load_progressed = Signal(float)
-    conversations_loaded = Signal(object)
-    messages_loaded = Signal(int, object)  # conversation id, messages
     message_added = Signal(object)  # Message
     reply_text_changed = Signal(int, str)  # message id, text so far (throttled)
     reply_finished = Signal(object)  # ReplyResult
@@ -49,9 +47,6 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
     problem = Signal(str)  # something the user should know, not fatal
     reflection_progressed = Signal(str)  # "Reflecting… (1/2)", or "" when done
     memories_changed = Signal()
-    receipts_loaded = Signal(int, object)  # conversation id, {reply id: [Receipt]}
-    receipts_changed = Signal(int, object)  # reply id, [Receipt]
-    preference_ops: PreferenceOps  # the reflection half knows it only as something that reloads
 
     def __init__(
         self,
@@ -76,7 +71,14 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self.memory_ops = MemoryOps(self)
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
-        self._init_reflection()
+        self.conversations = Conversations(self.assistant, self.lanes, self.forget_states)
+        self.reflection = Reflection(
+            self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
+        )
+        self.reflection.progressed.connect(self.reflection_progressed)
+        self.reflection.memories_changed.connect(self.memories_changed)
+        self.reflection.preferences_changed.connect(lambda: self.preference_ops.load(write_file=True))
+        self.reflection.problem.connect(self.problem)
         self._memory_factory = memory_factory
         self._stop = threading.Event()
         self.last_tokens_per_second = 0.0
@@ -210,6 +212,15 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         log.error("operation failed", exc_info=exc)
         self.problem.emit(f"Something went wrong: {exc}")
 
+    # Reflection (run by self.reflection) --------------------------------------------------
+
+    def reflect(self, conversation_id: int) -> None:
+        """Queue the conversation's new turns for reflection; it runs when the model is free."""
+        self.reflection.reflect(conversation_id)
+
+    def run_reflection(self) -> None:
+        self.reflection.run()
+
     # Chatting ------------------------------------------------------------------------------
 
     def can_send(self) -> bool:
@@ -224,7 +235,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         """Commit the message first (io lane; in a new conversation if ``conversation_id`` is None),
         then queue the reply on the model lane. If it can't be stored, ``not_sent`` gives it back."""
 
-        self._reflect_stop.set()  # reflection gives the model back at its next token
+        self.reflection.stop.set()  # reflection gives the model back at its next token
 
         def committed(stored: tuple[Conversation, Message, Changes]) -> None:
             conversation, message, changes = stored
@@ -232,7 +243,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             self.message_added.emit(message)
             self._remember(message)
             if changes.conversations:
-                self.refresh_conversations()
+                self.conversations.refresh()
             self._start_reply(conversation.id)
 
         def failed(exc: BaseException) -> None:
@@ -260,7 +271,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self._stop.clear()
         self._set_state(ModelState.GENERATING, "Generating…")
         if reload:
-            self.open_conversation(conversation_id)
+            self.conversations.open(conversation_id)
         self._run(
             self.model_lane,
             self._reply,
@@ -298,7 +309,7 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
         self._set_state(ModelState.READY if self.model else ModelState.ERROR, "Ready")
         reason = str(exc) if isinstance(exc, ReplyRefused) else f"The reply failed: {exc}"
         self.reply_failed.emit(conversation_id, reason)
-        self.open_conversation(conversation_id)
+        self.conversations.open(conversation_id)
 
     def stop(self) -> None:
         self._stop.set()
@@ -310,9 +321,9 @@ class ChatController(QObject, ConversationControl, ReflectionControl):
             return
         self.lanes.closed = True
         self._stop.set()
-        self._reflect_stop.set()
+        self.reflection.stop.set()
         if current_conversation is not None:
-            self.io_lane.submit(self._enqueue, current_conversation)
+            self.io_lane.submit(self.reflection.enqueue, current_conversation)
         self.preference_ops.stop()
         self.host.close()
         self.io_lane.shutdown(wait=True, timeout=10)

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from PySide6.QtCore import SignalInstance
 
+from app.conversations import Conversations
 from app.lanes import Lanes
 from memory.answering.chat import ChatService
 from memory.llm.engine import ChatModel
@@ -28,6 +29,7 @@ class Core(Protocol):
     store: Store
     settings: Settings
     lanes: Lanes
+    conversations: Conversations
     io_lane: SerialLane
     index_lane: SerialLane
     model_lane: SerialLane
@@ -49,5 +51,4 @@ class Core(Protocol):
     @property
     def preference_ops(self) -> PreferencesReload: ...
 
-    def refresh_conversations(self) -> None: ...
     def forget_states(self) -> None: ...

@@ -44,3 +44,12 @@ def ask_text(
     else:
         value, ok = QInputDialog.getText(parent, title, label, text=text)
     return value if ok else None
+
+
+def about(parent: QWidget | None) -> None:
+    QMessageBox.about(
+        parent,
+        "About Memoir",
+        "<b>Memoir</b><br>A private assistant that runs entirely on this computer."
+        "<br>Nothing you say leaves it, unless you point Memoir at a model server of your own.",
+    )

@@ -47,8 +47,8 @@ def when_first_view_drawn(window: MainWindow, callback: Callable[[], None], fall
 
     def arm(wait_ms: int = fallback_ms) -> None:
         if hooks:  # first call only: later conversations are not "the first view"
-            controller.conversations_loaded.disconnect(hooks.pop(0))
-            controller.messages_loaded.disconnect(hooks.pop(0))
+            controller.conversations.listed.disconnect(hooks.pop(0))
+            controller.conversations.messages_loaded.disconnect(hooks.pop(0))
             _AfterPaint(viewport, callback, wait_ms)
 
     def conversations(items: list[Any]) -> None:
@@ -60,6 +60,6 @@ def when_first_view_drawn(window: MainWindow, callback: Callable[[], None], fall
 
     hooks: list[Callable[..., None]] = [conversations, messages]
     # Connected after the window's own slots, so the transcript is filled before this arms.
-    controller.conversations_loaded.connect(conversations)
-    controller.messages_loaded.connect(messages)
+    controller.conversations.listed.connect(conversations)
+    controller.conversations.messages_loaded.connect(messages)
     QTimer.singleShot(fallback_ms, window, arm)  # the store answers slowly: don't wait for it

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QMainWindow, QSplitter
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
 
 CHAT_MIN_WIDTH = 480  # a reply and its receipt buttons, readable side by side
 SIDE_MIN_WIDTH = 320
@@ -17,3 +18,30 @@ def side_width(window: QMainWindow, wanted: int) -> int:
     conversations = first.width() if first is not None else 0
     room = window.width() - conversations - CHAT_MIN_WIDTH - 24  # splitter handles and margins
     return max(SIDE_MIN_WIDTH, min(wanted, room))
+
+
+def fit_screen(window: QMainWindow) -> None:
+    """The first start: most of the screen, centred (the default size is for no screen)."""
+    screen = window.screen() or QApplication.primaryScreen()
+    if screen is None:
+        return
+    free = screen.availableGeometry()
+    width = max(min(free.width(), 900), int(free.width() * SCREEN_SHARE))
+    height = max(min(free.height(), 600), int(free.height() * SCREEN_SHARE))
+    window.resize(width, height)
+    window.move(free.center() - window.rect().center())
+
+
+def restore_geometry(window: QMainWindow, splitter: QSplitter, ui_state: QSettings | None) -> None:
+    """The size, place and column widths the user left, or the first start's fit to the screen."""
+    geometry = ui_state.value("geometry") if ui_state is not None else None
+    if geometry is None or not window.restoreGeometry(geometry):
+        fit_screen(window)
+    if ui_state is not None and (columns := ui_state.value("splitter")) is not None:
+        splitter.restoreState(columns)
+
+
+def save_geometry(window: QMainWindow, splitter: QSplitter, ui_state: QSettings | None) -> None:
+    if ui_state is not None:
+        ui_state.setValue("geometry", window.saveGeometry())
+        ui_state.setValue("splitter", splitter.saveState())

@@ -167,7 +167,7 @@ class MemoryOps(QObject):
         def imported(result: Preview) -> None:
             self._reindex()
             self.changed.emit()
-            self.c.refresh_conversations()
+            self.c.conversations.refresh()
             on_done(result)
 
         self._io(lambda: apply(self.c.store, data, progress), on_done=imported)
@@ -187,7 +187,7 @@ class MemoryOps(QObject):
         def wiped(_: Any) -> None:
             self.c.forget_states()
             self.changed.emit()
-            self.c.refresh_conversations()
+            self.c.conversations.refresh()
             self.c.preference_ops.load(write_file=True)  # preferences.md too, or it would bring them back
             on_done(None)
 

@@ -3,20 +3,21 @@ to their source turns; and the learned ranking, described before it is reset."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 
 from app import dialogs
+from app.lanes import QueryOp
 from app.memory_dialog import MemoryDialog
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QStatusBar, QWidget
 
-    from app.controller import ChatController
     from app.conversation_panel import ConversationPanel
     from app.models import TranscriptModel
     from app.transcript import TranscriptView
+    from app.window_base import WindowBase
     from memory.answering.receipts import Receipt
 
 
@@ -35,28 +36,43 @@ def ranking_summary(steps: int, weights: list[tuple[str, float]]) -> str:
 
 
 class ReceiptViews:
-    """The receipts half of :class:`app.window.MainWindow` (a mixin: same object)."""
+    """The window's receipts and its navigation to a message, composed into the window (which
+    forwards its signals here), seeing it only as :class:`app.window_base.WindowBase` shows it."""
 
-    if TYPE_CHECKING:  # provided by the window
-        controller: ChatController
-        conversations: ConversationPanel
-        transcript: TranscriptView
-        transcript_model: TranscriptModel
-        current_id: int | None
-        _jump_to: int | None
-
-        def statusBar(self) -> QStatusBar: ...
+    def __init__(self, window: WindowBase) -> None:
+        self.window = window
+        self.controller = window.controller
+        self.pending_jump: int | None = None  # a message to show once its conversation has loaded
 
     def _as_widget(self) -> QWidget:
-        """This window, as the parent of its dialogs."""
-        return cast("QWidget", self)
+        """The window, as the parent of its dialogs."""
+        return self.window
 
-    def _on_controller_receipts_loaded(self, conversation_id: int, found: dict[int, list[Receipt]]) -> None:
+    def statusBar(self) -> QStatusBar:
+        return self.window.statusBar()
+
+    @property
+    def current_id(self) -> int | None:
+        return self.window.current_id
+
+    @property
+    def transcript_model(self) -> TranscriptModel:
+        return self.window.transcript_model
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.window.transcript
+
+    @property
+    def conversations(self) -> ConversationPanel:
+        return self.window.conversations
+
+    def loaded(self, conversation_id: int, found: dict[int, list[Receipt]]) -> None:
         if conversation_id == self.current_id:
             for reply_id, receipts in found.items():
-                self._set_receipts(reply_id, receipts)
+                self.set_receipts(reply_id, receipts)
 
-    def _set_receipts(self, reply_id: int, receipts: list[Receipt]) -> None:
+    def set_receipts(self, reply_id: int, receipts: list[Receipt]) -> None:
         self.transcript_model.set_receipts(reply_id, receipts)
         self._relayout(reply_id)
 
@@ -82,25 +98,22 @@ class ReceiptViews:
         return dialog
 
     def jump_to(self, conversation_id: int, message_id: int) -> None:
-        self._jump_to = message_id
+        self.pending_jump = message_id
         if self.current_id == conversation_id:  # already open: no selection change to react to
-            self.controller.open_conversation(conversation_id)
+            self.controller.conversations.open(conversation_id)
         else:
             self.conversations.select(conversation_id)
 
     def jump_to_message(self, message_id: int) -> None:
         """Open the conversation holding ``message_id`` at that message (looked up off the GUI thread)."""
-        self.controller._run(
-            self.controller.io_lane,
-            self.controller.store.message,
-            message_id,
-            on_done=lambda m: self.jump_to(m.conversation_id, m.id),
-            on_error=lambda _e: self.statusBar().showMessage("That message no longer exists.", 5000),
-        )
+        op = QueryOp(self.controller.io_lane, self.controller.store.message, message_id)
+        op.success(lambda m: self.jump_to(m.conversation_id, m.id)).failure(
+            lambda _e: self.statusBar().showMessage("That message no longer exists.", 5000)
+        ).run(self.controller.lanes)
 
     def reset_ranking(self) -> None:
         """Show what the ranking has learned, then offer to forget it."""
-        self.controller.ranking_learned(self._confirm_reset_ranking)
+        self.controller.conversations.ranking_learned(self._confirm_reset_ranking)
 
     def _confirm_reset_ranking(self, learned: tuple[int, list[tuple[str, float]]]) -> None:
         if dialogs.confirm(
@@ -111,5 +124,5 @@ class ReceiptViews:
             "Reset that learning? Your memories themselves are kept.",
             "Reset",
         ):
-            self.controller.reset_reranker()
+            self.controller.conversations.reset_reranker()
             self.statusBar().showMessage("Memory ranking reset.", 4000)

@@ -5,13 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
-    QMessageBox,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -22,29 +19,31 @@ from app import dialogs
 from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
-from app.layout import CHAT_MIN_WIDTH, SCREEN_SHARE
+from app.layout import CHAT_MIN_WIDTH, restore_geometry, save_geometry
 from app.memory_actions import MemoryActions
 from app.models import TranscriptModel
 from app.preference_actions import PreferenceActions
 from app.receipt_views import ReceiptViews
 from app.settings_dialog import SettingsDialog
+from app.status_line import StatusLine
 from app.transcript import TranscriptView
 from app.window_base import WindowBase
 from memory.answering.chat import ReplyResult
 from memory.store.database import Conversation, Message
 
 
-class MainWindow(WindowBase, ReceiptViews):
+class MainWindow(WindowBase):
     def __init__(self, controller: ChatController, ui_state: QSettings | None = None) -> None:
         super().__init__()
         self.controller = controller
         self.ui_state = ui_state
         self.current_id: int | None = None
-        self._jump_to: int | None = None  # a message to show once its conversation has loaded
         self.setWindowTitle("Memoir")
         self.resize(1100, 760)
         self.transcript_model = TranscriptModel()
         self._build_widgets()
+        self.receipts = r = ReceiptViews(self)  # receipts under replies, and going to a message
+        self.jump_to, self.jump_to_message, self.reset_ranking = r.jump_to, r.jump_to_message, r.reset_ranking
         self._build_menus()
         self._build_status_bar()
         self._connect()
@@ -52,9 +51,9 @@ class MainWindow(WindowBase, ReceiptViews):
         self.preference_actions = PreferenceActions(self)
         # one side area, two tabs: side by side, the panels left the chat ~200 px at the default size
         self.tabifyDockWidget(self.memory_actions.dock, self.preference_actions.dock)
-        self._restore_geometry()
+        restore_geometry(self, self.splitter, self.ui_state)
         self._update_actions()
-        controller.refresh_conversations()
+        controller.conversations.refresh()
 
     # Construction --------------------------------------------------------------------------
 
@@ -130,30 +129,19 @@ class MainWindow(WindowBase, ReceiptViews):
         memory_menu.addAction(self.remember_action)
         memory_menu.addAction(action("Reset Learned Memory Ranking…", self.reset_ranking))
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(action("&About Memoir", self._show_about))
+        help_menu.addAction(action("&About Memoir", lambda: dialogs.about(self)))
 
     def _build_status_bar(self) -> None:
-        self.model_label = QLabel()
-        self.state_label = QLabel()
-        self.speed_label = QLabel()
-        self.reflect_label = QLabel()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(160)
-        self.progress.hide()
-        bar = self.statusBar()
-        bar.addWidget(self.model_label)
-        bar.addWidget(self.state_label)
-        bar.addWidget(self.progress)
-        bar.addPermanentWidget(self.reflect_label)
-        bar.addPermanentWidget(self.speed_label)
+        line = StatusLine(self.statusBar())
+        self.model_label, self.state_label, self.speed_label = line.model, line.state, line.speed
+        self.reflect_label, self.progress = line.reflecting, line.progress
 
     def _connect(self) -> None:
         c = self.controller
         c.model_state_changed.connect(self._on_controller_model_state_changed)
         c.load_progressed.connect(lambda f: self.progress.setValue(int(f * 100)))
-        c.conversations_loaded.connect(self._on_controller_conversations_loaded)
-        c.messages_loaded.connect(self._on_controller_messages_loaded)
+        c.conversations.listed.connect(self._on_controller_conversations_loaded)
+        c.conversations.messages_loaded.connect(self._on_controller_messages_loaded)
         c.message_added.connect(self._on_controller_message_added)
         c.reply_text_changed.connect(self._on_controller_reply_text_changed)
         c.reply_finished.connect(self._on_controller_reply_finished)
@@ -161,19 +149,19 @@ class MainWindow(WindowBase, ReceiptViews):
         c.not_sent.connect(self._on_not_sent)
         c.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
         c.reflection_progressed.connect(self.reflect_label.setText)
-        c.receipts_loaded.connect(self._on_controller_receipts_loaded)
-        c.receipts_changed.connect(self._set_receipts)
+        c.conversations.receipts_loaded.connect(self.receipts.loaded)
+        c.conversations.receipts_changed.connect(self.receipts.set_receipts)
         delegate = self.transcript.delegate
-        delegate.receipts_toggled.connect(self.toggle_receipts)
-        delegate.memory_opened.connect(self.show_memory)
-        delegate.feedback_given.connect(c.memory_feedback)
+        delegate.receipts_toggled.connect(self.receipts.toggle_receipts)
+        delegate.memory_opened.connect(self.receipts.show_memory)
+        delegate.feedback_given.connect(c.conversations.memory_feedback)
         self.idle_timer = QTimer(self)
         self.idle_timer.setSingleShot(True)
         self.idle_timer.timeout.connect(self.remember_now)
         self.conversations.selected.connect(self.open_conversation)
         self.conversations.new_requested.connect(self.new_conversation)
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
-        self.conversations.model.rename_requested.connect(c.rename_conversation)
+        self.conversations.model.rename_requested.connect(c.conversations.rename)
         self.composer.submitted.connect(self.send)
         self.send_button.clicked.connect(lambda: self.send(self.composer.toPlainText()))
         self.stop_button.clicked.connect(c.stop)
@@ -191,10 +179,10 @@ class MainWindow(WindowBase, ReceiptViews):
                 self.controller.reflect(self.current_id)
             self.current_id = conversation.id
             self.transcript_model.set_messages(conversation.id, [])
-            self.controller.refresh_conversations()
+            self.controller.conversations.refresh()
             self.composer.setFocus()
 
-        self.controller.new_conversation(created)
+        self.controller.conversations.new(created)
 
     def remember_now(self) -> None:
         if self.current_id is not None:
@@ -207,7 +195,7 @@ class MainWindow(WindowBase, ReceiptViews):
         if self.current_id is not None and self.current_id != conversation_id:
             self.controller.reflect(self.current_id)  # leaving a conversation ends its session
         self.current_id = conversation_id
-        self.controller.open_conversation(conversation_id)
+        self.controller.conversations.open(conversation_id)
         self._update_actions()
 
     def _on_controller_conversations_loaded(self, items: list[Conversation]) -> None:
@@ -222,8 +210,8 @@ class MainWindow(WindowBase, ReceiptViews):
     def _on_controller_messages_loaded(self, conversation_id: int, messages: list[Message]) -> None:
         if conversation_id == self.current_id:
             self.transcript_model.set_messages(conversation_id, messages)
-            row = self.transcript_model.row_of(self._jump_to) if self._jump_to is not None else -1
-            self._jump_to = None
+            jump, self.receipts.pending_jump = self.receipts.pending_jump, None
+            row = self.transcript_model.row_of(jump) if jump is not None else -1
             if row >= 0:
                 index = self.transcript_model.index(row)
                 self.transcript.setCurrentIndex(index)
@@ -236,7 +224,7 @@ class MainWindow(WindowBase, ReceiptViews):
         if conversation_id == self.current_id:
             self.current_id = None
             self.transcript_model.set_messages(None, [])
-        self.controller.delete_conversation(conversation_id)
+        self.controller.conversations.delete(conversation_id)
 
     # Chatting ------------------------------------------------------------------------------
 
@@ -356,37 +344,7 @@ class MainWindow(WindowBase, ReceiptViews):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.controller.apply_settings(dialog.settings())
 
-    def _show_about(self) -> None:
-        QMessageBox.about(
-            self,
-            "About Memoir",
-            "<b>Memoir</b><br>A private assistant that runs entirely on this computer."
-            "<br>No data ever leaves it.",
-        )
-
-    def _restore_geometry(self) -> None:
-        geometry = self.ui_state.value("geometry") if self.ui_state is not None else None
-        if geometry is None or not self.restoreGeometry(geometry):
-            self._fit_screen()
-        if self.ui_state is not None:
-            splitter = self.ui_state.value("splitter")
-            if splitter is not None:
-                self.splitter.restoreState(splitter)
-
-    def _fit_screen(self) -> None:
-        """The first start: most of the screen, centred (the default size is for no screen)."""
-        screen = self.screen() or QApplication.primaryScreen()
-        if screen is None:
-            return
-        free = screen.availableGeometry()
-        width = max(min(free.width(), 900), int(free.width() * SCREEN_SHARE))
-        height = max(min(free.height(), 600), int(free.height() * SCREEN_SHARE))
-        self.resize(width, height)
-        self.move(free.center() - self.rect().center())
-
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.ui_state is not None:
-            self.ui_state.setValue("geometry", self.saveGeometry())
-            self.ui_state.setValue("splitter", self.splitter.saveState())
+        save_geometry(self, self.splitter, self.ui_state)
         self.controller.stop()  # the caller of app.exec() shuts the controller down
         event.accept()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from app.controller import ChatController
 from app.conversation_panel import ConversationPanel
 from app.models import TranscriptModel
+from app.transcript import TranscriptView
 
 
 class WindowBase(QMainWindow):
@@ -19,6 +20,7 @@ class WindowBase(QMainWindow):
     controller: ChatController
     conversations: ConversationPanel
     transcript_model: TranscriptModel
+    transcript: TranscriptView
     current_id: int | None
     file_menu: QMenu
     chat_menu: QMenu

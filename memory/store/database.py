@@ -119,10 +119,10 @@ class Store:
             self.conn.execute("ROLLBACK")
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts (sqlite-utils' query; its table helpers are not used for writes: they commit
+        on their own, which would end the transactions above early)."""
         with self._lock:
-            cursor = self.conn.execute(sql, params)
-            names = [c[0] for c in cursor.description]
-            return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            return list(self.db.query(sql, params))
 
     def _recover_interrupted(self) -> int:
         with self.transaction() as conn:

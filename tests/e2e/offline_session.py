@@ -70,7 +70,7 @@ def chat(app: QApplication, controller: ChatController, conversation_id: int, te
 
 def new_conversation(app: QApplication, controller: ChatController) -> int:
     made: list[Any] = []
-    controller.new_conversation(made.append)
+    controller.conversations.new(made.append)
     wait_until(app, lambda: bool(made), what="a new conversation")
     return int(made[0].id)
 

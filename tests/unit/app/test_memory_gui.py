@@ -105,14 +105,14 @@ def test_search_shows_what_the_assistant_would_find(qtbot: QtBot, window: MainWi
 
 def test_search_all_conversations_and_jump(qtbot: QtBot, window: MainWindow) -> None:
     first = window.current_id
-    with qtbot.waitSignal(window.controller.conversations_loaded):
+    with qtbot.waitSignal(window.controller.conversations.listed):
         window.new_conversation()
     dialog = window.memory_actions.search_all()
     with qtbot.waitSignal(window.controller.memory_ops.messages_found, timeout=5000):
         dialog.query.setText("cardboard")
     html = dialog.results.toHtml()
     assert "cardboard" in html and "font-weight" in html  # the match is highlighted
-    with qtbot.waitSignal(window.controller.messages_loaded, timeout=5000):
+    with qtbot.waitSignal(window.controller.conversations.messages_loaded, timeout=5000):
         dialog._open(f"memoir-message:{first}:1")
     assert window.current_id == first
     assert window.transcript.currentIndex().data(Qt.ItemDataRole.UserRole + 1).id == 1
@@ -127,7 +127,7 @@ def test_about_me_lists_memories_with_links(qtbot: QtBot, window: MainWindow) ->
     qtbot.waitUntil(lambda: bool(window.findChildren(AboutMeDialog)))
     dialog = window.findChildren(AboutMeDialog)[-1]
     assert "The user has a cat called Mochi." in dialog.text.toPlainText()
-    with qtbot.waitSignal(window.controller.messages_loaded, timeout=5000):
+    with qtbot.waitSignal(window.controller.conversations.messages_loaded, timeout=5000):
         dialog._open(f"memoir-message:{window.current_id}:1")
 
 
@@ -148,14 +148,14 @@ def test_export_delete_everything_import(
     assert preference in prefs_file.path.read_text(encoding="utf-8")
     actions.export_action.trigger()
     qtbot.waitUntil(target.exists, timeout=5000)
-    with qtbot.waitSignal(window.controller.conversations_loaded, timeout=5000):
+    with qtbot.waitSignal(window.controller.conversations.listed, timeout=5000):
         actions.wipe_action.trigger()
     assert store.conversations() == [] and window.transcript_model.rowCount() == 0
     qtbot.waitUntil(lambda: preference not in prefs_file.path.read_text(encoding="utf-8"), timeout=5000)
     memory = window.controller.memory
     assert memory is not None
     qtbot.waitUntil(lambda: memory.index.count() == 0)
-    with qtbot.waitSignal(window.controller.conversations_loaded, timeout=5000):
+    with qtbot.waitSignal(window.controller.conversations.listed, timeout=5000):
         actions.import_action.trigger()
     assert [c.title for c in store.conversations()] == ["My cat Mochi loves cardboard boxes"]
     qtbot.waitUntil(lambda: bool(memory.search("Mochi", k=1)), timeout=5000)

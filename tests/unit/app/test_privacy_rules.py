@@ -71,7 +71,7 @@ def test_logs_hold_no_message_text(qtbot: QtBot, memoir_home: Path, caplog: pyte
         type_and_send(qtbot, w, SECRET)
     with qtbot.waitSignal(w.controller.memories_changed, timeout=5000, raising=False):
         w.remember_action.trigger()  # reflection fails: logged, with the job id only
-    qtbot.waitUntil(lambda: not w.controller._reflecting)
+    qtbot.waitUntil(lambda: not w.controller.reflection.running)
     assert any("reflection job" in r.getMessage() for r in caplog.records), "the failure must be logged"
     assert SECRET not in caplog.text
     w.controller.shutdown()

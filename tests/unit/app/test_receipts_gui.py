@@ -59,7 +59,7 @@ def test_a_reply_lists_the_memories_it_was_given(qtbot: QtBot, memoir_home: Path
     click(qtbot, w, row, lambda layout: layout.header().center())
     assert w.transcript_model.data(w.transcript_model.index(row), Qt.ItemDataRole.UserRole + 2)[1] is True
     qtbot.wait(50)
-    with qtbot.waitSignal(w.controller.receipts_changed, timeout=5000):
+    with qtbot.waitSignal(w.controller.conversations.receipts_changed, timeout=5000):
         click(qtbot, w, row, lambda layout: layout.buttons(0)[0].center())  # Helpful on [1]
     assert w.transcript_model.receipts(reply.id)[0].feedback == 1
     assert w.controller.recall is not None
@@ -69,7 +69,7 @@ def test_a_reply_lists_the_memories_it_was_given(qtbot: QtBot, memoir_home: Path
     dialog = w.findChildren(MemoryDialog)[-1]
     assert "Mochi loves cardboard boxes" in dialog.findChild(QLabel, "memoryText").text()
     assert dialog.go_button is not None
-    with qtbot.waitSignal(w.controller.messages_loaded, timeout=5000):
+    with qtbot.waitSignal(w.controller.conversations.messages_loaded, timeout=5000):
         dialog.go_button.click()
     assert w.current_id == first_conversation
     assert w.transcript.currentIndex().data(Qt.ItemDataRole.UserRole + 1).id == source_id
@@ -141,7 +141,7 @@ def _answered_with_memory(
     memory = w.controller.memory
     assert memory is not None
     qtbot.waitUntil(lambda: memory.items.pending_index() == [] and memory.items.count() == 2)
-    with qtbot.waitSignal(w.controller.conversations_loaded):
+    with qtbot.waitSignal(w.controller.conversations.listed):
         w.new_conversation()
     with qtbot.waitSignal(w.controller.reply_finished, timeout=5000) as finished:
         type_and_send(qtbot, w, question)
@@ -158,7 +158,7 @@ def test_receipts_come_back_when_a_conversation_is_opened_again(qtbot: QtBot, me
     shown = w.transcript_model.receipts(reply)
     w.new_conversation()
     qtbot.waitUntil(lambda: w.current_id not in (None, conversation))
-    with qtbot.waitSignal(w.controller.receipts_loaded, timeout=5000) as loaded:
+    with qtbot.waitSignal(w.controller.conversations.receipts_loaded, timeout=5000) as loaded:
         w.open_conversation(conversation)
     assert loaded.args[1] == {reply: shown}  # the binding once delivered {} here: nothing was shown
     qtbot.waitUntil(lambda: w.transcript_model.receipts(reply) == shown)
@@ -181,7 +181,7 @@ def test_receipts_come_back_after_a_restart(qtbot: QtBot, memoir_home: Path) -> 
     conversation, reply, shown = _answered_then_quit(qtbot, memoir_home)
 
     again = start(qtbot, memoir_home, FakeChatModel(["Hi."]))
-    with qtbot.waitSignal(again.controller.receipts_loaded, timeout=5000):
+    with qtbot.waitSignal(again.controller.conversations.receipts_loaded, timeout=5000):
         again.open_conversation(conversation)
     qtbot.waitUntil(
         lambda: [r.text for r in again.transcript_model.receipts(reply)] == [r.text for r in shown]
@@ -236,7 +236,7 @@ def test_helpful_is_stored_at_once_and_learned_between_reflection_steps(
     conversation, reply = _answered_with_memory(qtbot, w)
     recall = w.controller.recall
     assert recall is not None
-    qtbot.waitUntil(lambda: not w.controller._reflecting, timeout=5000)
+    qtbot.waitUntil(lambda: not w.controller.reflection.running, timeout=5000)
     model.seconds = 3.0  # reflection is slow from here on
     before = model.calls
     w.controller.reflect(conversation)
@@ -247,7 +247,7 @@ def test_helpful_is_stored_at_once_and_learned_between_reflection_steps(
 
     taught = lessons()
     clicked = time.monotonic()
-    w.controller.memory_feedback(reply, 1, 1)
+    w.controller.conversations.memory_feedback(reply, 1, 1)
     seen: list[tuple[int, bool]] = []
 
     def stored() -> bool:
@@ -260,7 +260,7 @@ def test_helpful_is_stored_at_once_and_learned_between_reflection_steps(
     print(f"Helpful click to stored row while reflecting: {1000 * (time.monotonic() - clicked):.0f} ms")
     assert seen[0] == (before + 1, True), "stored while the first step was still running"
     qtbot.waitUntil(lambda: lessons() > taught, timeout=10000)
-    assert w.controller._reflecting  # learned between two steps of the same pass, not after it
+    assert w.controller.reflection.running  # learned between two steps of the same pass, not after it
     w.controller.shutdown()
 
 
@@ -292,7 +292,7 @@ def test_receipts_show_before_the_memory_has_opened(qtbot: QtBot, memoir_home: P
     again = MainWindow(controller)
     qtbot.addWidget(again)
     controller.open_memory()
-    with qtbot.waitSignal(controller.receipts_loaded, timeout=5000) as loaded:
+    with qtbot.waitSignal(controller.conversations.receipts_loaded, timeout=5000) as loaded:
         again.open_conversation(conversation)
     assert controller.recall is None  # not open yet
     assert [r.text for r in loaded.args[1][reply]] == [r.text for r in shown]

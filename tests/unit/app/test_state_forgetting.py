@@ -23,7 +23,7 @@ def test_deleting_a_conversation_deletes_the_saved_caches(qtbot: QtBot, memoir_h
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
     conversation = w.controller.store.create_conversation("To delete")
     state = saved_state(memoir_home)
-    w.controller.delete_conversation(conversation.id)
+    w.controller.conversations.delete(conversation.id)
     qtbot.waitUntil(lambda: not state.exists())
     w.controller.shutdown()
 

@@ -19,7 +19,7 @@ from tests.gui import type_and_send
 def count_one_turn(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     controller = window.controller
     qtbot.waitUntil(lambda: controller.state == ModelState.READY and controller.memory is not None)
-    qtbot.waitUntil(lambda: not controller._reflecting)
+    qtbot.waitUntil(lambda: not controller.reflection.running)
     qtbot.wait(1500)  # start-up work settles: index check, reflection of nothing, preferences.md seen
     crossings: Counter[str] = Counter()
     what: list[str] = []
@@ -32,8 +32,8 @@ def count_one_turn(qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(SerialLane, "submit", counted)
     reloads: Counter[str] = Counter()
-    controller.conversations_loaded.connect(lambda _c: reloads.update(["conversation list"]))
-    controller.messages_loaded.connect(lambda _i, _m: reloads.update(["transcript"]))
+    controller.conversations.listed.connect(lambda _c: reloads.update(["conversation list"]))
+    controller.conversations.messages_loaded.connect(lambda _i, _m: reloads.update(["transcript"]))
     with qtbot.waitSignal(controller.reply_finished, timeout=5000):
         type_and_send(qtbot, window, "My cat Mochi loves cardboard boxes")
     qtbot.wait(300)  # the reply's own follow-up work (indexing it) lands

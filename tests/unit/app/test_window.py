@@ -75,7 +75,7 @@ def test_rename_filter_and_delete_with_confirmation(
     store = window.controller.store
     for title in ("Holiday plans", "Tax questions"):
         store.create_conversation(title)
-    window.controller.refresh_conversations()
+    window.controller.conversations.refresh()
     qtbot.waitUntil(lambda: window.conversations.model.rowCount() == 2)
     panel = window.conversations
     panel.filter.setText("tax")
@@ -192,13 +192,13 @@ def test_a_job_queued_during_a_reflection_pass_runs_after_it(qtbot: QtBot, memoi
     qtbot.waitUntil(lambda: controller.state == ModelState.READY and controller.memory is not None)
     with qtbot.waitSignal(controller.reply_finished, timeout=5000):
         type_and_send(qtbot, w, "My sister Ana lives in Berlin")
-    qtbot.waitUntil(lambda: not controller._reflecting)
-    controller._reflecting = True  # a pass in flight that has already found the queue empty
+    qtbot.waitUntil(lambda: not controller.reflection.running)
+    controller.reflection.running = True  # a pass in flight that has already found the queue empty
     controller.reflect(w.current_id)
-    qtbot.waitUntil(lambda: controller._reflect_again)  # queued, but the pass in flight won't see it
+    qtbot.waitUntil(lambda: controller.reflection.again)  # queued, but the pass in flight won't see it
     jobs = "SELECT status FROM reflection_jobs"
     assert controller.store.query(jobs) == [{"status": "pending"}]
-    controller._on_reflected(ReflectionPass())  # that pass ends, having done nothing
+    controller.reflection.finished(ReflectionPass())  # that pass ends, having done nothing
     qtbot.waitUntil(lambda: controller.store.query(jobs) == [{"status": "done"}], timeout=5000)
     controller.shutdown()
 
@@ -247,7 +247,7 @@ def test_a_parked_reflection_is_reported_once_not_after_every_reply(qtbot: QtBot
     qtbot.waitUntil(lambda: any("could not be turned into memories" in p for p in problems), timeout=5000)
     with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
         type_and_send(qtbot, w, "another message")
-    qtbot.waitUntil(lambda: not w.controller._reflecting, timeout=5000)
+    qtbot.waitUntil(lambda: not w.controller.reflection.running, timeout=5000)
     qtbot.wait(100)
     assert sum("could not be turned into memories" in p for p in problems) == 1
     w.controller.shutdown()
