@@ -98,10 +98,12 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    from app import theme
     from app.controller import ChatController
     from app.first_paint import when_first_view_drawn
     from app.gc import GarbageCollector
     from app.resources import icon_path, stylesheet
+    from app.welcome import WELCOMED, show_welcome
     from app.window import MainWindow
     from memory.retrieval.service import open_memory
     from memory.runtime.paths import data_dir
@@ -125,7 +127,8 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
         return 1
     collector = GarbageCollector(app)  # Qt objects must only ever be freed on this thread
     app.setWindowIcon(QIcon(str(icon_path())))
-    app.setStyleSheet(stylesheet())
+    looks = stylesheet()
+    theme.apply(app, looks)  # light or dark, as the system is
     settings_store = SettingsStore(home / "settings.json")
     store = open_store(home / "memoir.db")
     if isinstance(store, str):
@@ -144,11 +147,15 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     )
     ui_state = QSettings(str(home / "window.ini"), QSettings.Format.IniFormat)
     window = MainWindow(controller, ui_state)
+    theme.follow_system(app, looks, window.transcript.viewport().update)
     window.show()
     logging.getLogger(__name__).info("window shown after %.3f s", time.perf_counter() - started)
     if settings_store.problem:
         window.statusBar().showMessage(settings_store.problem, 15000)
     when_first_view_drawn(window, lambda: start_loading(controller))
+    if not ui_state.value(WELCOMED, False, type=bool):  # the first start: say what Memoir keeps, and where
+        ui_state.setValue(WELCOMED, True)
+        QTimer.singleShot(0, lambda: show_welcome(window))
     if quit_when_shown:
         QTimer.singleShot(0, lambda: (print("memoir: window shown", flush=True), app.quit()))
     try:

@@ -8,6 +8,7 @@ from html import escape
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
 
+from app import theme
 from memory.retrieval.book import Entry
 from memory.store import sources
 from memory.store.message_search import MARK_END, MARK_START, Found
@@ -15,7 +16,11 @@ from memory.store.message_search import MARK_END, MARK_START, Found
 
 def _marked(snippet: str) -> str:
     """A snippet as HTML: escaped, with the matches in bold."""
-    return escape(snippet).replace(MARK_START, "<b style='background:#fff3b0'>").replace(MARK_END, "</b>")
+    return (
+        escape(snippet)
+        .replace(MARK_START, f"<b style='background:{theme.current().highlight}'>")
+        .replace(MARK_END, "</b>")
+    )
 
 
 class Browser(QTextBrowser):

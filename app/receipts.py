@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 
+from app import theme
 from memory.answering.receipts import Receipt
 from memory.store import sources
 
@@ -113,7 +114,7 @@ class ReceiptLayout:
         header = QFont(self.font)
         header.setBold(True)
         painter.setFont(header)
-        painter.setPen(QColor("#0969da"))
+        painter.setPen(QColor(theme.current().link))
         painter.drawText(self.header(), Qt.AlignmentFlag.AlignVCenter, f"{arrow} {summary(self.receipts)}")
         if not self.expanded:
             return
@@ -126,15 +127,17 @@ class ReceiptLayout:
         good, bad = self.buttons(n)
         text_rect = QRect(row.left() + 14, row.top(), good.left() - row.left() - 20, ROW)
         label = self.metrics.elidedText(row_text(receipt), Qt.TextElideMode.ElideRight, text_rect.width())
-        colour = {True: "#1a7f37", False: "#1f2328", None: "#57606a"}[receipt.used]
+        colours = theme.current()
+        colour = {True: colours.good, False: colours.text, None: colours.muted}[receipt.used]
         painter.setPen(QColor(colour))
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, label)
         for rect, text, chosen, colour in (
-            (good, HELPFUL, receipt.feedback == 1, "#1a7f37"),
-            (bad, NOT_RELEVANT, receipt.feedback == -1, "#b42318"),
+            (good, HELPFUL, receipt.feedback == 1, colours.good),
+            (bad, NOT_RELEVANT, receipt.feedback == -1, colours.bad),
         ):
-            painter.setPen(QColor(colour) if chosen else QColor("#8c959f"))
-            painter.setBrush(QColor(colour).lighter(185) if chosen else Qt.BrushStyle.NoBrush)
+            chosen_fill = QColor(colour).darker(300) if colours.dark else QColor(colour).lighter(185)
+            painter.setPen(QColor(colour) if chosen else QColor(colours.idle))
+            painter.setBrush(chosen_fill if chosen else Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(rect, 5, 5)
-            painter.setPen(QColor(colour) if chosen else QColor("#57606a"))
+            painter.setPen(QColor(colour) if chosen else QColor(colours.muted))
             painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, text)

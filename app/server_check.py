@@ -9,6 +9,7 @@ from collections.abc import Callable
 import shiboken6
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from app import theme
 from app.ops import call_in_gui, install_relay
 from memory.llm.engine import ModelError
 from memory.llm.server_engine import ServerChatModel, server_address
@@ -80,5 +81,5 @@ class ServerRow(QWidget):
     def _show(self, ok: bool, text: str) -> None:
         self.status.setText(text)
         self.status.setProperty("problem", not ok)
-        self.status.setStyleSheet("" if ok else "color: #b3261e;")
+        self.status.setStyleSheet("" if ok else f"color: {theme.current().bad};")
         self.status.show()

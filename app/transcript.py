@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
+    QAction,
     QColor,
     QGuiApplication,
     QMouseEvent,
@@ -21,6 +23,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QListView,
+    QMenu,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -28,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import receipts as receipt_rows
+from app import theme
 from app.models import ObjectRole, ReceiptsRole
 from memory.answering.receipts import Receipt
 from memory.store.database import Message
@@ -50,7 +54,6 @@ MARKDOWN = (
     QTextDocument.MarkdownFeature.MarkdownDialectGitHub
     | QTextDocument.MarkdownFeature.MarkdownNoHTML  # HTML in a message shows as text, never runs
 )
-CODE_BACKGROUND = QColor("#e8eaee")
 
 
 class _Document(QTextDocument):
@@ -86,7 +89,7 @@ def _shade_code_blocks(doc: QTextDocument) -> None:
     while block.isValid():
         fmt = block.blockFormat()
         if fmt.nonBreakableLines() or fmt.hasProperty(QTextFormat.Property.BlockCodeFence):
-            fmt.setBackground(CODE_BACKGROUND)
+            fmt.setBackground(QColor(theme.current().code))
             QTextCursor(block).setBlockFormat(fmt)
         block = block.next()
 
@@ -101,11 +104,11 @@ class MessageDelegate(QStyledItemDelegate):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._docs: OrderedDict[tuple[int, str, int, int], QTextDocument] = OrderedDict()
+        self._docs: OrderedDict[tuple[int, str, int, int, bool], QTextDocument] = OrderedDict()
 
     def document(self, message: Message, width: int, shown: int = 0) -> QTextDocument:
         """The message as a laid-out document; with ``shown`` receipts, its citations are links."""
-        key = (message.id, message.content, width, shown)
+        key = (message.id, message.content, width, shown, theme.current().dark)
         doc = self._docs.get(key)
         if doc is None:
             doc = _Document()
@@ -158,10 +161,11 @@ class MessageDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        fill = QColor("#dbe9ff") if message.role == "user" else QColor("#f3f4f6")
+        colours = theme.current()
+        fill = QColor(colours.user_bubble if message.role == "user" else colours.reply_bubble)
         if message.status in ("error", "too_long"):
-            fill = QColor("#fdecea")
-        painter.setPen(QColor("#7aa7e8") if selected else Qt.PenStyle.NoPen)
+            fill = QColor(colours.error_bubble)
+        painter.setPen(QColor(colours.selected) if selected else Qt.PenStyle.NoPen)
         painter.setBrush(fill)
         painter.drawRoundedRect(bubble, 10, 10)
         self._paint_header(painter, bubble, message, palette)
@@ -173,7 +177,8 @@ class MessageDelegate(QStyledItemDelegate):
         doc = self.document(message, max(80, bubble.width() - 2 * PADDING), len(receipts))
         painter.translate(bubble.left() + PADDING, bubble.top() + PADDING + HEADER)
         context = QAbstractTextDocumentLayout.PaintContext()
-        context.palette.setColor(QPalette.ColorRole.Text, QColor("#1f2328"))
+        context.palette.setColor(QPalette.ColorRole.Text, QColor(colours.text))
+        context.palette.setColor(QPalette.ColorRole.Link, QColor(colours.link))
         doc.documentLayout().draw(painter, context)
         painter.restore()
 
@@ -185,10 +190,11 @@ class MessageDelegate(QStyledItemDelegate):
         font.setPointSizeF(font.pointSizeF() * 0.85)
         font.setBold(True)
         painter.setFont(font)
-        painter.setPen(QColor("#b42318") if message.status in ("error", "too_long") else QColor("#57606a"))
+        colours = theme.current()
+        painter.setPen(QColor(colours.bad if message.status in ("error", "too_long") else colours.muted))
         top = QRect(bubble.left() + PADDING, bubble.top() + PADDING - 2, bubble.width() - 2 * PADDING, HEADER)
         painter.drawText(top, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, header)
-        painter.setPen(QColor("#0969da"))
+        painter.setPen(QColor(colours.link))
         painter.drawText(top, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop, "Copy")
 
     def copy_rect(self, option_rect: QRect, message: Message) -> QRect:
@@ -279,6 +285,18 @@ class TranscriptView(QListView):
         self.delegate.sizeHintChanged.emit(self.model().index(row, 0))
         if follow:
             self.scrollToBottom()
+
+    def context_menu(self, pos: QPoint, edit_reply: Callable[[Message], None], regenerate: QAction) -> None:
+        """Copy any message; edit or regenerate a reply."""
+        message = self.message_at(pos)
+        if message is None:
+            return
+        menu = QMenu(self)
+        menu.addAction("Copy Message", lambda: self.copy_text(message.content))
+        if message.role == "assistant":
+            menu.addAction("Edit Reply…", lambda: edit_reply(message))
+            menu.addAction(regenerate)
+        menu.exec(self.viewport().mapToGlobal(pos))
 
     def message_at(self, pos: QPoint) -> Message | None:
         index = self.indexAt(pos)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QLabel,
-    QMenu,
     QPushButton,
     QSplitter,
     QVBoxLayout,
@@ -27,6 +26,7 @@ from app.receipt_views import ReceiptViews
 from app.settings_dialog import SettingsDialog
 from app.status_line import StatusLine
 from app.transcript import TranscriptView
+from app.welcome import show_welcome
 from app.window_base import WindowBase
 from memory.answering.chat import ReplyResult
 from memory.store.database import Conversation, Message
@@ -129,7 +129,12 @@ class MainWindow(WindowBase):
         memory_menu.addAction(self.remember_action)
         memory_menu.addAction(action("Reset Learned Memory Ranking…", self.reset_ranking))
         help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(action("&About Memoir", lambda: dialogs.about(self)))
+        help_menu.addActions(
+            [
+                action("&Welcome to Memoir…", lambda: show_welcome(self)),
+                action("&About Memoir", lambda: dialogs.about(self)),
+            ]
+        )
 
     def _build_status_bar(self) -> None:
         line = StatusLine(self.statusBar())
@@ -167,7 +172,11 @@ class MainWindow(WindowBase):
         self.stop_button.clicked.connect(c.stop)
         self.regenerate_button.clicked.connect(self.regenerate)
         self.transcript.copied.connect(lambda: self.statusBar().showMessage("Copied", 2000))
-        self.transcript.customContextMenuRequested.connect(self._on_transcript_context_menu)
+        self.transcript.customContextMenuRequested.connect(
+            lambda pos: self.transcript.context_menu(
+                pos, self.preference_actions.edit_reply, self.regenerate_action
+            )
+        )
         self.transcript_model.modelReset.connect(self._update_empty_hint)
         self.transcript_model.rowsInserted.connect(self._update_empty_hint)
 
@@ -325,17 +334,6 @@ class MainWindow(WindowBase):
 
     def _update_empty_hint(self) -> None:
         self.empty_hint.setVisible(self.transcript_model.rowCount() == 0)
-
-    def _on_transcript_context_menu(self, pos: QPoint) -> None:
-        message = self.transcript.message_at(pos)
-        if message is None:
-            return
-        menu = QMenu(self)
-        menu.addAction("Copy Message", lambda: self.transcript.copy_text(message.content))
-        if message.role == "assistant":
-            menu.addAction("Edit Reply…", lambda: self.preference_actions.edit_reply(message))
-            menu.addAction(self.regenerate_action)
-        menu.exec(self.transcript.viewport().mapToGlobal(pos))
 
     # Dialogs and lifecycle -----------------------------------------------------------------
 
