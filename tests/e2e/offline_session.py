@@ -44,6 +44,7 @@ from app.controller import ChatController, ModelState  # noqa: E402
 from app.gc import GarbageCollector  # noqa: E402
 from app.window import MainWindow  # noqa: E402
 from memory.retrieval.service import open_memory  # noqa: E402
+from memory.runtime import network_guard  # noqa: E402
 from memory.runtime.offline import enforce_offline  # noqa: E402
 from memory.runtime.paths import data_dir, restrict_new_files  # noqa: E402
 from memory.runtime.settings import Settings, SettingsStore  # noqa: E402
@@ -131,6 +132,7 @@ def loopback_control() -> None:
 
 def main() -> int:
     enforce_offline()
+    network_guard.install()  # as app.main does: the whole session runs behind Memoir's own guard
     restrict_new_files()
     app = QApplication(sys.argv[:1])
     _collector = GarbageCollector(app)  # as the app does: Qt objects are freed on this thread only
