@@ -1,6 +1,6 @@
 """How often replies loop, over 50 everyday prompts, with the packaged model through the app's path.
 
-Each prompt is asked in a new conversation through ``ChatService.reply`` with the app's default
+Each prompt is asked in a new conversation through ``Assistant.reply`` with the app's default
 settings (temperature 0.7, up to 512 tokens), a fixed seed per prompt, once per sampler setting.
 For each setting: the share of replies that looped (Memoir's runaway stop fired), and the share
 still judged degenerate as the user sees them (``memory.llm.repetition.degenerate``: a loop anywhere,
@@ -26,7 +26,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memory.answering.chat import ChatService  # noqa: E402
+from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
@@ -99,15 +99,14 @@ def run(model: Any, sampling: dict[str, Any]) -> dict[str, Any]:
     settings = Settings()  # the app's defaults: temperature 0.7, 512 tokens
     looped = judged = cut = 0
     tokens = []
-    examples = []
+    examples: list[dict[str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "degenerate.db")
-        chat = ChatService(store)
+        assistant = Assistant(store)  # the app's one door to the core (no memory open: plain replies)
         for seed, prompt in enumerate(PROMPTS):
             model.sampling = sampling | {"seed": seed}
-            conversation = store.create_conversation()
-            chat.send(conversation.id, prompt)
-            result = chat.reply(conversation.id, model, settings)
+            conversation, _message, _changes = assistant.send(None, prompt)
+            result = assistant.reply(conversation.id, model, settings)
             looped += result.stats.looped
             cut += result.stats.truncated
             bad = degenerate(result.message.content, result.stats.truncated)
