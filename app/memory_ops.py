@@ -7,7 +7,6 @@ callback; returning False cancels them without changing anything.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -143,7 +142,7 @@ class MemoryOps(QObject):
     # Export, import, delete everything -------------------------------------------------------
 
     def export_all(self, path: Path, progress: Progress, on_done: Callable[[dict[str, int]], None]) -> None:
-        settings = dataclasses.asdict(self.c.settings)
+        settings = self.c.settings.exportable()  # no API key in a file meant to be moved around
         self._io(lambda: export_all(self.c.store, path, settings, progress), on_done=on_done)
 
     def export_markdown(self, conversation_id: int, path: Path, on_done: Callable[[Any], None]) -> None:

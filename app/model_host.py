@@ -32,6 +32,7 @@ MODEL_FIELDS = (  # settings that shape the model: changing one reloads it
     "model_path",
     "model_server",
     "server_model",
+    "server_api_key",
     "n_ctx",
     "n_threads",
     "n_gpu_layers",
@@ -45,7 +46,10 @@ def load_llama(path: Path, settings: Settings, progress: Callable[[float], None]
     if settings.model_server:
         host = server_address(settings.model_server)[0]
         network_guard.allow_only([host])  # that host and no other (memory/runtime/network_guard.py)
-        return ServerChatModel(settings.model_server, settings.server_model, settings.n_ctx).connect()
+        server = settings.model_server
+        return ServerChatModel(
+            server, settings.server_model, settings.n_ctx, api_key=settings.server_api_key
+        ).connect()
     network_guard.allow_only([])
     return load_chat_model(
         path,

@@ -16,7 +16,7 @@ from memory.llm.server_engine import ServerChatModel, server_address
 from memory.runtime import network_guard
 
 
-def probe(url: str, model: str) -> tuple[bool, str]:
+def probe(url: str, model: str, api_key: str = "") -> tuple[bool, str]:
     """Connect as loading would; (reachable, what to tell the user). The host is let through the
     network guard for the check only: the model's own host list returns afterwards."""
     try:
@@ -26,7 +26,7 @@ def probe(url: str, model: str) -> tuple[bool, str]:
     before = sorted(network_guard.allowed()[0])
     network_guard.allow_only([*before, host])
     try:
-        server = ServerChatModel(url, model).connect()
+        server = ServerChatModel(url, model, api_key=api_key).connect()
     except ModelError as exc:
         return False, str(exc)
     finally:
@@ -39,11 +39,13 @@ def probe(url: str, model: str) -> tuple[bool, str]:
 class ServerRow(QWidget):
     """``line`` (the address) with Check beside it and the outcome under it."""
 
-    def __init__(self, line: QLineEdit, model_name: Callable[[], str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self, line: QLineEdit, fields: Callable[[], tuple[str, str]], parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         install_relay()
         self.line = line
-        self._model_name = model_name
+        self._fields = fields  # the server model name and API key, as edited
         self.button = QPushButton("Check")
         self.button.setToolTip("Connect to the server now and show which model it offers")
         self.button.clicked.connect(self.check)
@@ -67,8 +69,8 @@ class ServerRow(QWidget):
             return
         self.button.setEnabled(False)
         self._show(True, f"Connecting to {url}…")
-        model = self._model_name()
-        threading.Thread(target=lambda: self._finish(*probe(url, model)), daemon=True).start()
+        model, key = self._fields()
+        threading.Thread(target=lambda: self._finish(*probe(url, model, key)), daemon=True).start()
 
     def _finish(self, ok: bool, text: str) -> None:
         def show() -> None:

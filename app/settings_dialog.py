@@ -44,7 +44,7 @@ class SettingsDialog(QDialog):
                 self._with_browse(editor, f.name == "model_path") if f.name.endswith("model_path") else editor
             )
             if f.name == "model_server" and isinstance(editor, QLineEdit):
-                row = ServerRow(editor, self._server_model)
+                row = ServerRow(editor, self._server_fields)
             form.addRow(f.metadata["title"] + ":", row)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok
@@ -85,11 +85,15 @@ class SettingsDialog(QDialog):
             return text
         line = QLineEdit(value)
         line.setPlaceholderText(f.metadata["description"])
+        if f.name.endswith("api_key"):
+            line.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)  # not shown over a shoulder
         return line
 
-    def _server_model(self) -> str:
-        editor = self._editors.get("server_model")
-        return editor.text().strip() if isinstance(editor, QLineEdit) else ""
+    def _server_fields(self) -> tuple[str, str]:
+        """The server model name and API key as edited (Check uses them before OK)."""
+        texts = [self._editors.get(name) for name in ("server_model", "server_api_key")]
+        model, key = (e.text().strip() if isinstance(e, QLineEdit) else "" for e in texts)
+        return model, key
 
     def _with_browse(self, line: QWidget, find: bool) -> QWidget:
         row = QWidget()

@@ -30,6 +30,7 @@ class Script:
         self.error_mid_stream = False
         self.requests: list[dict[str, Any]] = []
         self.n_ctx: int | None = None  # served at /props, as llama-server does
+        self.api_key: str | None = None  # required as a bearer token, as llama-server --api-key does
 
 
 def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
@@ -45,7 +46,15 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _refused(self) -> bool:
+            if script.api_key and self.headers.get("Authorization") != f"Bearer {script.api_key}":
+                self._json(401, {"error": {"message": "Invalid API Key"}})
+                return True
+            return False
+
         def do_GET(self) -> None:
+            if self._refused():
+                return
             if self.path == "/v1/models" and script.models is not None:
                 self._json(200, {"data": [{"id": m} for m in script.models]})
             elif self.path == "/props" and script.n_ctx is not None:
@@ -55,6 +64,8 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self._refused():
+                return
             script.requests.append(body)
             if self.path != "/v1/chat/completions":
                 self._json(404, {"error": "Not found"})

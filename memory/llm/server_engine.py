@@ -64,8 +64,11 @@ def server_address(url: str) -> tuple[str, int, bool, str]:
 class ServerChatModel:
     """A model behind an OpenAI-compatible chat endpoint. Used from the model lane only."""
 
-    def __init__(self, url: str, model: str = "", n_ctx: int = 4096, timeout: float = READ_TIMEOUT) -> None:
+    def __init__(
+        self, url: str, model: str = "", n_ctx: int = 4096, timeout: float = READ_TIMEOUT, api_key: str = ""
+    ) -> None:
         self.url = url.strip()
+        self._api_key = api_key.strip()  # sent to this server only, as a bearer token
         self.host, self.port, self.https, self.prefix = server_address(url)
         self.model = model.strip()
         self.n_ctx = n_ctx
@@ -100,17 +103,20 @@ class ServerChatModel:
         except ValueError as exc:
             raise ModelError(f"The model server at {self.url} did not answer in JSON ({path}).") from exc
 
-    @staticmethod
-    def _body(body: Any) -> tuple[Any, dict[str, str]]:
+    def _body(self, body: Any) -> tuple[Any, dict[str, str]]:
+        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         if body is None:
-            return None, {}
-        return json.dumps(body).encode("utf-8"), {"Content-Type": "application/json"}
+            return None, headers
+        return json.dumps(body).encode("utf-8"), headers | {"Content-Type": "application/json"}
 
     def connect(self) -> ServerChatModel:
         """Check the server answers and learn its model's name, context size and token counter."""
         try:
             listed = self._request("GET", "/v1/models")
         except ServerRefused as exc:
+            if exc.status in (401, 403):
+                key = "the API key in Settings was refused" if self._api_key else "it asks for an API key"
+                raise ModelError(f"The server at {self.url} will not answer: {key} ({exc}).") from exc
             raise ModelError(f"The server at {self.url} is not an OpenAI-compatible one: {exc}") from exc
         models = [m.get("id", "") for m in (listed or {}).get("data", []) if isinstance(m, dict)]
         if not self.model:

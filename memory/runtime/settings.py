@@ -57,6 +57,15 @@ class Settings:
             "Which of the server's models to use (Ollama: e.g. llama3.2:3b). Empty: the first it offers.",
         ),
     )
+    server_api_key: str = field(
+        default="",
+        metadata=_meta(
+            "Server API key",
+            "Only if the server asks for one (llama-server --api-key): sent to that server alone, "
+            "kept in settings.json in your data folder and never exported.",
+            secret=True,
+        ),
+    )
     n_ctx: int = field(
         default=4096,
         metadata=_meta("Context size", "Tokens the model sees at once.", minimum=512, maximum=131072),
@@ -142,6 +151,14 @@ class Settings:
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field[Any], ...]:
         return dataclasses.fields(cls)
+
+    def exportable(self) -> dict[str, Any]:
+        """The settings as an export carries them: secrets (an API key) left out."""
+        values = dataclasses.asdict(self)
+        for f in self.fields():
+            if f.metadata.get("secret"):
+                values.pop(f.name)
+        return values
 
     def validated(self) -> Settings:
         """A copy with every number clamped into its allowed range."""

@@ -35,6 +35,25 @@ def test_a_server_that_is_not_openai_compatible_or_has_no_model_says_so(scripted
         ServerChatModel(url).connect()
 
 
+def test_a_server_that_asks_for_an_api_key_gets_it_and_says_when_it_is_missing(
+    scripted: tuple[Script, str],
+) -> None:
+    script, url = scripted
+    script.api_key = "s3cret"
+    with pytest.raises(ModelError, match="asks for an API key"):
+        ServerChatModel(url).connect()
+    with pytest.raises(ModelError, match="API key in Settings was refused"):
+        ServerChatModel(url, api_key="wrong").connect()
+    model = ServerChatModel(url, api_key="s3cret").connect()
+    reply = model.generate(
+        model.format_prompt([{"role": "user", "content": "hi"}]),
+        max_tokens=8,
+        temperature=0.0,
+        should_stop=lambda: False,
+    )
+    assert "".join(reply).strip()  # the streamed request carried the key too
+
+
 def test_the_first_model_is_used_unless_one_is_named(scripted: tuple[Script, str]) -> None:
     script, url = scripted
     script.models = ["llama3.2:3b", "qwen"]
