@@ -128,8 +128,8 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     collector = GarbageCollector(app)  # Qt objects must only ever be freed on this thread
     app.setWindowIcon(QIcon(str(icon_path())))
     looks = stylesheet()
-    theme.apply(app, looks)  # light or dark, as the system is
     settings_store = SettingsStore(home / "settings.json")
+    theme.choose(app, settings_store.load().appearance, looks)  # light or dark, as the system is
     store = open_store(home / "memoir.db")
     if isinstance(store, str):
         from app import dialogs

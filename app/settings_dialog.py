@@ -9,6 +9,7 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -79,6 +80,11 @@ class SettingsDialog(QDialog):
             if f.name == "repeat_penalty":
                 dspin.setSpecialValueText("Automatic")  # shown for 0
             return dspin
+        if f.metadata.get("choices"):
+            combo = QComboBox()
+            combo.addItems([str(choice).capitalize() for choice in f.metadata["choices"]])
+            combo.setCurrentText(str(value).capitalize())
+            return combo
         if f.name == "system_prompt":
             text = QPlainTextEdit(value)
             text.setMinimumHeight(90)
@@ -135,6 +141,8 @@ class SettingsDialog(QDialog):
                 editor.setValue(value)
             elif isinstance(editor, QPlainTextEdit):
                 editor.setPlainText(value)
+            elif isinstance(editor, QComboBox):
+                editor.setCurrentText(str(value).capitalize())
             elif isinstance(editor, QLineEdit):
                 editor.setText(value)
 
@@ -150,6 +158,8 @@ class SettingsDialog(QDialog):
                 values[name] = editor.value()
             elif isinstance(editor, QPlainTextEdit):
                 values[name] = editor.toPlainText()
+            elif isinstance(editor, QComboBox):
+                values[name] = editor.currentText().lower()
             elif isinstance(editor, QLineEdit):
                 values[name] = editor.text().strip()
         return Settings(**values).validated()

@@ -84,8 +84,16 @@ DARK = Theme(
     highlight="#6b5a12",
 )
 
+APPEARANCES = ("system", "light", "dark")  # Settings → Appearance
 _current = LIGHT
 _system_palette: QPalette | None = None  # the palette the system gave, restored for light
+_template = ""  # the stylesheet with @names, as last applied
+_appearance = "system"
+
+
+def appearance() -> str:
+    """What Settings → Appearance asks for: "system", "light" or "dark"."""
+    return _appearance
 
 
 def current() -> Theme:
@@ -113,7 +121,8 @@ def stylesheet(template: str, theme: Theme) -> str:
 
 def apply(app: QApplication, template: str, dark: bool | None = None) -> Theme:
     """Use the light or dark theme (the system's choice unless ``dark`` says): palette and stylesheet."""
-    global _current, _system_palette
+    global _current, _system_palette, _template
+    _template = template
     if _system_palette is None:
         _system_palette = QPalette(app.palette())
     _current = DARK if (system_prefers_dark() if dark is None else dark) else LIGHT
@@ -122,10 +131,29 @@ def apply(app: QApplication, template: str, dark: bool | None = None) -> Theme:
     return _current
 
 
+def choose(app: QApplication, appearance: str, template: str | None = None) -> Theme:
+    """Settings → Appearance: as the system is (and follows it), or always light, or always dark."""
+    global _appearance
+    _appearance = appearance if appearance in APPEARANCES else "system"
+    dark = None if _appearance == "system" else _appearance == "dark"
+    return apply(app, _template if template is None else template, dark)
+
+
+def use(appearance: str) -> None:
+    """Settings → Appearance changed: apply it to the running application (if it changed)."""
+    app = QApplication.instance()
+    if isinstance(app, QApplication) and appearance != _appearance:
+        choose(app, appearance)
+        for widget in app.topLevelWidgets():
+            widget.update()  # painted colours come from the theme at paint time
+
+
 def follow_system(app: QApplication, template: str, repaint: Callable[[], None]) -> None:
-    """Switch with the system while Memoir runs."""
+    """Switch with the system while Memoir runs (unless Settings fix the appearance)."""
 
     def switched(scheme: Qt.ColorScheme) -> None:
+        if _appearance != "system":
+            return
         apply(app, template, None if scheme == Qt.ColorScheme.Unknown else scheme == Qt.ColorScheme.Dark)
         repaint()
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import dialogs
+from app import dialogs, theme
 from app.composer import Composer
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
@@ -341,6 +341,7 @@ class MainWindow(WindowBase):
         dialog = SettingsDialog(self.controller.settings, self)
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self.controller.apply_settings(dialog.settings())
+            theme.use(dialog.settings().appearance)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         save_geometry(self, self.splitter, self.ui_state)

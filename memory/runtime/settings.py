@@ -143,6 +143,14 @@ class Settings:
             "the Preferences inbox for your approval.",
         ),
     )
+    appearance: str = field(
+        default="system",
+        metadata=_meta(
+            "Appearance",
+            "Light or dark: as the system is (and following it), or always one.",
+            choices=("system", "light", "dark"),
+        ),
+    )
     system_prompt: str = field(
         default=DEFAULT_SYSTEM_PROMPT,
         metadata=_meta("System prompt", "Standing instructions given to the model in every chat."),
@@ -169,6 +177,9 @@ class Settings:
                 values[f.name] = max(lo, values[f.name])
             if hi is not None:
                 values[f.name] = min(hi, values[f.name])
+            choices = f.metadata.get("choices")
+            if choices and values[f.name] not in choices:
+                values[f.name] = f.default  # a value from a newer version, or a typo in the file
         return Settings(**values)
 
 

@@ -22,7 +22,8 @@ from tests.gui import make_window, type_and_send
 @pytest.fixture
 def app_theme(qapp: QApplication) -> Iterator[QApplication]:
     yield qapp
-    theme.apply(qapp, stylesheet(), dark=False)  # the next test starts light, as the suite does
+    theme.choose(qapp, "light", stylesheet())  # the next test starts light, as the suite does
+    theme.choose(qapp, "system")
 
 
 def test_every_colour_in_the_stylesheet_comes_from_the_theme() -> None:
@@ -63,3 +64,29 @@ def test_a_switch_of_the_system_scheme_is_followed(app_theme: QApplication) -> N
     assert QColor(theme.DARK.transcript).name() in app_theme.styleSheet()
     app_theme.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)
     assert theme.current() is theme.LIGHT
+
+
+def test_settings_can_fix_the_appearance_and_the_system_is_then_ignored(
+    qtbot: QtBot, app_theme: QApplication
+) -> None:
+    from PySide6.QtWidgets import QComboBox, QDialog
+
+    from app.settings_dialog import SettingsDialog
+    from memory.runtime.settings import Settings
+
+    dialog = SettingsDialog(Settings())
+    qtbot.addWidget(dialog)
+    combo = dialog._editors["appearance"]
+    assert isinstance(combo, QComboBox) and combo.currentText() == "System"
+    combo.setCurrentText("Dark")
+    dialog.done(QDialog.DialogCode.Accepted)
+    chosen = dialog.settings().appearance
+    assert chosen == "dark"
+    theme.follow_system(app_theme, stylesheet(), lambda: None)
+    theme.use(chosen)
+    assert theme.current() is theme.DARK and theme.appearance() == "dark"
+    app_theme.styleHints().colorSchemeChanged.emit(Qt.ColorScheme.Light)  # the system goes light
+    assert theme.current() is theme.DARK  # Settings said dark
+    theme.use("system")
+    assert theme.appearance() == "system"
+    assert Settings(appearance="purple").validated().appearance == "system"  # a bad value in the file
