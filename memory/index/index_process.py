@@ -20,6 +20,8 @@ import numpy as np
 
 from memory.embed.minilm import Vectors
 from memory.index.vector_index import OpenReport, VectorIndex
+from memory.runtime import network_guard
+from memory.runtime.offline import enforce_offline
 from memory.store.items import MemoryItem
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ def _hold_folder(path: Path, wait_s: float) -> Any:
 
 def _serve(conn: Connection, path: Path, embedder_name: str, dimension: int, wait_s: float) -> None:
     """The child: open the index, report how, then answer calls until told to close."""
+    enforce_offline()  # chromadb is imported here too: the same switches and the same guard as the app
+    network_guard.install()
     try:
         _lock = _hold_folder(path, wait_s)
         index = VectorIndex(path, embedder_name, dimension)
