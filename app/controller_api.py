@@ -1,4 +1,4 @@
-"""What the controller's helpers (memory_ops, preference_ops, reflection_control) may use of it,
+"""What the controller's helpers (memory_ops, preference_ops) may use of it,
 declared apart so that none imports the controller back (no import circle)."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Reports (top-level JSON keys):
 - ``ttft_with_memories_s`` / ``ttft_plain_s``: median time to first token over 20 turns, through
-  ``ChatService.reply`` with the app's wiring (recall over a 10,000-item memory, 5 memories shown,
+  ``Assistant.reply``, the app's own door to the core (recall over a 10,000-item memory, 5 memories shown,
   3 standing preferences) and without memories;
 - ``prompt_speed_ratio``: prompt tokens/s of the app's engine (its model form and threads) ÷ raw
   llama-cpp-python on the packaged Q4_1 file with every core;
