@@ -21,7 +21,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from memory.answering.chat import ChatService  # noqa: E402
+from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
 from memory.llm.engine import LlamaChatModel  # noqa: E402
 from memory.runtime.settings import Settings  # noqa: E402
@@ -81,15 +81,16 @@ def raw_run(model: LlamaChatModel, prompt: list[int]) -> tuple[float, float, int
     return first, (count - 1) / (total - first), count
 
 
-def app_run(model: LlamaChatModel, chat: ChatService, store: Store) -> tuple[float, float, int]:
-    """The same prompt through the app's path: ChatService, store writes, streaming callbacks."""
+def app_run(model: LlamaChatModel, assistant: Assistant) -> tuple[float, float, int]:
+    """The same prompt through the app's path: the Assistant, store writes, streaming callbacks."""
     model._llama.reset()
-    conversation = store.create_conversation()
-    chat.send(conversation.id, PROMPT)
-    settings = Settings(max_tokens=MAX_TOKENS, temperature=0.0, system_prompt="")
+    conversation, _message, _changes = assistant.send(None, PROMPT)
+    settings = Settings(max_tokens=MAX_TOKENS, temperature=0.0, system_prompt="", memories_per_answer=0)
     start = time.perf_counter()
     marks: list[float] = []
-    chat.reply(conversation.id, model, settings, on_text=lambda _i, _t: marks.append(time.perf_counter()))
+    assistant.reply(
+        conversation.id, model, settings, on_text=lambda _i, _t: marks.append(time.perf_counter())
+    )
     total = time.perf_counter() - start
     first = marks[0] - start
     return first, (len(marks) - 1) / (total - first), len(marks)
@@ -98,12 +99,12 @@ def app_run(model: LlamaChatModel, chat: ChatService, store: Store) -> tuple[flo
 def throughput(model: LlamaChatModel, runs: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "bench.db")
-        chat = ChatService(store)
+        assistant = Assistant(store)  # the app's one door to the core
         prompt = model.format_prompt([{"role": "user", "content": PROMPT}])
         raw, app = [], []
         for _ in range(runs):  # interleaved so drift in machine load hits both alike
             raw.append(raw_run(model, prompt))
-            app.append(app_run(model, chat, store))
+            app.append(app_run(model, assistant))
         store.close()
     med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
     return {
@@ -127,11 +128,8 @@ EARLIER = [
 PREFERENCES = ["Keep answers short.", "Use metric units.", "Give one example when explaining."]
 
 
-def with_memories(store: Store, tmp: Path) -> tuple[Any, Any]:
-    """A memory of earlier conversations and standing preferences, as the app has them."""
-    from memory.answering.recall_service import Recall
-    from memory.preferences.preference_store import PreferenceStore
-    from memory.preferences.prompt_block import PreferencePrompt
+def with_memories(store: Store, tmp: Path) -> Assistant:
+    """A memory of earlier conversations and standing (accepted) preferences, as the app has them."""
     from memory.retrieval.service import open_memory
 
     memory = open_memory(tmp, store)
@@ -140,10 +138,11 @@ def with_memories(store: Store, tmp: Path) -> tuple[Any, Any]:
         memory.remember_message(store.add_message(earlier.id, "user", text))
         memory.remember_message(store.add_message(earlier.id, "assistant", "Thanks for telling me."))
     memory.indexer.sync()
-    preferences = PreferenceStore(store)
+    assistant = Assistant(store)
     for text in PREFERENCES:
-        preferences.add(text)
-    return Recall(memory, learning=False), PreferencePrompt(preferences, memory.embedder)
+        assistant.preferences.accept(assistant.preferences.add(text))
+    assistant.attach(memory)
+    return assistant
 
 
 def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = False) -> dict[str, Any]:
@@ -152,21 +151,20 @@ def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = Fal
     questions = [f"Tell me one fact about the number {i}." for i in range(1, turns + 1)]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "turns.db")
-        recall, preferences = with_memories(store, Path(tmp)) if memories else (None, None)
-        chat = ChatService(store)
+        assistant = with_memories(store, Path(tmp)) if memories else Assistant(store)
+        recall = assistant.recall
+        settings = Settings(
+            max_tokens=48,
+            temperature=0.0,
+            memories_per_answer=5 if memories else 0,
+            learn_from_citations=False,
+        )
         conversation = store.create_conversation()
         model._llama.reset()
         rows = []
         for question in questions:
-            message = chat.send(conversation.id, question)
-            result = chat.reply(
-                conversation.id,
-                model,
-                Settings(max_tokens=48, temperature=0.0),
-                recall=recall,
-                memories=5 if memories else 0,
-                preferences=preferences,
-            )
+            message = assistant.chat.send(conversation.id, question)
+            result = assistant.reply(conversation.id, model, settings)
             new = model.count_tokens(question)
             recollection = recall.recollection(message.id) if recall else None
             if recollection and recollection.block:
@@ -179,8 +177,8 @@ def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = Fal
                     "dropped_turns": result.dropped_turns,
                 }
             )
-        if recall is not None:
-            recall.memory.close()
+        if assistant.memory is not None:
+            assistant.memory.close()
         store.close()
     return {
         "turns": rows,
