@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from memory.answering.recall_service import CANDIDATES, SHOWN, Recall, pair_features
+from memory.assistant.assistant import Assistant
 from memory.evaluation.dataset import KS, Ingested, Question, recall, turns_for
 from memory.evaluation.voice import first_person
 from memory.llm.engine import ChatModel
@@ -64,8 +65,19 @@ def scores_at(turns: list[str], evidence: list[str]) -> dict[str, float]:
     return {f"recall@{k}": recall(turns, evidence, k) for k in KS}
 
 
+def _assistant(ingested: Ingested) -> Assistant:
+    """The app's one door to the core, over this conversation's memory; its own reranker does not
+    learn here (each run's reranker does, below)."""
+    assistant = Assistant(ingested.store)
+    assistant.attach(ingested.memory)
+    assert assistant.recall is not None
+    assistant.recall.learning = False
+    return assistant
+
+
 def run_conversation(ingested: Ingested, runs: list[RerankRun], sample_id: str = "") -> None:
-    recall_ = Recall(ingested.memory, learning=False)
+    recall_ = _assistant(ingested).recall
+    assert recall_ is not None
     questions = list(ingested.questions)
     random.Random(f"{SEED}:{sample_id}").shuffle(questions)
     rerankers = [Reranker(run.dimension) for run in runs]
@@ -135,17 +147,15 @@ class CitationRun:
 
 def cite_sample(ingested: Ingested, model: ChatModel, state: CitationRun, per_conversation: int) -> None:
     """Ask the model some of the conversation's questions through the app's reply path."""
-    from memory.answering.chat import ChatService
     from memory.runtime.settings import Settings
 
-    chat = ChatService(ingested.store)
-    recall_ = Recall(ingested.memory, learning=False)
-    settings = Settings(max_tokens=96, temperature=0.0)
+    assistant = _assistant(ingested)
+    settings = Settings(max_tokens=96, temperature=0.0, memories_per_answer=5, learn_from_citations=False)
     step = max(1, len(ingested.questions) // per_conversation)
     for question in ingested.questions[::step][:per_conversation]:
         conv = ingested.store.create_conversation("Question")
-        chat.send(conv.id, question.text)
-        result = chat.reply(conv.id, model, settings, recall=recall_)
+        assistant.chat.send(conv.id, question.text)
+        result = assistant.reply(conv.id, model, settings)
         state.answers += 1
         cited = [r for r in result.receipts if r.used]
         if result.receipts and result.receipts[0].used is not None:

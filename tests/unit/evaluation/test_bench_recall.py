@@ -99,3 +99,15 @@ def test_dataset_summaries_are_never_ingested(data: Path, tmp_path: Path) -> Non
     assert len(texts) == 5 and not any("MUST NOT" in t for t in texts)
     ingested.retriever.index.close()
     ingested.store.close()
+
+
+def test_the_reranked_method_runs_online_through_the_apps_door(
+    data: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("memory.embed.embedders.default_embedder", FakeEmbedder)
+    assert main(["bench", "locomo", "--data", str(data), "--json", "--methods", "hybrid,reranked"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["methods"]) >= {"hybrid", "reranked"}
+    reranked = out["methods"]["reranked"]
+    assert reranked["questions_measured"] == 6  # every usable question, scored online
+    assert reranked["overall"]["recall@5"] == 1.0 and reranked["before"]["recall@1"] >= 0.5
