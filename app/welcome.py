@@ -42,9 +42,9 @@ def welcome_text(data_folder: Path) -> str:
         f"<p><b>Where:</b> only on this computer, in <code>{data_folder}</code>. Nothing is sent "
         "anywhere, unless you point Memoir at a model server of your own in Settings.</p>"
         "<p><b>See and correct it:</b> Memory → <i>Memory Browser</i> lists every memory (edit or "
-        "forget one); Memory → <i>What Do You Know About Me?</i> sums it up; the <i>Preferences</i> panel shows what "
-        "it learned about how you like answers (approve, edit, disable, delete). Mark a memory under a "
-        "reply <i>Helpful</i> or <i>Not relevant</i> and the ranking learns.</p>"
+        "forget one); Memory → <i>What Do You Know About Me?</i> sums it up; the <i>Preferences</i> "
+        "panel shows what it learned about how you like answers (approve, edit, disable, delete). Mark a "
+        "memory under a reply <i>Helpful</i> or <i>Not relevant</i> and the ranking learns.</p>"
         "<p><b>Forget it:</b> forget a memory, delete a conversation, or File → <i>Delete "
         "Everything</i>. Forgotten means gone from every file.</p>"
     )
