@@ -61,6 +61,7 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("check, chosen thresholds", "loop_check.json"),
     ("tune, with the prior, all", "loop_tune_prior.json"),
     ("check, with the prior, all", "loop_check_prior.json"),
+    ("check, the app as it is now (Q8_0, Assistant)", "loop_check_q8.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
