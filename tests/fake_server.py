@@ -26,6 +26,7 @@ class Script:
     def __init__(self) -> None:
         self.models: list[str] | None = ["tiny"]
         self.refuse_schema = False
+        self.refusal = "response_format is not supported"  # what the server says when it refuses
         self.reply = '{"memories": ["I have a beagle."]}'
         self.error_mid_stream = False
         self.requests: list[dict[str, Any]] = []
@@ -71,7 +72,7 @@ def make_handler(script: Script) -> type[BaseHTTPRequestHandler]:
                 self._json(404, {"error": "Not found"})
                 return
             if script.refuse_schema and "response_format" in body:
-                self._json(400, {"error": {"message": "response_format is not supported"}})
+                self._json(400, {"error": {"message": script.refusal}})
                 return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")

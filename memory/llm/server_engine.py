@@ -191,7 +191,10 @@ class ServerChatModel:
         start = time.perf_counter()
         conn = self._connection(self.timeout)
         try:
-            response = self._open_stream(conn, body)
+            try:
+                response = self._open_stream(conn, body)
+            except ServerRefused as exc:
+                raise ModelError(f"The model server refused the reply: {exc}") from exc
             for event in _events(response, self.url):
                 choice = (event.get("choices") or [{}])[0]
                 piece = (choice.get("delta") or {}).get("content") or ""
@@ -212,6 +215,7 @@ class ServerChatModel:
     def _open_stream(
         self, conn: http.client.HTTPConnection, body: dict[str, Any]
     ) -> http.client.HTTPResponse:
+        """A streamed chat completion, opened; ServerRefused when the server answers with an error."""
         payload = {"model": self.model, "stream": True, **body}
         try:
             conn.request("POST", self.prefix + "/v1/chat/completions", *self._body(payload))
@@ -219,7 +223,7 @@ class ServerChatModel:
         except (OSError, http.client.HTTPException) as exc:
             raise ModelError(f"The model server at {self.url} cannot be reached: {_reason(exc)}") from exc
         if response.status >= 400:
-            raise ModelError(f"The model server refused the reply: {_error_text(response.read())}")
+            raise ServerRefused(response.status, _error_text(response.read()))
         return response
 
     def complete_json(
@@ -242,8 +246,11 @@ class ServerChatModel:
                 return self._json(
                     body | {"response_format": {"type": "json_object", "schema": schema}}, should_stop
                 )
-            except ServerRefused:
-                self.json_schema_supported = False  # said once; reflection goes on without it
+            except ServerRefused as exc:
+                # a refusal that names the schema is remembered; any other is retried plain this once
+                words = str(exc).lower()
+                if any(w in words for w in ("response_format", "schema", "grammar", "json")):
+                    self.json_schema_supported = False
         asked = [*body["messages"]]
         asked[-1] = {**asked[-1], "content": asked[-1]["content"] + "\n\nAnswer with JSON only."}
         return self._json(body | {"messages": asked}, should_stop)
@@ -252,20 +259,8 @@ class ServerChatModel:
         conn = self._connection(self.timeout)
         text = ""
         try:
-            try:
-                conn.request(
-                    "POST",
-                    self.prefix + "/v1/chat/completions",
-                    *self._body({"model": self.model, "stream": True, **body}),
-                )
-                response = conn.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                raise ModelError(f"The model server at {self.url} cannot be reached: {_reason(exc)}") from exc
-            if response.status >= 400:
-                raise ServerRefused(response.status, _error_text(response.read()))
-            for event in _events(response, self.url):
-                delta = ((event.get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
-                text += delta
+            for event in _events(self._open_stream(conn, body), self.url):
+                text += ((event.get("choices") or [{}])[0].get("delta") or {}).get("content") or ""
                 if should_stop():
                     raise Interrupted()
         finally:

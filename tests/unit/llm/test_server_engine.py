@@ -97,6 +97,19 @@ def test_a_server_refusing_json_schemas_is_asked_for_plain_json(scripted: tuple[
     assert messages[-1]["content"] == "What did I say?"  # the caller's messages are left alone
 
 
+def test_a_refusal_that_is_not_about_the_schema_does_not_turn_schemas_off(
+    scripted: tuple[Script, str],
+) -> None:
+    script, url = scripted
+    script.refuse_schema, script.refusal = True, "the request exceeds the available context"
+    model = ServerChatModel(url).connect()
+    schema = {"type": "object", "properties": {"memories": {"type": "array"}}}
+    assert model.complete_json([{"role": "user", "content": "x"}], schema, max_tokens=50) == {
+        "memories": ["I have a beagle."]
+    }  # answered plain this once
+    assert model.json_schema_supported
+
+
 def test_an_error_in_the_stream_is_reported_not_taken_as_text(scripted: tuple[Script, str]) -> None:
     script, url = scripted
     script.reply, script.error_mid_stream = "Once upon a time", True
