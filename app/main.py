@@ -47,8 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bench.add_argument(
         "--limit", type=int, help="only the first N conversations or episodes (loop: questions per user)"
     )
-    bench.add_argument("--split", default="all", help="loop: all, tune or check (../shared/bench/README.md)")
-    bench.add_argument("--out", type=Path, help="loop: also write the JSON result to this file")
+    bench.add_argument("--split", default="all", help="all, tune or check (../shared/bench/README.md)")
+    bench.add_argument("--out", type=Path, help="also write the JSON result to this file")
     bench.add_argument("--threads", type=int, default=0, help="loop: llama.cpp threads (0: every core)")
     bench.add_argument(
         "--only", default="", help="loop: only these conversation ids of the split (comma-separated)"
@@ -71,7 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
         from memory.evaluation import turn_recall as locomo
 
         methods = [m for m in args.methods.split(",") if m]
-        return locomo.main(args.data, methods, args.json, args.limit, args.model)
+        return locomo.main(args.data, methods, args.json, args.limit, args.model, args.split, args.out)
     from memory.assistant.cli import index_command
 
     return index_command(args.action)

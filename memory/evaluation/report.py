@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -67,3 +68,11 @@ def environment(command: str) -> dict[str, Any]:
 
 def provenance(data: Path, split: str, command: str) -> dict[str, Any]:
     return environment(command) | {"data": {"file": data.name, "sha256": file_sha256(data)}, "split": split}
+
+
+def write(result: dict[str, Any], out: Path | None) -> None:
+    """Save a result where the README's tables are made from (nothing when ``out`` is None)."""
+    if out is None:
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

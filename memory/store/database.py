@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlite_utils
 
-from memory.store import migrations
+from memory.store import conversation_text, migrations
 
 DEFAULT_TITLE = "New conversation"
 # A reply still marked as streaming when the store opens was cut off by a crash or kill.
@@ -109,8 +109,10 @@ class Store:
         """After deleting what the user asked to forget: merge the full-text indexes (their old
         segments still hold deleted words; freed pages are zeroed by secure_delete) and fold the
         WAL, whose frames hold old page images, back into the file and truncate it."""
+        with self.transaction() as conn:
+            conversation_text.refresh(conn)  # its rows still hold what was forgotten until rebuilt
         with self._lock:
-            for table in ("memory_fts", "messages_fts"):
+            for table in ("memory_fts", "messages_fts", "conversation_fts"):
                 self.conn.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
@@ -243,6 +245,8 @@ class Store:
                 "messages",
                 "conversations",
                 "index_removals",
+                "conversation_fts_stale",
+                "conversation_fts",
             ):
                 conn.execute(f"DELETE FROM {table}")
             conn.execute("INSERT INTO memory_fts(memory_fts) VALUES ('rebuild')")

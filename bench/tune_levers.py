@@ -1,0 +1,199 @@
+"""Measure retrieval levers on the *tune* conversations of a LoCoMo-format file (issue 17).
+
+Exact cosine in numpy stands in for Chroma and an in-memory FTS5 table for the store (as in
+bench/tune_retrieval.py), so each lever and its constant takes seconds. Levers, each on top of the
+app's fusion (normalised score sum):
+- ``next``: the following turn in a turn's lexical text, as the previous one already is;
+- ``spread``: a turn gains a share of its neighbours' fused scores (answers sit next to questions);
+- ``session``: a turn gains a share of its session's score (BM25 and cosine over the whole session);
+- ``prf``: the query vector moved towards the best first-round hits (Rocchio), dense searched again.
+The chosen levers are then built into the Retriever and measured for real with
+``memoir bench locomo --split check``. Prints one JSON line per configuration; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.tune_retrieval import CachedEmbedder  # noqa: E402
+from memory.evaluation import report  # noqa: E402
+from memory.evaluation.dataset import KS, questions_of, recall, sessions_of  # noqa: E402
+from memory.store.items import DENSE_TEXT, TurnText, turn_index_text  # noqa: E402
+from memory.store.lexical import fts_query  # noqa: E402
+
+DEPTH = 50
+
+
+def turns_of(sample: dict) -> list[dict]:
+    rows = []
+    for number, when, turns in sessions_of(sample["conversation"]):
+        for position, turn in enumerate(turns):
+            prev = turns[position - 1] if position else None
+            nxt = turns[position + 1] if position + 1 < len(turns) else None
+            rows.append(
+                {
+                    **turn,
+                    "session": number,
+                    "when": when.strftime("%d %B %Y"),
+                    "previous": f"{prev['speaker']}: {prev['text']}" if prev else None,
+                    "next": f"{nxt['speaker']}: {nxt['text']}" if nxt else None,
+                }
+            )
+    return rows
+
+
+def bm25_all(texts: list[str], queries: list[str], depth: int) -> np.ndarray:
+    """Normalised BM25 (divided by the query's best) of each text, 0 beyond ``depth``."""
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
+    conn.executemany("INSERT INTO f(rowid, t) VALUES (?, ?)", list(enumerate(texts)))
+    out = np.zeros((len(queries), len(texts)))
+    for qi, q in enumerate(queries):
+        fq = fts_query(q)
+        if not fq:
+            continue
+        rows = conn.execute(
+            "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (fq, depth)
+        ).fetchall()
+        if rows:
+            top = rows[0][1] or 1.0
+            for r, s in rows:
+                out[qi, int(r)] = s / top
+    return out
+
+
+def dense_all(sims: np.ndarray, depth: int, floor: float = 0.2) -> np.ndarray:
+    """Cosine above the floor, rescaled, for each query's ``depth`` nearest; 0 beyond."""
+    gain = np.maximum(0.0, sims - floor) / (1.0 - floor)
+    cut = np.argsort(-sims, axis=1)[:, depth:]
+    np.put_along_axis(gain, cut, 0.0, axis=1)
+    return gain
+
+
+def spread(scores: np.ndarray, sessions: np.ndarray, share: float) -> np.ndarray:
+    if share == 0:
+        return scores
+    left = np.zeros_like(scores)
+    right = np.zeros_like(scores)
+    same_prev = sessions[1:] == sessions[:-1]
+    left[:, 1:] = np.where(same_prev, scores[:, :-1], 0.0)
+    right[:, :-1] = np.where(same_prev, scores[:, 1:], 0.0)
+    return scores + share * np.maximum(left, right)
+
+
+def sample_data(sample: dict, embedder: CachedEmbedder, lex_layout: TurnText, use_next: bool) -> dict:
+    turns = turns_of(sample)
+    lex = [
+        turn_index_text(
+            t["text"],
+            speaker=t["speaker"],
+            caption=t.get("blip_caption"),
+            previous=t["previous"],
+            layout=lex_layout,
+        )
+        + (f" (answered by: {t['next']})" if use_next and t["next"] else "")
+        for t in turns
+    ]
+    dense = [
+        turn_index_text(t["text"], speaker=t["speaker"], caption=t.get("blip_caption"), layout=DENSE_TEXT)
+        for t in turns
+    ]
+    questions = questions_of(sample)
+    vectors = embedder.embed(dense)
+    qv = embedder.embed([q.text for q in questions])
+    sessions = np.array([t["session"] for t in turns])
+    session_ids = sorted(set(sessions.tolist()))
+    session_text = [" ".join(lex[i] for i in np.flatnonzero(sessions == s)) for s in session_ids]
+    session_vec = np.stack([vectors[sessions == s].mean(axis=0) for s in session_ids])
+    session_vec /= np.linalg.norm(session_vec, axis=1, keepdims=True)
+    return {
+        "turns": turns,
+        "questions": questions,
+        "vectors": vectors,
+        "qv": qv,
+        "sessions": sessions,
+        "session_index": np.array([session_ids.index(s) for s in sessions]),
+        "bm25": bm25_all(lex, [q.text for q in questions], DEPTH),
+        "session_bm25": bm25_all(session_text, [q.text for q in questions], len(session_ids)),
+        "session_sims": qv @ session_vec.T,
+    }
+
+
+def session_scores(d: dict, fused: np.ndarray, cfg: dict) -> np.ndarray:
+    """Each session's score for each query, normalised by the best: from the whole session's text
+    ("index": a session-level index) or summed from its turns' fused scores ("sum": free)."""
+    if cfg["mode"] in ("index", "bm25", "dense"):
+        lexical = d["session_bm25"] if cfg["mode"] != "dense" else 0.0
+        dense = np.maximum(0, d["session_sims"] - 0.2) / 0.8 if cfg["mode"] != "bm25" else 0.0
+        session = lexical + cfg["wd"] * dense
+    else:
+        count = d["session_index"].max() + 1
+        session = np.zeros((fused.shape[0], count))
+        for s in range(count):
+            part = fused[:, d["session_index"] == s]
+            if cfg["mode"] == "sum":
+                session[:, s] = part.sum(axis=1)
+            else:  # "top3": the session's three best turns
+                session[:, s] = np.sort(part, axis=1)[:, -3:].sum(axis=1)
+    return session / np.maximum(session.max(axis=1, keepdims=True), 1e-9)
+
+
+def evaluate(data: list[dict], cfg: dict) -> dict:
+    rows = []
+    for d in data:
+        sims = d["qv"] @ d["vectors"].T
+        fused = cfg["wd"] * dense_all(sims, DEPTH) + d["bm25"]
+        if cfg["prf"]:
+            top = np.argsort(-fused, axis=1)[:, : cfg["prf_m"]]
+            centroid = d["vectors"][top].mean(axis=1)
+            moved = d["qv"] + cfg["prf"] * centroid
+            moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+            fused = cfg["wd"] * dense_all(moved @ d["vectors"].T, DEPTH) + d["bm25"]
+        fused = spread(fused, d["sessions"], cfg["spread"])
+        if cfg["session"]:
+            session = session_scores(d, fused, cfg)
+            fused = fused + cfg["session"] * session[:, d["session_index"]] * (fused > 0)
+        order = np.argsort(-fused, axis=1)[:, : max(KS)]
+        for qi, q in enumerate(d["questions"]):
+            got = [d["turns"][i]["dia_id"] for i in order[qi]]
+            rows.append({"category": q.category, **{f"r@{k}": recall(got, q.evidence, k) for k in KS}})
+    out = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in ("r@1", "r@5", "r@10", "r@25")}
+    for c in (1, 3):
+        out[f"cat{c}@5"] = round(float(np.mean([r["r@5"] for r in rows if r["category"] == c])), 4)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--split", default="tune")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/memoir-tune-embeddings.npz"))
+    args = parser.parse_args()
+    samples = report.select(json.loads(args.data.read_text()), args.split)
+    embedder = CachedEmbedder(args.cache)
+    lex_layout = TurnText(previous=True)
+    data = [sample_data(s, embedder, lex_layout, False) for s in samples]
+    grid = itertools.product(
+        ["index", "bm25", "dense"],
+        [0.8],
+        [0.0, 0.1, 0.2, 0.3],
+        [0.4, 0.8, 1.0, 1.2, 1.6],
+        [0.0, 0.2, 0.3, 0.4],
+    )
+    for mode, wd, share, session, prf in grid:
+        cfg = {"mode": mode, "wd": wd, "spread": share, "session": session, "prf": prf, "prf_m": 3}
+        print(json.dumps({**cfg, **evaluate(data, cfg)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

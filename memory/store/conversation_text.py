@@ -1,0 +1,100 @@
+"""Conversations as whole documents for BM25: the coarse first stage of retrieval.
+
+A question often shares words with the conversation its answer sits in more than with the one turn
+that holds it (the turn says "it was great", the conversation says "Paris" ten times). Each
+conversation's searchable turns (their indexed text) are one row of ``conversation_fts``; triggers
+mark a conversation stale when its turns change, and its row is rebuilt before the next search and
+before a scrub, so forgotten words leave this index as they leave the others.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from memory.store.lexical import fts_query
+from memory.store.schema_memory import run_script
+
+if TYPE_CHECKING:  # the Store imports this module for its scrub
+    from memory.store.database import Store
+
+SCHEMA = """
+CREATE VIRTUAL TABLE conversation_fts USING fts5(text, tokenize='porter unicode61');
+CREATE TABLE conversation_fts_stale (conversation_id INTEGER PRIMARY KEY);
+CREATE TRIGGER conversation_fts_ai AFTER INSERT ON memory_items
+WHEN new.kind = 'turn' AND new.conversation_id IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO conversation_fts_stale VALUES (new.conversation_id);
+END;
+CREATE TRIGGER conversation_fts_ad AFTER DELETE ON memory_items
+WHEN old.kind = 'turn' AND old.conversation_id IS NOT NULL BEGIN
+    INSERT OR IGNORE INTO conversation_fts_stale VALUES (old.conversation_id);
+END;
+CREATE TRIGGER conversation_fts_au AFTER UPDATE OF index_text, status, conversation_id ON memory_items
+WHEN old.kind = 'turn' OR new.kind = 'turn' BEGIN
+    INSERT OR IGNORE INTO conversation_fts_stale
+        SELECT old.conversation_id WHERE old.conversation_id IS NOT NULL;
+    INSERT OR IGNORE INTO conversation_fts_stale
+        SELECT new.conversation_id WHERE new.conversation_id IS NOT NULL;
+END;
+CREATE INDEX memory_items_turns_in_order ON memory_items(conversation_id, kind, status, id);
+INSERT OR IGNORE INTO conversation_fts_stale
+    SELECT DISTINCT conversation_id FROM memory_items WHERE kind = 'turn' AND conversation_id IS NOT NULL;
+"""
+
+
+def m011_conversation_text(conn: sqlite3.Connection) -> None:
+    run_script(conn, SCHEMA)
+
+
+def refresh(conn: sqlite3.Connection) -> int:
+    """Rebuild the rows of stale conversations (inside the caller's transaction); how many."""
+    stale = [row[0] for row in conn.execute("SELECT conversation_id FROM conversation_fts_stale")]
+    for conversation_id in stale:
+        conn.execute("DELETE FROM conversation_fts WHERE rowid = ?", (conversation_id,))
+        conn.execute(
+            "INSERT INTO conversation_fts(rowid, text) SELECT ?, group_concat(index_text, ' ')"
+            " FROM (SELECT index_text FROM memory_items WHERE conversation_id = ? AND kind = 'turn'"
+            " AND status = 'active' ORDER BY id) HAVING count(*) > 0",
+            (conversation_id, conversation_id),
+        )
+    conn.execute("DELETE FROM conversation_fts_stale")
+    return len(stale)
+
+
+def search(store: Store, text: str, k: int) -> dict[int, float]:
+    """The best ``k`` conversations for ``text``, each scored by BM25 divided by the best's score
+    (1.0 for the best). Stale rows are rebuilt first (the conversation going on is, after each turn)."""
+    query = fts_query(text)
+    if not query:
+        return {}
+    if store.query("SELECT 1 FROM conversation_fts_stale LIMIT 1"):
+        with store.transaction() as conn:
+            refresh(conn)
+    rows = store.query(
+        "SELECT rowid AS id, -bm25(conversation_fts) AS score FROM conversation_fts"
+        " WHERE conversation_fts MATCH ? ORDER BY bm25(conversation_fts) LIMIT ?",
+        (query, k),
+    )
+    if not rows:
+        return {}
+    top = rows[0]["score"] or 1.0
+    return {int(r["id"]): float(r["score"]) / top for r in rows}
+
+
+def turn_neighbours(store: Store, ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+    """For each turn item among ``ids``: the active turn items just before and after it in its
+    conversation (None at either end). Other kinds have no neighbours and are left out."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    around = (
+        "(SELECT {f}(j.id) FROM memory_items j WHERE j.conversation_id = i.conversation_id"
+        " AND j.kind = 'turn' AND j.status = 'active' AND j.id {op} i.id)"
+    )
+    rows = store.query(
+        f"SELECT i.id AS id, {around.format(f='max', op='<')} AS before,"
+        f" {around.format(f='min', op='>')} AS after FROM memory_items i"
+        f" WHERE i.id IN ({marks}) AND i.kind = 'turn' AND i.conversation_id IS NOT NULL",
+        tuple(ids),
+    )
+    return {r["id"]: (r["before"], r["after"]) for r in rows}
