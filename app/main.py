@@ -45,6 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bench.add_argument("--dump", type=Path, help="profile: write the scored items, one JSON line per episode")
     bench.add_argument("--raw-turns", action="store_true", help="profile: score raw user turns (the floor)")
     bench.add_argument(
+        "--selector", default="", help="profile: score the self-disclosure selector alone at these thresholds"
+    )
+    bench.add_argument(
         "--limit", type=int, help="only the first N conversations or episodes (loop: questions per user)"
     )
     bench.add_argument("--split", default="all", help="all, tune or check (../shared/bench/README.md)")
@@ -60,7 +63,17 @@ def run_command(args: argparse.Namespace) -> int:
     if args.command == "bench" and args.suite == "profile":
         from memory.evaluation import profile
 
-        return profile.main(args.data, args.json, args.dump, args.raw_turns, args.limit, args.model)
+        return profile.main(
+            args.data,
+            args.json,
+            args.dump,
+            args.raw_turns,
+            args.limit,
+            args.model,
+            args.split,
+            args.out,
+            args.selector,
+        )
     if args.command == "bench" and args.suite == "loop":
         from memory.evaluation import loop_run as loop
 

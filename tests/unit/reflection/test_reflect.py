@@ -308,7 +308,7 @@ def test_selector_adds_the_users_statements_and_drops_failed_summaries(
             ]
         }
     ]
-    selector = DisclosureSelector(FakeEmbedder(), threshold=-1.0)  # every statement qualifies
+    selector = DisclosureSelector(FakeEmbedder(), threshold=float("-inf"))  # every statement qualifies
     reflect(memory, model, conv, selector=selector)
     assert topics(memory) == [
         ("The user adopted a greyhound called Biscuit.", (ids[0],)),

@@ -1,0 +1,86 @@
+"""Conversations as BM25 documents: kept in step with their turns, and forgotten words leave them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from memory.store import conversation_text
+from memory.store.database import Store
+from memory.store.items import TURN, ItemStore
+
+
+def turn(items: ItemStore, conversation: int, text: str) -> int:
+    return items.add(TURN, text, conversation_id=conversation)
+
+
+def test_a_conversation_is_found_by_words_of_any_of_its_turns(store: Store) -> None:
+    items = ItemStore(store)
+    paris = store.create_conversation("Trip").id
+    other = store.create_conversation("Other").id
+    turn(items, paris, "We landed in Paris on Monday")
+    turn(items, paris, "The museum queue was long")
+    turn(items, other, "My sister plays the cello")
+    found = conversation_text.search(store, "Which museum did you visit in Paris?", 10)
+    assert list(found) == [paris]
+    assert found[paris] == 1.0
+    # a turn added later is searchable at the next search, without any call in between
+    turn(items, other, "She took me to a museum of music")
+    found = conversation_text.search(store, "museum", 10)
+    assert set(found) == {paris, other}
+    assert max(found.values()) == 1.0 and min(found.values()) > 0
+
+
+def test_only_active_turns_count(store: Store) -> None:
+    items = ItemStore(store)
+    conv = store.create_conversation().id
+    kept = turn(items, conv, "I grow tomatoes on the balcony")
+    hidden = turn(items, conv, "The zeppelin tour was cancelled")
+    items.add("topic", "The user likes zeppelins", conversation_id=conv)  # topics are not turns
+    assert conversation_text.search(store, "zeppelin", 5) == {conv: 1.0}
+    with store.transaction() as conn:
+        conn.execute("UPDATE memory_items SET status = 'archived' WHERE id = ?", (hidden,))
+    assert conversation_text.search(store, "zeppelin", 5) == {}
+    assert conversation_text.search(store, "tomatoes", 5) == {conv: 1.0}
+    assert kept
+
+
+def test_forgotten_words_leave_the_conversation_index_and_the_file(tmp_path: Path) -> None:
+    store = Store(tmp_path / "memoir.db")
+    items = ItemStore(store)
+    conv = store.create_conversation().id
+    turn(items, conv, "We walked the dog at noon")
+    secret = turn(items, conv, "My locker code is quixotically 5521")
+    assert conversation_text.search(store, "quixotically", 5) == {conv: 1.0}
+    items.delete(secret)
+    store.scrub()  # what the app runs after a forget; no search in between
+    store.close()
+    for path in tmp_path.iterdir():
+        assert b"quixotically" not in path.read_bytes(), path.name
+        assert b"quixot" not in path.read_bytes(), path.name  # the stemmed term in FTS5's index
+    store = Store(tmp_path / "memoir.db")
+    assert conversation_text.search(store, "quixotically", 5) == {}
+    assert conversation_text.search(store, "dog", 5) == {conv: 1.0}
+    store.close()
+
+
+def test_deleting_a_conversation_drops_its_row(store: Store) -> None:
+    items = ItemStore(store)
+    conv = store.create_conversation().id
+    turn(items, conv, "The harpsichord needs tuning")
+    assert conversation_text.search(store, "harpsichord", 5) == {conv: 1.0}
+    store.delete_conversation(conv)
+    assert conversation_text.search(store, "harpsichord", 5) == {}
+
+
+def test_neighbours_are_the_active_turns_around_in_the_same_conversation(store: Store) -> None:
+    items = ItemStore(store)
+    a, b = store.create_conversation().id, store.create_conversation().id
+    first = turn(items, a, "one")
+    elsewhere = turn(items, b, "other conversation")
+    topic = items.add("topic", "a topic", conversation_id=a)
+    second = turn(items, a, "two")
+    third = turn(items, a, "three")
+    with store.transaction() as conn:
+        conn.execute("UPDATE memory_items SET status = 'archived' WHERE id = ?", (second,))
+    around = conversation_text.turn_neighbours(store, [first, third, topic, elsewhere])
+    assert around == {first: (None, third), third: (first, None), elsewhere: (None, None)}
