@@ -14,7 +14,7 @@ LLAMA_KEY := $(shell printf '%s %s' "$(LLAMA_VERSION)" "$(LLAMA_CMAKE_ARGS)" | s
 WHEELHOUSE ?= $(HOME)/.cache/memoir/wheels/llama-$(LLAMA_KEY)
 STAMP := $(VENV)/.memoir-installed
 
-.PHONY: run test dist install-desktop install lint bench clean
+.PHONY: run test dist install-desktop install lint bench eval clean
 
 run: install
 	$(BIN)/memoir
@@ -59,6 +59,12 @@ $(STAMP): pyproject.toml $(BIN)/python $(WHEELHOUSE)/.built
 bench: install
 	$(BIN)/pip install --quiet -e ".[bench]"
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/perf_report.py
+
+# The memory benchmarks the README quotes (LoCoMo retrieval, the MSC profile, the learning loop),
+# each into bench/results/<name>.json, then the README's tables made from them. Needs ../shared.
+# Hours on 2 cores (reflection and the loop run the model); `make eval EVAL_ARGS=--no-model` takes minutes.
+eval: install
+	$(BIN)/python bench/eval.py $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

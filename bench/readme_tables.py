@@ -18,6 +18,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import tables_memory  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
 
@@ -197,6 +201,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "model_form": model_form,
     "latency": latency,
     "degenerate": degenerate,
+    "locomo": tables_memory.locomo,
+    "profile": tables_memory.profile,
 }
 
 

@@ -1,0 +1,96 @@
+"""README tables for what Memoir remembers: retrieval on LoCoMo and the profile on MSC, each made
+from its results files in bench/results/ (written by `bench/eval.py`, i.e. `make eval`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KS = (1, 5, 10, 25)
+CATEGORIES = {"1": "multi-hop", "2": "temporal", "3": "open-domain", "4": "single-hop"}
+SPLIT_NAMES = {
+    "tune": "tune (conv-26, -30, -41)",
+    "check": "**check (conv-42, -43)**",
+    "all": "whole dev split",
+}
+EPISODE_SPLIT_NAMES = {"tune": "tune (first 40)", "check": "**check (last 20)**", "all": "whole dev split"}
+
+
+def _load(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((RESULTS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _r(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"
+
+
+def _provenance(runs: list[dict[str, Any]]) -> str:
+    commits = sorted({f"`{r['commit'][:7]}`" for r in runs})
+    cpus = sorted({f"{r['machine']['cores']} cores, {r['machine']['cpu']}" for r in runs})
+    commands = "; ".join(f"`{r['command']}`" for r in runs)
+    return f"Commit {', '.join(commits)}; {', '.join(cpus)}. Commands: {commands}."
+
+
+def locomo() -> str:
+    runs = [(split, _load(f"locomo_{split}.json")) for split in ("tune", "check", "all")]
+    lines = [
+        "| split | questions | method | R@1 | R@5 | R@10 | R@25 | multi-hop R@5 | open-domain R@5 "
+        "| query p50 / p95 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for split, run in runs:
+        for method, summary in run["methods"].items():
+            o, by = summary["overall"], summary["by_category"]
+            name = f"**{method}**" if method == "hybrid" else method
+            lines.append(
+                f"| {SPLIT_NAMES[split]} | {run['questions']} | {name} | "
+                + " | ".join(_r(o[f"recall@{k}"]) for k in KS)
+                + f" | {_r(by['1']['recall@5'])} | {_r(by['3']['recall@5'])}"
+                + f" | {summary['query_ms_p50']} / {summary['query_ms_p95']} ms |"
+            )
+    return "\n".join(lines) + "\n\n" + _provenance([r for _, r in runs]) + "\n"
+
+
+def profile() -> str:
+    rows = [
+        ("raw user turns (the floor)", "check", _load("profile_raw_check.json")),
+        ("raw user turns (the floor)", "all", _load("profile_raw_all.json")),
+    ]
+    selector = _load("profile_selector_check.json")
+    rows.append(("the self-disclosure selector alone (no model)", "check", _only(selector)))
+    if (RESULTS / "profile_check.json").exists():
+        run = _load("profile_check.json")
+        rows.append(("**reflection as the app does it (SmolLM2 + selector)**", "check", run))
+    lines = [
+        "| what is scored | split | episodes | coverage | precision | F1 | leakage | items/episode |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, split, r in rows:
+        lines.append(
+            f"| {name} | {EPISODE_SPLIT_NAMES[split]} | {r['episodes']} | {_r(r['coverage'])} | "
+            f"{_r(r['precision'])} | {_r(r['f1'])} | {_r(r['leakage'])} | {r['items_per_episode']} |"
+        )
+    sweep = _load("profile_selector_tune.json")
+    lines += [
+        "",
+        "The selector's threshold, chosen on tune (first 40 episodes, selector alone):",
+        "",
+        "| threshold | coverage | precision | F1 | leakage | items/episode |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for threshold, r in sweep["selector"].items():
+        lines.append(
+            f"| {threshold} | {_r(r['coverage'])} | {_r(r['precision'])} | {_r(r['f1'])} "
+            f"| {_r(r['leakage'])} | {r['items_per_episode']} |"
+        )
+    runs = {r["command"]: r for r in [*(r for _, _, r in rows), selector, sweep]}
+    return "\n".join(lines) + "\n\n" + _provenance(list(runs.values())) + "\n"
+
+
+def _only(selector_run: dict[str, Any]) -> dict[str, Any]:
+    """A selector run at one threshold, as a row."""
+    (scores,) = selector_run["selector"].values()
+    return {**selector_run, **scores}
