@@ -1,9 +1,10 @@
 """Retrieval at scale: hybrid query latency (query embedding included) and memory use with 1k, 10k
 and 100k stored items. Prints numbers; asserts nothing.
 
-Items are pairs of real LoCoMo turns ("A … B"), so BM25 sees real vocabulary. Embedding 100k texts
-would take minutes, so each item's vector is the normalised sum of its two turns' real MiniLM
-vectors: the same neighbourhood structure as real data, at a fraction of the cost. Queries are real
+Items are pairs of real LoCoMo turns ("A … B"), so BM25 sees real vocabulary, in conversations of
+TURNS_PER_CONVERSATION items, so the conversation stage and the neighbours have real work. Embedding
+100k texts would take minutes, so each item's vector is the normalised sum of its two turns' real
+MiniLM vectors: the same neighbourhood structure as real data, at a fraction of the cost. Queries are real
 LoCoMo questions, embedded live on every query, through the product's Retriever.
 """
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.embed.embedders import default_embedder  # noqa: E402
+from memory.evaluation.report import environment  # noqa: E402
 from memory.index.vector_index import VectorIndex  # noqa: E402
 from memory.retrieval.hybrid import Retriever  # noqa: E402
 from memory.store.database import Store  # noqa: E402
@@ -44,6 +46,9 @@ def corpus() -> tuple[list[str], list[str]]:
     return turns_and_questions()
 
 
+TURNS_PER_CONVERSATION = 100
+
+
 def fill(
     items: ItemStore, index: VectorIndex, n: int, turns: list[str], vectors: np.ndarray, seed: int
 ) -> None:
@@ -52,7 +57,18 @@ def fill(
     while done < n:
         size = min(5000, n - done)
         pairs = [(rng.randrange(len(turns)), rng.randrange(len(turns))) for _ in range(size)]
-        rows = [{"kind": TURN, "text": f"{turns[a]} … {turns[b]}"} for a, b in pairs]
+        conversations = [
+            items.store.create_conversation(f"Scale {done + start}").id
+            for start in range(0, size, TURNS_PER_CONVERSATION)
+        ]
+        rows = [
+            {
+                "kind": TURN,
+                "text": f"{turns[a]} … {turns[b]}",
+                "conversation_id": conversations[n_pair // TURNS_PER_CONVERSATION],
+            }
+            for n_pair, (a, b) in enumerate(pairs)
+        ]
         ids = items.add_many(rows)
         mixed = vectors[[a for a, _ in pairs]] + vectors[[b for _, b in pairs]]
         mixed /= np.linalg.norm(mixed, axis=1, keepdims=True)
@@ -107,7 +123,9 @@ def main() -> None:
         index.close()
         store.close()
     if args.json:
-        print(json.dumps({"queries": len(queries), "sizes": rows}))
+        print(
+            json.dumps({**environment("python bench/bench_scale.py"), "queries": len(queries), "sizes": rows})
+        )
 
 
 if __name__ == "__main__":

@@ -30,28 +30,37 @@ def _r(value: float | None) -> str:
 def _provenance(runs: list[dict[str, Any]]) -> str:
     commits = sorted({f"`{r['commit'][:7]}`" for r in runs})
     cpus = sorted({f"{r['machine']['cores']} cores, {r['machine']['cpu']}" for r in runs})
-    commands = "; ".join(f"`{r['command']}`" for r in runs)
+    commands = "; ".join(dict.fromkeys(f"`{r['command']}`" for r in runs))
     return f"Commit {', '.join(commits)}; {', '.join(cpus)}. Commands: {commands}."
 
 
 def locomo() -> str:
     runs = [(split, _load(f"locomo_{split}.json")) for split in ("tune", "check", "all")]
+    rows = []
+    for split, run in runs:
+        before = RESULTS / f"locomo_{split}_before_levers.json"
+        if before.exists():  # the same retriever before the levers below were added
+            old = _load(before.name)
+            rows.append(
+                (split, f"hybrid before the levers (`{old['commit'][:7]}`)", old, old["methods"]["hybrid"])
+            )
+        rows += [(split, method, run, summary) for method, summary in run["methods"].items()]
     lines = [
         "| split | questions | method | R@1 | R@5 | R@10 | R@25 | multi-hop R@5 | open-domain R@5 "
         "| query p50 / p95 |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for split, run in runs:
-        for method, summary in run["methods"].items():
-            o, by = summary["overall"], summary["by_category"]
-            name = f"**{method}**" if method == "hybrid" else method
-            lines.append(
-                f"| {SPLIT_NAMES[split]} | {run['questions']} | {name} | "
-                + " | ".join(_r(o[f"recall@{k}"]) for k in KS)
-                + f" | {_r(by['1']['recall@5'])} | {_r(by['3']['recall@5'])}"
-                + f" | {summary['query_ms_p50']} / {summary['query_ms_p95']} ms |"
-            )
-    return "\n".join(lines) + "\n\n" + _provenance([r for _, r in runs]) + "\n"
+    for split, method, run, summary in rows:
+        o, by = summary["overall"], summary["by_category"]
+        name = f"**{method}**" if method == "hybrid" else method
+        lines.append(
+            f"| {SPLIT_NAMES[split]} | {run['questions']} | {name} | "
+            + " | ".join(_r(o[f"recall@{k}"]) for k in KS)
+            + f" | {_r(by['1']['recall@5'])} | {_r(by['3']['recall@5'])}"
+            + f" | {summary['query_ms_p50']} / {summary['query_ms_p95']} ms |"
+        )
+    used = list({r["command"] + r["commit"]: r for _, _, r, _ in rows}.values())
+    return "\n".join(lines) + "\n\n" + _provenance(used) + "\n"
 
 
 def profile() -> str:

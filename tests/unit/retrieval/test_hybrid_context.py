@@ -1,0 +1,107 @@
+"""Hybrid retrieval in context: neighbours share their scores, conversations count as documents,
+and the query moves towards its best first-round hits."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from memory.retrieval.hybrid import Fusion, spread
+from memory.retrieval.service import MemoryService
+from memory.store.database import Store
+from tests.fakes import FakeEmbedder
+
+OFF = Fusion(feedback=0.0, neighbour_share=0.0, conversation_weight=0.0)
+
+
+def test_spread_gives_each_turn_a_share_of_its_better_neighbour() -> None:
+    scores = {1: 1.0, 3: 0.4}
+    neighbours = {1: (None, 2), 3: (2, 4)}  # turns 1, 2, 3, 4 in a row; 2 and 4 had no score
+    assert spread(scores, neighbours, 0.5) == {2: 0.5, 4: 0.2}
+    # a scored turn beside another scored turn gains too
+    assert spread({1: 1.0, 2: 0.4}, {1: (None, 2), 2: (1, None)}, 0.5) == {1: 1.2, 2: 0.9}
+    assert spread(scores, neighbours, 0.0) == {}
+
+
+@pytest.fixture
+def memory(store: Store, tmp_path: Path) -> MemoryService:
+    service = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    trip = store.create_conversation("Trip").id
+    for role, text in [
+        ("user", "Which glacier did we hike in Iceland?"),
+        ("assistant", "Sólheimajökull, on the south coast."),
+        ("user", "The ice was blue and the guide had crampons for everyone"),
+    ]:
+        service.remember_message(store.add_message(trip, role, text))
+    other = store.create_conversation("Garden").id
+    for text in ["The tomatoes need staking", "A hike up the hill behind the garden"]:
+        service.remember_message(store.add_message(other, "user", text))
+    service.indexer.sync()
+    return service
+
+
+def texts(memory: MemoryService, query: str, k: int = 5) -> list[str]:
+    return [hit.item.text for hit in memory.search(query, k=k)]
+
+
+def scores(memory: MemoryService, query: str) -> dict[str, float]:
+    return {hit.item.text: hit.score for hit in memory.search(query, k=10)}
+
+
+ANSWER = "Sólheimajökull, on the south coast."
+QUESTION = "Which glacier did we hike in Iceland?"
+
+
+def test_an_answer_gains_a_share_of_the_question_beside_it(memory: MemoryService) -> None:
+    memory.retriever.fusion = OFF
+    alone = scores(memory, "glacier iceland")
+    memory.retriever.fusion = replace(OFF, neighbour_share=0.3)
+    shared = scores(memory, "glacier iceland")
+    assert shared[ANSWER] == pytest.approx(alone[ANSWER] + 0.3 * alone[QUESTION])
+    # the first garden turn's neighbour is the garden's other turn, never the trip's last one
+    tomatoes, hill = "The tomatoes need staking", "A hike up the hill behind the garden"
+    assert shared[tomatoes] == pytest.approx(alone.get(tomatoes, 0.0) + 0.3 * alone[hill])
+
+
+def test_a_turn_gains_its_conversations_score(memory: MemoryService) -> None:
+    # both conversations mention a hike; the trip's is also about Iceland, glaciers and crampons
+    query = "hike glacier iceland crampons"
+    memory.retriever.fusion = OFF
+    alone = scores(memory, query)
+    memory.retriever.fusion = replace(OFF, conversation_weight=1.0)
+    boosted = scores(memory, query)
+    ice, hill = (
+        "The ice was blue and the guide had crampons for everyone",
+        "A hike up the hill behind the garden",
+    )
+    assert boosted[ice] == pytest.approx(alone[ice] + 1.0)  # the best conversation scores 1
+    assert 0.0 < boosted[hill] - alone[hill] < 1.0
+    assert boosted[ice] - alone[ice] > boosted[hill] - alone[hill]
+
+
+def test_the_levers_never_bring_in_what_the_filters_exclude(memory: MemoryService, store: Store) -> None:
+    from memory.retrieval.hybrid import Filters
+
+    garden = store.query("SELECT id FROM conversations WHERE title = 'Garden'")[0]["id"]
+    hits = memory.search("glacier iceland hike", k=10, filters=Filters(conversation_id=garden))
+    assert hits and all(hit.item.conversation_id == garden for hit in hits)
+
+
+def test_feedback_searches_again_with_the_moved_query(memory: MemoryService) -> None:
+    calls = []
+    query = memory.retriever.index.query
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return query(*args, **kwargs)
+
+    memory.retriever.index.query = counting  # type: ignore[method-assign]
+    memory.retriever.fusion = replace(OFF, feedback=0.3)
+    memory.search("glacier", k=3)
+    assert len(calls) == 2
+    calls.clear()
+    memory.retriever.fusion = OFF
+    memory.search("glacier", k=3)
+    assert len(calls) == 1
