@@ -24,7 +24,7 @@ from memory.preferences.cipher import Cipher
 from memory.preferences.preference_store import PreferenceStore
 from memory.preferences.prompt_block import PreferencePrompt
 from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import reflector
+from memory.reflection.prospective import Stats, reflector
 from memory.retrieval.service import MemoryService
 from memory.runtime.settings import Settings
 from memory.store.database import Conversation, Message, Store
@@ -57,6 +57,7 @@ class ReflectionPass:
     done: int = 0
     parked: list[str] = field(default_factory=list)  # errors of jobs given up on in this pass
     gave_way: bool = False  # stopped for the user; the rest runs later
+    stats: list[Stats] = field(default_factory=list)  # of each job done, in order
 
     @property
     def changes(self) -> Changes:
@@ -160,5 +161,6 @@ class Assistant:
                 outcome.gave_way = True
                 break
             outcome.done += 1
+            outcome.stats.append(stats)
             after_job()
         return outcome

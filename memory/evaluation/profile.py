@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from memory.assistant.assistant import Assistant
 from memory.embed.minilm import Embedder
 from memory.llm.engine import ChatModel
 from memory.reflection.disclosure import DisclosureSelector
-from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import reflector
 from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
 from memory.store.database import Store
 
 THRESHOLD = 0.6
@@ -104,18 +104,17 @@ def run(
             conversations = ingest(episode, store)
             memory.start_up()
             if model is not None:
-                jobs = ReflectionJobs(store, memory.items)
+                assistant = Assistant(store)  # reflection exactly as the app runs it
+                assistant.attach(memory)
+                jobs = assistant.jobs()
                 for conv in conversations:  # one session at a time, as the app would
-                    job = jobs.enqueue(conv)
-                    assert job is not None
+                    jobs.enqueue(conv)
                     start = time.perf_counter()
-                    try:
-                        stats = jobs.run(job, reflector(model, memory.retriever))
-                    except Exception:  # recorded on the job, as in the app; the benchmark goes on
-                        stats, failed = None, failed + 1
+                    # a failing job is retried, then parked, as in the app; the benchmark goes on
+                    outcome = assistant.reflect_pending(model, Settings(), after_job=memory.indexer.sync)
                     reflect_times.append(time.perf_counter() - start)
-                    memory.indexer.sync()
-                    if stats:
+                    failed += outcome.done == 0
+                    for stats in outcome.stats:
                         extractions, valid, rejected = (
                             extractions + stats.extractions,
                             valid + stats.valid,
