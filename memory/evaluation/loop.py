@@ -32,8 +32,6 @@ from memory.embed.minilm import Embedder
 from memory.evaluation.dataset import EVIDENCE, sessions_of
 from memory.evaluation.voice import first_person
 from memory.llm.engine import ChatModel
-from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import reflector
 from memory.retrieval.reranker import Example, Reranker
 from memory.retrieval.service import MemoryService
 from memory.runtime.settings import Settings
@@ -147,17 +145,15 @@ def play(sample: dict[str, Any], user: str, home: Path, embedder: Embedder) -> P
 
 
 def reflect(played: Played, model: ChatModel, tally: Tally) -> None:
-    """Every session reflected on in order, as the app does once each conversation ends."""
-    jobs = ReflectionJobs(played.store, played.memory.items)
+    """Every session reflected on in order, as the app does once each conversation ends: through
+    the Assistant's pass (a failing job is retried, then parked, as in the app; the run goes on)."""
+    jobs = played.assistant.jobs()
     for conversation in played.conversations:
-        job = jobs.enqueue(conversation)
-        if job is None:
+        if jobs.enqueue(conversation) is None:
             continue
         start = time.perf_counter()
-        try:
-            jobs.run(job, reflector(model, played.memory.retriever))
-        except Exception:  # recorded on the job, as in the app; the run goes on
-            tally.reflection_failed += 1
+        outcome = played.assistant.reflect_pending(model, SETTINGS, after_job=played.memory.indexer.sync)
+        tally.reflection_failed += outcome.done == 0
         tally.reflection_seconds.append(time.perf_counter() - start)
         played.memory.indexer.sync()
 
