@@ -168,7 +168,7 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     when_first_view_drawn(window, lambda: start_loading(controller))
     if not ui_state.value(WELCOMED, False, type=bool):  # the first start: say what Memoir keeps, and where
         ui_state.setValue(WELCOMED, True)
-        QTimer.singleShot(0, lambda: show_welcome(window))
+        QTimer.singleShot(0, lambda: show_welcome(window, controller))
     if quit_when_shown:
         QTimer.singleShot(0, lambda: (print("memoir: window shown", flush=True), app.quit()))
     try:

@@ -11,36 +11,39 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressDialog, QPushButton
 
 from app import dialogs
-from app.layout import side_width
 from app.memory_dialogs import AboutMeDialog, SearchDialog, history_html
 from app.memory_panel import MemoryPanel
 from app.ops import call_in_gui
 from memory.store.import_preview import Preview
 
 if TYPE_CHECKING:
-    from app.window_base import WindowBase
+    from app.controller import ChatController
+    from app.navigation import Navigation
 
 UNDO_SECONDS = 10
 EXPORT_FILTER = "Memoir export (*.zip)"
 
 
 class MemoryActions(QObject):
-    def __init__(self, window: WindowBase) -> None:
-        super().__init__(window)
-        self.w = window
-        self.ops = window.controller.memory_ops
+    """The memory browser, search, export/import and "delete everything": their panel, menu items
+    and dialogs, placed and shown through the window's :class:`app.navigation.Navigation`."""
+
+    def __init__(self, nav: Navigation, controller: ChatController) -> None:
+        self.w = nav.dialog_parent()  # the parent of its dialogs, nothing more
+        super().__init__(self.w)
+        self.nav, self.controller = nav, controller
+        self.ops = controller.memory_ops
         self.panel = MemoryPanel()
-        self.dock = QDockWidget("Memory", window)
+        self.dock = QDockWidget("Memory", self.w)
         self.dock.setObjectName("memoryDock")
         self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
+        nav.add_side_panel(self.dock)
         self.search_dialog: SearchDialog | None = None
         self._forgotten: list[int] = []
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
         self._undo_button = QPushButton("Undo")
         self._undo_button.hide()
-        window.statusBar().addPermanentWidget(self._undo_button)
+        nav.add_status_widget(self._undo_button)
         self._menus()
         self._connect()
 
@@ -63,31 +66,32 @@ class MemoryActions(QObject):
         self.markdown_action = self._action("Export Conversation as &Markdown…", self.export_markdown)
         self.wipe_action = self._action("&Delete Everything…", self.delete_everything)
         self.rebuild_action = self._action("Re&build Search Index", self.rebuild_index)
-        file_menu = self.w.file_menu
+        file_menu = self.nav.menu("file")
         first = file_menu.actions()[1]  # after "New Conversation"
         for act in (self.export_action, self.import_action, self.markdown_action):
             file_menu.insertAction(first, act)
         file_menu.insertSeparator(first)
         file_menu.insertAction(first, self.wipe_action)
         file_menu.insertSeparator(first)
-        self.w.memory_menu.insertActions(
-            self.w.memory_menu.actions()[0], [self.browser_action, self.about_action, self.search_action]
+        memory_menu = self.nav.menu("memory")
+        memory_menu.insertActions(
+            memory_menu.actions()[0], [self.browser_action, self.about_action, self.search_action]
         )
-        self.w.memory_menu.addAction(self.rebuild_action)
-        self.w.chat_menu.addAction(self.find_action)
+        memory_menu.addAction(self.rebuild_action)
+        self.nav.menu("conversation").addAction(self.find_action)
 
     def _connect(self) -> None:
         self.panel.query_changed.connect(self.ops.load)
         self.ops.entries_loaded.connect(self.panel.show_entries)
         self.panel.model.edit_requested.connect(self.ops.edit)
         self.panel.forget_requested.connect(self.forget)
-        self.panel.source_requested.connect(self.w.jump_to)
+        self.panel.source_requested.connect(self.nav.jump_to)
         self.panel.history_requested.connect(self.show_history)
         self.panel.about_requested.connect(self.ops.about_me)
         self.ops.about_loaded.connect(self.show_about)
         self.ops.changed.connect(self._on_changed)
         # reflection added memories, or the memory finished opening: an open browser shows them
-        self.w.controller.memories_changed.connect(self._on_changed)
+        self.controller.memories_changed.connect(self._on_changed)
         self.ops.failed.connect(self._on_failed)
         self.ops.messages_found.connect(self._on_found)
         self.dock.visibilityChanged.connect(self._on_dock_visibility)
@@ -100,28 +104,26 @@ class MemoryActions(QObject):
         if visible:
             self.dock.raise_()  # its tab in front, whichever panel was showing
             if self.dock.width() < 520:  # room for the text column next to the dates and counts
-                self.w.resizeDocks([self.dock], [side_width(self.w, 640)], Qt.Orientation.Horizontal)
+                self.nav.widen_side_panel(self.dock, 640)
             self._on_changed()
 
     def _on_changed(self) -> None:
         if not self.dock.isVisible():
             return
-        if self.w.controller.memory is None:  # it refreshes once the memory has opened
-            self.w.statusBar().showMessage("Memory is still opening; the list fills in when ready.", 5000)
+        if self.controller.memory is None:  # it refreshes once the memory has opened
+            self.nav.tell("Memory is still opening; the list fills in when ready.", 5000)
             return
         self.panel.refresh()
 
     def _on_failed(self, text: str) -> None:
         text = text or "Cancelled; nothing was changed."
-        self.w.statusBar().showMessage(text, 10000)
+        self.nav.tell(text, 10000)
         dialogs.warn(self.w, "Memory", text)
 
     def forget(self, item_id: int) -> None:
         self.ops.forget(item_id)
         self._forgotten.append(item_id)
-        self.w.statusBar().showMessage(
-            f"Memory forgotten. Undo within {UNDO_SECONDS} s.", UNDO_SECONDS * 1000
-        )
+        self.nav.tell(f"Memory forgotten. Undo within {UNDO_SECONDS} s.", UNDO_SECONDS * 1000)
         self._undo_button.show()
         self._undo_timer.start()
 
@@ -131,7 +133,7 @@ class MemoryActions(QObject):
         self._forgotten.clear()
         self._undo_timer.stop()
         self._undo_button.hide()
-        self.w.statusBar().showMessage("Memory restored.", 4000)
+        self.nav.tell("Memory restored.", 4000)
 
     def _close_undo(self) -> None:
         self._forgotten.clear()
@@ -148,7 +150,7 @@ class MemoryActions(QObject):
         self.ops.versions(item_id, show)
 
     def show_about(self, groups: list[Any]) -> AboutMeDialog:
-        dialog = AboutMeDialog(groups, self.w.jump_to, self.w)
+        dialog = AboutMeDialog(groups, self.nav.jump_to, self.w)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
@@ -156,9 +158,8 @@ class MemoryActions(QObject):
     # Search -----------------------------------------------------------------------------------
 
     def find_here(self) -> SearchDialog | None:
-        if self.w.current_id is None:
-            return self.search_all()
-        return self._search((self.w.current_id, self.w.conversations.title_of(self.w.current_id)))
+        here = self.nav.current_conversation()
+        return self.search_all() if here is None else self._search(here)
 
     def search_all(self) -> SearchDialog:
         return self._search(None)
@@ -166,7 +167,7 @@ class MemoryActions(QObject):
     def _search(self, scope: tuple[int, str] | None) -> SearchDialog:
         if self.search_dialog is not None:
             self.search_dialog.close()
-        dialog = SearchDialog(self.ops.find, self.w.jump_to, scope, self.w)
+        dialog = SearchDialog(self.ops.find, self.nav.jump_to, scope, self.w)
         self.search_dialog = dialog
         dialog.show()
         dialog.query.setFocus()
@@ -201,7 +202,7 @@ class MemoryActions(QObject):
 
         def done(counts: dict[str, int]) -> None:
             dialog.reset()
-            self.w.statusBar().showMessage(
+            self.nav.tell(
                 f"Exported {counts['conversations']} conversations, {counts['messages']} messages and "
                 f"{counts['memories']} memories to {Path(path).name}.",
                 8000,
@@ -226,22 +227,23 @@ class MemoryActions(QObject):
 
         def done(added: Preview) -> None:
             dialog.reset()
-            self.w.statusBar().showMessage(f"Imported {added.describe()}.", 8000)
+            self.nav.tell(f"Imported {added.describe()}.", 8000)
 
         self.ops.apply_import(data, progress, done)
         self.ops.failed.connect(dialog.reset, Qt.ConnectionType.SingleShotConnection)
 
     def export_markdown(self) -> None:
-        if self.w.current_id is None:
+        here = self.nav.current_conversation()
+        if here is None:
             return
-        conversation_id = self.w.current_id
-        name = self.w.conversations.title_of(conversation_id).replace("/", "-") + ".md"
+        conversation_id, title = here
+        name = title.replace("/", "-") + ".md"
         path = dialogs.save_path(self.w, "Export Conversation", str(Path.home() / name), "Markdown (*.md)")
         if path:
             self.ops.export_markdown(
                 conversation_id,
                 Path(path),
-                lambda _: self.w.statusBar().showMessage(f"Saved {Path(path).name}.", 5000),
+                lambda _: self.nav.tell(f"Saved {Path(path).name}.", 5000),
             )
 
     def rebuild_index(self) -> None:
@@ -249,7 +251,7 @@ class MemoryActions(QObject):
 
         def done(count: int) -> None:
             dialog.reset()
-            self.w.statusBar().showMessage(f"Search index rebuilt ({count} memories embedded).", 6000)
+            self.nav.tell(f"Search index rebuilt ({count} memories embedded).", 6000)
 
         self.ops.rebuild_index(progress, done)
 
@@ -262,6 +264,5 @@ class MemoryActions(QObject):
             "Delete Everything",
         ):
             return
-        self.w.current_id = None
-        self.w.transcript_model.set_messages(None, [])
-        self.ops.delete_everything(lambda _: self.w.statusBar().showMessage("Everything was deleted.", 8000))
+        self.nav.close_conversation()
+        self.ops.delete_everything(lambda _: self.nav.tell("Everything was deleted.", 8000))

@@ -4,46 +4,50 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
 
 from app import dialogs
-from app.layout import side_width
 from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
 from memory.preferences.preference_store import Preference
 from memory.store.database import Message
 
 if TYPE_CHECKING:
-    from app.window_base import WindowBase
+    from app.controller import ChatController
+    from app.navigation import Navigation
 
 UNDO_SECONDS = 10
 
 
 class PreferenceActions(QObject):
-    def __init__(self, window: WindowBase) -> None:
-        super().__init__(window)
-        self.w = window
-        self.ops = window.controller.preference_ops
+    """The preferences panel and "Edit Reply…", placed and shown through the window's
+    :class:`app.navigation.Navigation`."""
+
+    def __init__(self, nav: Navigation, controller: ChatController) -> None:
+        self.w = nav.dialog_parent()  # the parent of its dialogs, nothing more
+        super().__init__(self.w)
+        self.nav = nav
+        self.ops = controller.preference_ops
         self.panel = PreferencesPanel()
         self.panel.file_label.setText(
             f"Also in a file you can edit in any editor: {self.ops.file.path} (changes apply when you save)."
         )
-        self.dock = QDockWidget("Preferences", window)
+        self.dock = QDockWidget("Preferences", self.w)
         self.dock.setObjectName("preferencesDock")
         self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
+        nav.add_side_panel(self.dock)
         self.panel_action = self.dock.toggleViewAction()
         self.panel_action.setText("&Preferences Panel")
         self.panel_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
-        window.memory_menu.insertAction(window.memory_menu.actions()[0], self.panel_action)
+        memory_menu = nav.menu("memory")
+        memory_menu.insertAction(memory_menu.actions()[0], self.panel_action)
         self._deleted: list[tuple[int, str]] = []
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
         self._undo_button = QPushButton("Undo Delete")
         self._undo_button.hide()
-        window.statusBar().addPermanentWidget(self._undo_button)
+        nav.add_status_widget(self._undo_button)
         self._connect()
         self.dock.visibilityChanged.connect(self._on_visible)
         self.ops.start()
@@ -52,7 +56,7 @@ class PreferenceActions(QObject):
         if visible:
             self.dock.raise_()  # its tab in front, whichever panel was showing
             if self.dock.width() < 620:  # room for the text next to the other columns
-                self.w.resizeDocks([self.dock], [side_width(self.w, 720)], Qt.Orientation.Horizontal)
+                self.nav.widen_side_panel(self.dock, 720)
 
     def _connect(self) -> None:
         p = self.panel
@@ -61,7 +65,7 @@ class PreferenceActions(QObject):
         p.add_requested.connect(self.add)
         p.history_requested.connect(self.show_history)
         p.rules_requested.connect(self.edit_rules)
-        p.evidence_requested.connect(self.w.jump_to_message)
+        p.evidence_requested.connect(self.nav.jump_to_message)
         p.model.edit_requested.connect(lambda i, t: self.ops.change("edit", i, t))
         p.model.category_requested.connect(lambda i, c: self.ops.change("set_category", i, c))
         self.ops.changed.connect(p.set_preferences)
@@ -76,7 +80,7 @@ class PreferenceActions(QObject):
                 self._deleted.append((pref.id, pref.status))
                 self._undo_button.show()
                 self._undo_timer.start()
-                self.w.statusBar().showMessage("Preference deleted.", UNDO_SECONDS * 1000)
+                self.nav.tell("Preference deleted.", UNDO_SECONDS * 1000)
         self.ops.change(name, *args)
 
     def _find(self, pref_id: int) -> Preference | None:
@@ -98,7 +102,7 @@ class PreferenceActions(QObject):
     def _on_problem(self, text: str) -> None:
         self.panel.show_problem(text)
         if text:
-            self.w.statusBar().showMessage(text, 15000)
+            self.nav.tell(text, 15000)
 
     def add(self) -> None:
         text = dialogs.ask_text(self.w, "Add a Preference", "What should Memoir always keep in mind?")

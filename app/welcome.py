@@ -28,7 +28,8 @@ from app.ops import call_in_gui, install_relay
 from memory.llm.discovery import FoundModel, scan
 
 if TYPE_CHECKING:
-    from app.window_base import WindowBase
+    from app.controller import ChatController
+    from app.navigation import Navigation
 
 WELCOMED = "welcomed"  # the key in the window's settings once the welcome was seen
 
@@ -120,22 +121,22 @@ class WelcomeDialog(QDialog):
         return self.models[rows[0].row()] if rows else None
 
 
-def show_welcome(window: WindowBase) -> None:
+def show_welcome(nav: Navigation, controller: ChatController) -> None:
     """Open the welcome (modeless, over the window); a model chosen there is used at once."""
     from dataclasses import replace
 
     from memory.runtime.paths import data_dir
 
-    settings = window.controller.settings
+    settings = controller.settings
     folders = [Path(f.strip()).expanduser() for f in settings.model_folders.split(os.pathsep) if f.strip()]
-    dialog = WelcomeDialog(data_dir(), folders, window)
+    dialog = WelcomeDialog(data_dir(), folders, nav.dialog_parent())
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def chosen() -> None:
         model = dialog.selected()
         if model is not None:
-            window.controller.apply_settings(replace(window.controller.settings, model_path=str(model.path)))
-            window.statusBar().showMessage(f"Loading {model.name}…", 5000)
+            controller.apply_settings(replace(controller.settings, model_path=str(model.path)))
+            nav.tell(f"Loading {model.name}…", 5000)
 
     dialog.accepted.connect(chosen)
     dialog.open()

@@ -47,8 +47,8 @@ class MainWindow(WindowBase):
         self._build_menus()
         self._build_status_bar()
         self._connect()
-        self.memory_actions = MemoryActions(self)
-        self.preference_actions = PreferenceActions(self)
+        self.memory_actions = MemoryActions(self, controller)  # each sees the window as Navigation
+        self.preference_actions = PreferenceActions(self, controller)
         # one side area, two tabs: side by side, the panels left the chat ~200 px at the default size
         self.tabifyDockWidget(self.memory_actions.dock, self.preference_actions.dock)
         restore_geometry(self, self.splitter, self.ui_state)
@@ -131,7 +131,7 @@ class MainWindow(WindowBase):
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addActions(
             [
-                action("&Welcome to Memoir…", lambda: show_welcome(self)),
+                action("&Welcome to Memoir…", lambda: show_welcome(self, self.controller)),
                 action("&About Memoir", lambda: dialogs.about(self)),
             ]
         )

@@ -10,13 +10,21 @@ before a scrub, so forgotten words leave this index as they leave the others.
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from memory.store.lexical import fts_query
 from memory.store.schema_memory import run_script
 
-if TYPE_CHECKING:  # the Store imports this module for its scrub
-    from memory.store.database import Store
+
+class Store(Protocol):
+    """What this module needs of :class:`memory.store.database.Store` (which imports this module
+    for its scrub, so it is not imported here)."""
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]: ...
+
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]: ...
+
 
 SCHEMA = """
 CREATE VIRTUAL TABLE conversation_fts USING fts5(text, tokenize='porter unicode61');

@@ -51,7 +51,7 @@ def test_a_model_found_on_this_computer_can_be_chosen_and_is_loaded(
     window = make_window(qtbot, memoir_home, FakeChatModel(["ok"]))
     qtbot.waitUntil(lambda: window.controller.state == ModelState.READY)
     window.controller.settings.model_folders = str(folder)
-    show_welcome(window)
+    show_welcome(window, window.controller)
     dialog = window.findChild(WelcomeDialog)
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=10000)
