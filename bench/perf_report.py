@@ -25,6 +25,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from memory.evaluation.report import environment  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results" / "perf.json"
 PLOTS = ROOT / "docs" / "perf"
 BENCHES = {
@@ -205,7 +209,8 @@ def main() -> int:
                 results.pop(name, None)  # never report an earlier run's figures as this run's
                 continue
             print(f"running {name}…", file=sys.stderr, flush=True)
-            results[name] = run(name)
+            # each benchmark says when and where it ran: `--only` keeps the others' earlier runs
+            results[name] = run(name) | environment(f"python bench/perf_report.py --only {name}")
             if "error" in results[name]:
                 print(f"{name} failed:\n{results[name]['error']}", file=sys.stderr)
         results["measured_at"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

@@ -20,7 +20,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench import tables_memory  # noqa: E402
+from bench import tables_memory, tables_perf  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BLOCK = re.compile(r"(<!-- table:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /table -->)", re.DOTALL)
@@ -203,6 +203,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "degenerate": degenerate,
     "locomo": tables_memory.locomo,
     "profile": tables_memory.profile,
+    "perf": tables_perf.perf,
 }
 
 
