@@ -27,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import tables_perf  # noqa: E402
 from memory.evaluation.report import environment  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "perf.json"
@@ -146,56 +147,6 @@ def plots(results: dict[str, Any]) -> list[Path]:
     return written
 
 
-def summary(results: dict[str, Any]) -> str:
-    lines = []
-    chat = results.get("chat", {})
-    if chat and "error" not in chat:
-        lines.append(
-            f"- First token: app {chat['app_ttft_s'] * 1000:.0f} ms, raw {chat['raw_ttft_s'] * 1000:.0f} ms; "
-            f"tokens/s app {chat['app_tokens_per_s']:.1f} vs raw {chat['raw_tokens_per_s']:.1f} "
-            f"(ratio {chat['tokens_per_s_ratio']:.3f}, goal ≥ 0.97)."
-        )
-        for key, label in (
-            ("twenty_turns", "plain"),
-            ("twenty_turns_with_memories", "with memories + preferences"),
-        ):
-            t = chat[key]
-            lines.append(
-                f"- 20 turns, {label}: {t['mean_evaluated']:.1f} prompt tokens evaluated per turn for "
-                f"{t['mean_new']:.1f} new ones, of a {t['mean_prompt']:.0f}-token prompt (turns 2–20)."
-            )
-    startup = results.get("startup", {})
-    if "median_seconds" in startup:
-        m = startup["median_seconds"]
-        lines.append(
-            f"- Start-up to a visible window: {m['unfrozen']:.2f} s unfrozen, {m['frozen']:.2f} s frozen "
-            f"(ratio {startup['frozen_over_unfrozen']:.2f})."
-        )
-    for row in results.get("scale", {}).get("sizes", []):
-        lines.append(
-            f"- {row['items']:,} items: retrieval p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms; "
-            f"RSS {row['rss_mb']} MB."
-        )
-    stall = results.get("gui_stall", {})
-    for key in ("streaming", "reflecting", "indexing", "importing"):
-        if key in stall:
-            r = stall[key]
-            lines.append(
-                f"- GUI while {key}: longest stall {r['longest_stall_ms']} ms, p99 {r['p99_stall_ms']} ms "
-                f"over {r['seconds']} s{'' if r['finished'] else ' (timed out)'}."
-            )
-    latency = results.get("latency", {})
-    if "ttft_with_memories_s" in latency:
-        lines.append(
-            f"- Latency: first token {latency['ttft_with_memories_s']} s with memories, "
-            f"{latency['ttft_plain_s']} s without; prompt speed ×{latency['prompt_speed_ratio']} "
-            "of raw Q4_1; "
-            f"one core busy ×{latency['busy_core_ratio']}; {latency['switch_back_evaluated']} tokens "
-            "evaluated on switching back."
-        )
-    return "\n".join(lines)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--plot-only", action="store_true")
@@ -218,7 +169,7 @@ def main() -> int:
         RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     for path in plots(results):
         print(f"wrote {path.relative_to(ROOT)}", file=sys.stderr)
-    print(summary(results))
+    print(tables_perf.perf())  # the README's table, from the file just written
     return 0
 
 

@@ -4,22 +4,19 @@ that say what made them (commit, date, machine, data and its sha256, split)."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.bench_scripts import bench_script
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def eval_module() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_eval", ROOT / "bench" / "eval.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script("eval")
 
 
 def test_quick_runs_write_results_with_their_provenance(tmp_path: Path) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
+
+from tests.bench_scripts import bench_script
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def readme_tables() -> Any:
-    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "bench" / "readme_tables.py")
-    assert spec is not None and spec.loader is not None
-    tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tables)
-    return tables
+    return bench_script("readme_tables")
 
 
 def test_readme_tables_match_their_results_files() -> None:
