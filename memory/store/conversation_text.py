@@ -102,7 +102,8 @@ def turn_neighbours(store: Store, ids: list[int]) -> dict[int, tuple[int | None,
     rows = store.query(
         f"SELECT i.id AS id, {around.format(f='max', op='<')} AS before,"
         f" {around.format(f='min', op='>')} AS after FROM memory_items i"
-        f" WHERE i.id IN ({marks}) AND i.kind = 'turn' AND i.conversation_id IS NOT NULL",
+        # "+i.kind": look the ids up by key; on the kind index SQLite would scan every turn
+        f" WHERE i.id IN ({marks}) AND +i.kind = 'turn' AND i.conversation_id IS NOT NULL",
         tuple(ids),
     )
     return {r["id"]: (r["before"], r["after"]) for r in rows}
