@@ -201,7 +201,12 @@ def evaluate(data: list[dict], cfg: dict) -> dict:
             centroid = d["vectors"][top].mean(axis=1)
             moved = d["qv"] + cfg["prf"] * centroid
             moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-            fused = cfg["wd"] * dense_all(moved @ d["vectors"].T, DEPTH) + d["bm25"]
+            moved_sims = moved @ d["vectors"].T
+            if cfg.get("prf_pool"):  # re-score the first round's candidates only (no second search)
+                pool = fused > 0
+                fused = cfg["wd"] * np.where(pool, np.maximum(0.0, moved_sims - 0.2) / 0.8, 0.0) + d["bm25"]
+            else:
+                fused = cfg["wd"] * dense_all(moved_sims, DEPTH) + d["bm25"]
         if cfg.get("lexprf"):
             fused = fused + cfg["lexprf"] * lexical_feedback(d, fused, cfg.get("lexprf_terms", 5))
         fused = spread(fused, d["sessions"], cfg["spread"])
@@ -244,6 +249,8 @@ def main() -> None:
     ]
     base = {"mode": "bm25", "wd": 0.8, "spread": 0.3, "session": 1.0, "prf": 0.3, "prf_m": 3}
     trials += [{**base, "wd": wd} for wd in (0.6, 1.0, 1.2)]
+    # feedback without a second search: the first round's candidates re-scored (cheaper at scale)
+    trials += [{**base, "prf": prf, "prf_pool": True} for prf in (0.2, 0.3, 0.4)]
     trials += [{**base, "lexprf": w, "lexprf_terms": n} for w in (0.2, 0.4, 0.6) for n in (3, 6)]
     for cfg in trials:
         print(json.dumps({**cfg, **evaluate(data, cfg)}), flush=True)
