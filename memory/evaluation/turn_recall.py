@@ -31,6 +31,7 @@ CITED_PER_CONVERSATION = 4  # questions per conversation answered by the model f
 # Swept for the topics method and reported beside it ("topics_sweep"); "topics" itself is measured
 # at the app's own weight (Fusion's default), never the best of the sweep on the data it reports.
 TOPIC_WEIGHTS = (1.0, 0.5, 0.25, 0.1)
+TOPIC_SHARES = (0.0, 0.25, 0.5, 1.0)  # a topic's turns gain this share of its score; swept likewise
 
 
 def reflect_sessions(ingested: Ingested, model: ChatModel, times: list[float], stats: list[Stats]) -> None:
@@ -110,6 +111,7 @@ def run(
     results: dict[str, tuple[list[dict[str, Any]], list[float]]] = {m: ([], []) for m in base}
     sweep: dict[float, tuple[list[dict[str, Any]], list[float]]] = {w: ([], []) for w in TOPIC_WEIGHTS}
     topics: tuple[list[dict[str, Any]], list[float]] = ([], [])
+    shares: dict[float, tuple[list[dict[str, Any]], list[float]]] = {w: ([], []) for w in TOPIC_SHARES}
     times: list[float] = []
     stats: list[Stats] = []
     ingest_seconds = 0.0
@@ -136,6 +138,9 @@ def run(
                 for weight in TOPIC_WEIGHTS:
                     ingested.retriever.fusion = replace(APP_FUSION, topic_weight=weight)
                     evaluate(ingested, "hybrid", *sweep[weight])
+                for share in TOPIC_SHARES:
+                    ingested.retriever.fusion = replace(APP_FUSION, topic_share=share)
+                    evaluate(ingested, "hybrid", *shares[share])
                 ingested.retriever.fusion = APP_FUSION
                 evaluate(ingested, "hybrid", *topics)
             ingested.memory.close()
@@ -158,6 +163,7 @@ def run(
         memories = sum(s.added for s in stats)
         checked = sum(s.valid + s.rejected for s in stats)
         out["topics_sweep"] = {str(w): swept[w]["overall"] for w in TOPIC_WEIGHTS}
+        out["topic_share_sweep"] = {str(w): summarise(*shares[w])["overall"] for w in TOPIC_SHARES}
         out["reflection"] = {
             "sessions": len(times),
             "seconds_per_session": round(statistics.mean(times), 2),

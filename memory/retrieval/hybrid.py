@@ -39,6 +39,9 @@ class Fusion:
     neighbour_share: float = 0.3
     # and this much times its conversation's BM25 (over all its turns, divided by the best's).
     conversation_weight: float = 1.0
+    # A topic memory's turns gain this share of its score (keys expanded with what reflection
+    # extracted); measured with `memoir bench locomo --methods topics --split tune` (README).
+    topic_share: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -176,18 +179,42 @@ class Retriever:
         """Turns gain from their neighbours and their conversation (``scores`` changed in place;
         neighbours that were no candidate join with what they gained)."""
         f = self.fusion
-        turns = [i for i in scores if i in found and found[i].kind == TURN]
-        neighbours = conversation_text.turn_neighbours(self.items.store, turns)
-        gained = spread(scores, neighbours, f.neighbour_share)
-        found |= self.items.many([i for i in gained if i not in found])
-        for i in gained:
-            ranks.setdefault(i, [None, None])
-        scores.update(gained)
+        if f.topic_share:
+            self._join(scores, ranks, found, self._from_topics(scores, found))
+        if f.neighbour_share:
+            turns = [i for i in scores if i in found and found[i].kind == TURN]
+            neighbours = conversation_text.turn_neighbours(self.items.store, turns)
+            self._join(scores, ranks, found, spread(scores, neighbours, f.neighbour_share))
         if f.conversation_weight:
             conversations = conversation_text.search(self.items.store, query, depth)
             for i, item in found.items():
                 if item.kind == TURN and scores.get(i, 0.0) > 0 and item.conversation_id in conversations:
                     scores[i] += f.conversation_weight * conversations[item.conversation_id]
+
+    def _from_topics(self, scores: dict[int, float], found: dict[int, MemoryItem]) -> dict[int, float]:
+        """New scores of the turns that scored topic memories came from: each gains topic_share of
+        its best such topic's score."""
+        topics = {i: s for i, s in scores.items() if i in found and found[i].kind == TOPIC and s > 0}
+        messages = [m for t in topics for m in found[t].message_ids]
+        turn_of = conversation_text.turns_of_messages(self.items.store, messages)
+        gain: dict[int, float] = {}
+        for topic, score in topics.items():
+            for turn in {turn_of[m] for m in found[topic].message_ids if m in turn_of}:
+                gain[turn] = max(gain.get(turn, 0.0), self.fusion.topic_share * score)
+        return {i: scores.get(i, 0.0) + g for i, g in gain.items()}
+
+    def _join(
+        self,
+        scores: dict[int, float],
+        ranks: dict[int, list[int | None]],
+        found: dict[int, MemoryItem],
+        gained: dict[int, float],
+    ) -> None:
+        """Take new scores in; items that were no candidate become one."""
+        found |= self.items.many([i for i in gained if i not in found])
+        for i in gained:
+            ranks.setdefault(i, [None, None])
+        scores.update(gained)
 
     def _fuse(
         self, dense: list[tuple[int, float]], lexical: list[tuple[int, float]], kinds: dict[int, str]

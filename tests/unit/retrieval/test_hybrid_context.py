@@ -105,3 +105,19 @@ def test_feedback_searches_again_with_the_moved_query(memory: MemoryService) -> 
     memory.retriever.fusion = OFF
     memory.search("glacier", k=3)
     assert len(calls) == 1
+
+
+def test_a_topic_memorys_turns_gain_a_share_of_its_score(memory: MemoryService, store: Store) -> None:
+    trip = store.query("SELECT id FROM conversations WHERE title = 'Trip'")[0]["id"]
+    answer = next(m for m in store.messages(trip) if m.content == ANSWER)
+    memory.items.add(
+        "topic", "The user hiked a glacier on the Icelandic south coast", message_ids=[answer.id]
+    )
+    memory.indexer.sync()
+    memory.retriever.fusion = replace(OFF, topic_weight=1.0)
+    alone = scores(memory, "glacier south coast")
+    memory.retriever.fusion = replace(OFF, topic_weight=1.0, topic_share=0.5)
+    shared = scores(memory, "glacier south coast")
+    topic = "The user hiked a glacier on the Icelandic south coast"
+    assert shared[ANSWER] == pytest.approx(alone.get(ANSWER, 0.0) + 0.5 * alone[topic])
+    assert shared[QUESTION] == pytest.approx(alone[QUESTION])  # not among the topic's sources
