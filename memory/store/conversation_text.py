@@ -111,13 +111,14 @@ def turn_neighbours(store: Store, ids: list[int]) -> dict[int, tuple[int | None,
 
 def turns_of_messages(store: Store, message_ids: list[int]) -> dict[int, int]:
     """The active turn item of each message that has one."""
-    if not message_ids:
+    unique = tuple(dict.fromkeys(message_ids))  # two topics may come from the same message
+    if not unique:
         return {}
-    marks = ",".join("?" * len(message_ids))
+    marks = ",".join("?" * len(unique))
     rows = store.query(
         "SELECT im.message_id AS message, i.id AS item FROM memory_item_messages im"
         f" JOIN memory_items i ON i.id = im.item_id WHERE im.message_id IN ({marks})"
         " AND +i.kind = 'turn' AND i.status = 'active'",
-        tuple(dict.fromkeys(message_ids)),
+        unique,
     )
     return {r["message"]: r["item"] for r in rows}

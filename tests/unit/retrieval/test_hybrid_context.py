@@ -113,6 +113,7 @@ def test_a_topic_memorys_turns_gain_a_share_of_its_score(memory: MemoryService, 
     memory.items.add(
         "topic", "The user hiked a glacier on the Icelandic south coast", message_ids=[answer.id]
     )
+    memory.items.add("topic", "Sólheimajökull is a glacier", message_ids=[answer.id])  # the same source
     memory.indexer.sync()
     memory.retriever.fusion = replace(OFF, topic_weight=1.0)
     alone = scores(memory, "glacier south coast")
