@@ -31,6 +31,7 @@ RUNS: dict[str, tuple[str, list[str], bool]] = {
         f"locomo_{split}": (LOCOMO, ["locomo", "--split", split, "--methods", "bm25,dense,hybrid"], False)
         for split in ("tune", "check", "all")
     },
+    "locomo_topics_tune": (LOCOMO, ["locomo", "--split", "tune", "--methods", "hybrid,topics"], True),
     "profile_selector_tune": (MSC, ["profile", "--split", "tune", "--selector", SELECTOR_SWEEP], False),
     "profile_selector_check": (MSC, ["profile", "--split", "check", "--selector", "0.15"], False),
     "profile_raw_check": (MSC, ["profile", "--split", "check", "--raw-turns"], False),

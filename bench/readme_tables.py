@@ -204,6 +204,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "locomo": tables_memory.locomo,
     "profile": tables_memory.profile,
     "perf": tables_perf.perf,
+    "topics": tables_memory.topics,
 }
 
 

@@ -103,3 +103,31 @@ def _only(selector_run: dict[str, Any]) -> dict[str, Any]:
     """A selector run at one threshold, as a row."""
     (scores,) = selector_run["selector"].values()
     return {**selector_run, **scores}
+
+
+def topics() -> str:
+    run = _load("locomo_topics_tune.json")
+    methods = run["methods"]
+    rows = [("hybrid, turns only", methods["hybrid"]["overall"])]
+    rows.append(
+        (
+            f"**turns + topics, the app's weight {methods['topics']['topic_weight']}**",
+            methods["topics"]["overall"],
+        )
+    )
+    rows += [(f"turns + topics, weight {w}", r) for w, r in run["topics_sweep"].items()]
+    rows += [
+        (f"turns + topics, turns gain {s} of their topics' score", r)
+        for s, r in run["topic_share_sweep"].items()
+    ]
+    lines = ["| tune (conv-26, -30, -41), " + f"{run['questions']} questions | R@1 | R@5 | R@10 | R@25 |"]
+    lines.append("| --- | --- | --- | --- | --- |")
+    lines += [f"| {name} | " + " | ".join(_r(r[f"recall@{k}"]) for k in KS) + " |" for name, r in rows]
+    r = run["reflection"]
+    reflection = (
+        f"Reflection: {r['sessions']} sessions, {r['seconds_per_session']} s each (answers the bench had "
+        "asked before are replayed from its cache), "
+        f"{r['new_memories_per_session']} new memories per session, {_r(r['validated_share'])} of the "
+        f"model's summaries validated, {r['failed_sessions']} failed."
+    )
+    return "\n".join(lines) + "\n\n" + reflection + " " + _provenance([run]) + "\n"

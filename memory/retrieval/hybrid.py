@@ -40,7 +40,8 @@ class Fusion:
     # and this much times its conversation's BM25 (over all its turns, divided by the best's).
     conversation_weight: float = 1.0
     # A topic memory's turns gain this share of its score (keys expanded with what reflection
-    # extracted); measured with `memoir bench locomo --methods topics --split tune` (README).
+    # extracted). Off: on LoCoMo tune with SmolLM2's topics, 0.25 / 0.5 / 1.0 lowered R@5 from 0.683
+    # to 0.674 / 0.660 / 0.654 (bench/results/locomo_topics_tune.json); a better extractor may differ.
     topic_share: float = 0.0
 
 
