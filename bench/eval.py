@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/eval.py                 # all (hours: reflection and the loop use the model)
     .venv/bin/python bench/eval.py --no-model      # only those that need no chat model (minutes)
-    .venv/bin/python bench/eval.py --only locomo_check,profile_raw_check
+    .venv/bin/python bench/eval.py --only turn_recall_check,profile_raw_check
     .venv/bin/python bench/eval.py --quick --results DIR   # the plumbing, on synthetic files
 
 Each run is a `memoir bench ...` command (the app's own code path) writing bench/results/<name>.json
@@ -28,10 +28,14 @@ SELECTOR_SWEEP = "0,0.05,0.1,0.15,0.2,0.25,0.3"
 # name -> (data file, arguments after `memoir bench`, needs the chat model)
 RUNS: dict[str, tuple[str, list[str], bool]] = {
     **{
-        f"locomo_{split}": (LOCOMO, ["locomo", "--split", split, "--methods", "bm25,dense,hybrid"], False)
+        f"turn_recall_{split}": (
+            LOCOMO,
+            ["locomo", "--split", split, "--methods", "bm25,dense,hybrid"],
+            False,
+        )
         for split in ("tune", "check", "all")
     },
-    "locomo_topics_tune": (LOCOMO, ["locomo", "--split", "tune", "--methods", "hybrid,topics"], True),
+    "turn_recall_topics_tune": (LOCOMO, ["locomo", "--split", "tune", "--methods", "hybrid,topics"], True),
     "profile_selector_tune": (MSC, ["profile", "--split", "tune", "--selector", SELECTOR_SWEEP], False),
     "profile_selector_check": (MSC, ["profile", "--split", "check", "--selector", "0.15"], False),
     "profile_raw_check": (MSC, ["profile", "--split", "check", "--raw-turns"], False),

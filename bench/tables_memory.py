@@ -35,10 +35,10 @@ def _provenance(runs: list[dict[str, Any]]) -> str:
 
 
 def locomo() -> str:
-    runs = [(split, _load(f"locomo_{split}.json")) for split in ("tune", "check", "all")]
+    runs = [(split, _load(f"turn_recall_{split}.json")) for split in ("tune", "check", "all")]
     rows = []
     for split, run in runs:
-        before = RESULTS / f"locomo_{split}_before_levers.json"
+        before = RESULTS / f"turn_recall_{split}_before_levers.json"
         if before.exists():  # the same retriever before the levers below were added
             old = _load(before.name)
             rows.append(
@@ -106,7 +106,7 @@ def _only(selector_run: dict[str, Any]) -> dict[str, Any]:
 
 
 def topics() -> str:
-    run = _load("locomo_topics_tune.json")
+    run = _load("turn_recall_topics_tune.json")
     methods = run["methods"]
     rows = [("hybrid, turns only", methods["hybrid"]["overall"])]
     rows.append(

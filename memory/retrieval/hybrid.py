@@ -41,7 +41,7 @@ class Fusion:
     conversation_weight: float = 1.0
     # A topic memory's turns gain this share of its score (keys expanded with what reflection
     # extracted). Off: on LoCoMo tune with SmolLM2's topics, 0.25 / 0.5 / 1.0 lowered R@5 from 0.683
-    # to 0.674 / 0.660 / 0.654 (bench/results/locomo_topics_tune.json); a better extractor may differ.
+    # to 0.674 / 0.660 / 0.654 (bench/results/turn_recall_topics_tune.json); a better extractor may differ.
     topic_share: float = 0.0
 
 

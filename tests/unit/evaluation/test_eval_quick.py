@@ -23,10 +23,12 @@ def test_quick_runs_write_results_with_their_provenance(tmp_path: Path) -> None:
     bench = eval_module()
     results = tmp_path / "results"
     assert (
-        bench.main(["--quick", "--results", str(results), "--only", "locomo_check,profile_selector_check"])
+        bench.main(
+            ["--quick", "--results", str(results), "--only", "turn_recall_check,profile_selector_check"]
+        )
         == 0
     )
-    locomo = json.loads((results / "locomo_check.json").read_text())
+    locomo = json.loads((results / "turn_recall_check.json").read_text())
     assert locomo["split"] == "check" and locomo["questions"] == 4  # conv-42 and conv-43, two each
     assert locomo["command"] == "memoir bench locomo --split check --methods bm25,dense,hybrid"
     assert set(locomo["methods"]) == {"bm25", "dense", "hybrid"}
@@ -46,4 +48,4 @@ def test_quick_never_writes_over_the_committed_results() -> None:
 
 def test_an_unknown_run_is_named() -> None:
     with pytest.raises(SystemExit):
-        eval_module().main(["--only", "locomo_everything", "--quick", "--results", "/nonexistent"])
+        eval_module().main(["--only", "turn_recall_everything", "--quick", "--results", "/nonexistent"])
