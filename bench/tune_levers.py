@@ -20,6 +20,7 @@ import itertools
 import json
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from memory.evaluation import report  # noqa: E402
 from memory.evaluation.dataset import KS, questions_of, recall, sessions_of  # noqa: E402
 from memory.store.items import DENSE_TEXT, TurnText, turn_index_text  # noqa: E402
 from memory.store.lexical import content_words, fts_query  # noqa: E402
+from memory.store.time_words import day_name  # noqa: E402
 
 DEPTH = 50
 
@@ -46,7 +48,7 @@ def turns_of(sample: dict) -> list[dict]:
                 {
                     **turn,
                     "session": number,
-                    "when": when.strftime("%d %B %Y"),
+                    "when": when,
                     "previous": f"{prev['speaker']}: {prev['text']}" if prev else None,
                     "next": f"{nxt['speaker']}: {nxt['text']}" if nxt else None,
                 }
@@ -93,12 +95,17 @@ def spread(scores: np.ndarray, sessions: np.ndarray, share: float) -> np.ndarray
     return scores + share * np.maximum(left, right)
 
 
-def sample_data(sample: dict, embedder: CachedEmbedder, lex_layout: TurnText, use_next: bool) -> dict:
+def sample_data(
+    sample: dict, embedder: CachedEmbedder, lex_layout: TurnText, use_next: bool, dated: bool = False
+) -> dict:
+    """``dated``: each session's document starts with its date (the app's conversation documents
+    hold the days of their turns)."""
     turns = turns_of(sample)
     lex = [
         turn_index_text(
             t["text"],
             speaker=t["speaker"],
+            when=t["when"],
             caption=t.get("blip_caption"),
             previous=t["previous"],
             layout=lex_layout,
@@ -115,7 +122,8 @@ def sample_data(sample: dict, embedder: CachedEmbedder, lex_layout: TurnText, us
     qv = embedder.embed([q.text for q in questions])
     sessions = np.array([t["session"] for t in turns])
     session_ids = sorted(set(sessions.tolist()))
-    session_text = [" ".join(lex[i] for i in np.flatnonzero(sessions == s)) for s in session_ids]
+    days = {t["session"]: day_name(t["when"]) + " " if dated else "" for t in turns}
+    session_text = [days[s] + " ".join(lex[i] for i in np.flatnonzero(sessions == s)) for s in session_ids]
     session_vec = np.stack([vectors[sessions == s].mean(axis=0) for s in session_ids])
     session_vec /= np.linalg.norm(session_vec, axis=1, keepdims=True)
     conn = sqlite3.connect(":memory:")
@@ -254,6 +262,14 @@ def main() -> None:
     trials += [{**base, "lexprf": w, "lexprf_terms": n} for w in (0.2, 0.4, 0.6) for n in (3, 6)]
     for cfg in trials:
         print(json.dumps({**cfg, **evaluate(data, cfg)}), flush=True)
+    # Dates, on top of the choice: time expressions resolved in the lexical text (memory/store/
+    # time_words.py), the session's date in its document, both (the app's choice).
+    base = {"mode": "bm25", "wd": 0.8, "spread": 0.3, "session": 1.0, "prf": 0.3, "prf_m": 3}
+    for times, dated in ((True, False), (False, True), (True, True)):
+        layout = replace(lex_layout, times=times)
+        dated_data = [sample_data(s, embedder, layout, False, dated=dated) for s in samples]
+        result = evaluate(dated_data, base)
+        print(json.dumps({**base, "times": times, "dated": dated, **result}), flush=True)
 
 
 if __name__ == "__main__":

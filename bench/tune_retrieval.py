@@ -52,7 +52,7 @@ def turns_of(sample: dict) -> list[dict]:
         following = [None, *turns[:-1]]
         for turn, prev in zip(turns, following, strict=True):
             previous = f"{prev['speaker']}: {prev['text']}" if prev else None
-            rows.append({**turn, "when": when.strftime("%d %B %Y"), "previous": previous})
+            rows.append({**turn, "when": when, "previous": previous})
     return rows
 
 

@@ -100,7 +100,7 @@ def ingest(
                     turn["text"],
                     speaker=turn["speaker"],
                     caption=turn.get("blip_caption"),
-                    when=when.strftime("%d %B %Y"),
+                    when=when,
                     previous=previous,
                     layout=layout,
                 )

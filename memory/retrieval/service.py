@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 from memory.embed.minilm import Embedder
@@ -66,7 +67,11 @@ class MemoryService:
             TURN,
             message.content,
             index_text=turn_index_text(
-                message.content, speaker=speaker, previous=previous, layout=LEXICAL_TEXT
+                message.content,
+                speaker=speaker,
+                when=written(message),
+                previous=previous,
+                layout=LEXICAL_TEXT,
             ),
             embed_text=turn_index_text(message.content, speaker=speaker, layout=DENSE_TEXT),
             conversation_id=message.conversation_id,
@@ -126,6 +131,14 @@ class MemoryService:
 
     def close(self) -> None:
         self.index.close()
+
+
+def written(message: Message) -> date | None:
+    """The day a message was written (its time expressions are resolved against it)."""
+    try:
+        return datetime.fromisoformat(message.created_at).date()
+    except (TypeError, ValueError):
+        return None
 
 
 def open_memory(

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any, Protocol
 
 from memory.store.lexical import fts_query
 from memory.store.schema_memory import run_script
+from memory.store.time_words import day_name
 
 
 class Store(Protocol):
@@ -55,18 +57,30 @@ def m011_conversation_text(conn: sqlite3.Connection) -> None:
 
 
 def refresh(conn: sqlite3.Connection) -> int:
-    """Rebuild the rows of stale conversations (inside the caller's transaction); how many."""
+    """Rebuild the rows of stale conversations (inside the caller's transaction); how many. A row
+    is the days its turns were written ("8 May 2023": questions name days and months) and the
+    turns' indexed text."""
     stale = [row[0] for row in conn.execute("SELECT conversation_id FROM conversation_fts_stale")]
     for conversation_id in stale:
         conn.execute("DELETE FROM conversation_fts WHERE rowid = ?", (conversation_id,))
-        conn.execute(
-            "INSERT INTO conversation_fts(rowid, text) SELECT ?, group_concat(index_text, ' ')"
-            " FROM (SELECT index_text FROM memory_items WHERE conversation_id = ? AND kind = 'turn'"
-            " AND status = 'active' ORDER BY id) HAVING count(*) > 0",
-            (conversation_id, conversation_id),
-        )
+        rows = conn.execute(
+            "SELECT occurred_at, index_text FROM memory_items WHERE conversation_id = ? AND kind = 'turn'"
+            " AND status = 'active' ORDER BY id",
+            (conversation_id,),
+        ).fetchall()
+        if rows:
+            days = " ".join(dict.fromkeys(_day(occurred) for occurred, _ in rows))
+            text = " ".join([days, *(index_text for _, index_text in rows)]).strip()
+            conn.execute("INSERT INTO conversation_fts(rowid, text) VALUES (?, ?)", (conversation_id, text))
     conn.execute("DELETE FROM conversation_fts_stale")
     return len(stale)
+
+
+def _day(occurred_at: str) -> str:
+    try:
+        return day_name(date.fromisoformat(occurred_at[:10]))
+    except ValueError:
+        return ""
 
 
 def search(store: Store, text: str, k: int) -> dict[int, float]:

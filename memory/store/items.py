@@ -6,12 +6,14 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from memory.store.database import Store, now
 from memory.store.forgetting import forget_item
 from memory.store.lexical import content_words, fts_query, porter
 from memory.store.sources import FACTS, USER
+from memory.store.time_words import day_name, resolved
 
 TURN, TOPIC, PREFERENCE = "turn", "topic", "preference"
 ACTIVE = "active"
@@ -57,11 +59,13 @@ class TurnText:
     date: bool = False
     caption: bool = True
     previous: bool = False
+    times: bool = False  # the days its time expressions name ("yesterday" -> "(on 7 May 2023)")
 
 
 # The measured choice (bench/tune_retrieval.py): the previous turn lifts BM25 recall@5 on LoCoMo dev
 # from 0.53 to 0.59, because answers often lack the words their question used; it blurs vectors.
-LEXICAL_TEXT = TurnText(previous=True)
+# Resolved times (memory/store/time_words.py), chosen on LoCoMo tune (README): lexical text only.
+LEXICAL_TEXT = TurnText(previous=True, times=True)
 DENSE_TEXT = TurnText()
 
 
@@ -69,19 +73,21 @@ def turn_index_text(
     text: str,
     *,
     speaker: str | None = None,
-    when: str | None = None,
+    when: date | None = None,
     caption: str | None = None,
     previous: str | None = None,
     layout: TurnText = TurnText(),
 ) -> str:
     parts = []
     if layout.date and when:
-        parts.append(f"[{when}]")
+        parts.append(f"[{day_name(when)}]")
     parts.append(f"{speaker}: {text}" if layout.speaker and speaker else text)
     if layout.caption and caption:
         parts.append(f"(shared a photo: {caption})")
     if layout.previous and previous:
         parts.append(f"(in reply to: {previous})")
+    if layout.times and when and (days := resolved(text, when)):
+        parts.append(days)
     return " ".join(parts)
 
 
