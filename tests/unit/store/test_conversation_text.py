@@ -84,3 +84,13 @@ def test_neighbours_are_the_active_turns_around_in_the_same_conversation(store: 
         conn.execute("UPDATE memory_items SET status = 'archived' WHERE id = ?", (second,))
     around = conversation_text.turn_neighbours(store, [first, third, topic, elsewhere])
     assert around == {first: (None, third), third: (first, None), elsewhere: (None, None)}
+
+
+def test_a_conversation_is_found_by_the_day_it_happened(store: Store) -> None:
+    items = ItemStore(store)
+    july = store.create_conversation().id  # first: on a tie it would come first
+    items.add(TURN, "We talked about the garden", conversation_id=july, occurred_at="2023-07-04T10:00:00")
+    june = store.create_conversation().id
+    items.add(TURN, "We talked about the garden", conversation_id=june, occurred_at="2023-06-27T10:00:00")
+    found = conversation_text.search(store, "What did we say about the garden in June?", 5)
+    assert found[june] == 1.0 and found[july] < 1.0
