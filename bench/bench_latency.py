@@ -12,7 +12,9 @@ Reports (top-level JSON keys):
   quiet;
 - ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
   ~2,000-token conversation (another conversation answered in between);
-- ``ttft_during_reflection_s``: not measured by this script yet (null).
+- ``ttft_during_reflection_s``: median time to first token for a message sent while a reflection pass
+  runs: the pass gives way at its next token (the app sets the same stop event), then the reply is
+  answered as in ``ttft_with_memories_s``; from sending to the first token.
 The model is loaded as the app loads it (``load_chat_model``: its form, its threads, and a
 conversation cache folder, here a temporary one).
 ``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair.
@@ -32,6 +34,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -163,6 +166,63 @@ def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
     return out
 
 
+def _reflect(
+    assistant: Assistant, model: LlamaChatModel, settings: Settings, stop: threading.Event, out: list[Any]
+) -> None:
+    """(the model lane) One reflection pass, stopping when ``stop`` is set."""
+    out.append(assistant.reflect_pending(model, settings, should_stop=stop.is_set))
+
+
+def during_reflection(model: LlamaChatModel, trials: int = 8) -> dict[str, Any]:
+    """A message sent while reflection runs, as the app's model lane handles it: the pass stops at its
+    next token (``should_stop``), the lane frees, the reply runs."""
+    texts, questions = turns_and_questions()
+    embedder = default_embedder()
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "reflecting.db")
+        memory = MemoryService(store, Path(tmp) / "index", embedder)
+        assistant = Assistant(store, seed=1)
+        for text in PREFERENCES:
+            assistant.preferences.accept(assistant.preferences.add(text))
+        assistant.attach(memory)
+        settings = Settings(max_tokens=8, temperature=0.0)  # the app's memories per answer
+        conversation = store.create_conversation()
+        waits, gave_way, yields = [], 0, []
+        for question in rng.sample(questions, trials):
+            past = store.create_conversation()  # a finished conversation, queued for reflection
+            start = rng.randrange(len(texts) - 30)
+            for n, text in enumerate(texts[start : start + 30]):
+                memory.remember_message(
+                    store.add_message(past.id, "user" if n % 2 == 0 else "assistant", text)
+                )
+            memory.indexer.sync()
+            assistant.jobs().enqueue(past.id)
+            stop = threading.Event()
+            passes: list[Any] = []
+            lane = threading.Thread(target=_reflect, args=(assistant, model, settings, stop, passes))
+            lane.start()
+            time.sleep(rng.uniform(0.5, 2.5))  # the message comes in somewhere in the pass
+            sent = time.perf_counter()
+            assistant.chat.send(conversation.id, question)
+            stop.set()
+            lane.join()
+            freed = time.perf_counter() - sent
+            gave_way += bool(passes and passes[0].gave_way)
+            result = assistant.reply(conversation.id, model, settings)
+            first = result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token
+            waits.append(freed + first)
+            yields.append(freed)
+        memory.close()
+        store.close()
+    return {
+        "ttft_s": round(statistics.median(waits), 3),
+        "lane_freed_s": round(statistics.median(yields), 3),  # from sending until reflection gave way
+        "trials": trials,
+        "passes_interrupted": gave_way,  # the others had finished before the message came
+    }
+
+
 def switch_back(model: LlamaChatModel) -> int:
     """Tokens evaluated by the first reply after coming back to a ~2,000-token conversation."""
     texts, _questions = turns_and_questions()
@@ -238,9 +298,10 @@ def main() -> int:
         busy = app_generation_rate(model)
     raw_generation = raw_generation_rate(model._llama)
     waits = ttft(model, args.items, args.turns)
+    reflecting = during_reflection(model)
     result |= {
         "ttft_with_memories_s": waits["with_memories"]["ttft_s"],
-        "ttft_during_reflection_s": None,
+        "ttft_during_reflection_s": reflecting["ttft_s"],
         "ttft_plain_s": waits["plain"]["ttft_s"],
         "prompt_speed_ratio": round(app_prompt / raw_prompt, 2),
         "busy_core_ratio": round(busy / quiet, 2),
@@ -248,6 +309,7 @@ def main() -> int:
         "tokens_per_s_ratio": round(quiet / raw_generation, 2),
         "detail": {
             "turns": waits,
+            "during_reflection": reflecting,
             "prompt_tokens_per_s": {"app": round(app_prompt, 1), "raw_packaged_q4_1": round(raw_prompt, 1)},
             "generation_tokens_per_s": {
                 "quiet": round(quiet, 1),
