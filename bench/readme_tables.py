@@ -158,6 +158,16 @@ def latency() -> str:
         ),
         ("generation tokens/s, app's streaming ÷ raw (target ≥ 0.97)", f"{run['tokens_per_s_ratio']}"),
     ]
+    reflecting = detail.get("during_reflection")
+    if reflecting:  # right under the wait it is part of
+        rows.insert(
+            3,
+            (
+                f"of which waiting for reflection to give way (median of {reflecting['trials']}, "
+                f"{reflecting['passes_interrupted']} passes interrupted)",
+                f"{reflecting['lane_freed_s']} s",
+            ),
+        )
     lines = ["| measure | value |", "| --- | --- |"] + [f"| {a} | {b} |" for a, b in rows]
     prompt, generation = detail["prompt_tokens_per_s"], detail["generation_tokens_per_s"]
     speeds = (
