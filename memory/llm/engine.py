@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from memory.llm.prefill import Interrupted, prefill
 from memory.llm.state_cache import MIN_GAIN, StateCache
 from memory.runtime.text import json_from_model
 
@@ -102,10 +103,6 @@ class ChatModel(Protocol):
     ) -> Any: ...
 
     def close(self) -> None: ...
-
-
-class Interrupted(Exception):
-    """A background generation gave way to the user (it is retried later, not counted as failed)."""
 
 
 def check_model_file(path: Path) -> None:
@@ -319,6 +316,7 @@ class LlamaChatModel:
         self._holding_reply = False  # and the reflection prompt's own is not worth keeping
         if len(prompt) + max_tokens > self.n_ctx:
             raise ValueError(f"prompt of {len(prompt)} tokens leaves no room in a {self.n_ctx} context")
+        prefill(self._llama, prompt, self.cached_prefix(prompt), should_stop)  # it can give way
         text = ""
         chunks = self._llama.create_completion(
             prompt=prompt, max_tokens=max_tokens, temperature=0.0, grammar=grammar, stream=True

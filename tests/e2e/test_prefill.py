@@ -1,0 +1,61 @@
+"""Reflection reads its prompt in chunks and gives way between them (the packaged model): the same
+logits as one evaluation, an interruption within a chunk, and the same answer after one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memory.llm.engine import Interrupted, LlamaChatModel
+from memory.llm.prefill import PREFILL_CHUNK, prefill
+from tests.e2e.test_state_cache import LONG, fresh_logits
+
+SCHEMA = {  # a short answer: the tiny model can loop inside a free string
+    "type": "object",
+    "properties": {"about_a_garden": {"type": "boolean"}, "mentions": {"type": "integer"}},
+    "required": ["about_a_garden", "mentions"],
+}
+ASK = [
+    {"role": "user", "content": LONG + "\nWas this about a garden, and how often was rain mentioned? JSON."}
+]
+
+
+@pytest.fixture
+def model(smollm2: Path) -> Iterator[LlamaChatModel]:
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    yield loaded
+    loaded.close()
+
+
+def test_chunks_give_the_logits_of_one_evaluation(model: LlamaChatModel, smollm2: Path) -> None:
+    prompt = model.format_prompt(ASK)
+    assert len(prompt) > 2 * PREFILL_CHUNK  # several chunks
+    prefill(model._llama, prompt, 0, lambda: False)
+    assert model._llama.n_tokens == len(prompt) - 1
+    model._llama.eval(prompt[-1:])
+    llama = model._llama
+    chunked = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+    np.testing.assert_allclose(chunked, fresh_logits(smollm2, prompt), rtol=1e-3, atol=1e-3)
+
+
+def test_reflection_gives_way_within_a_chunk_and_answers_the_same_afterwards(
+    model: LlamaChatModel, smollm2: Path
+) -> None:
+    looks = []
+
+    def stop_after_first_chunk() -> bool:
+        looks.append(model._llama.n_tokens)
+        return len(looks) > 1
+
+    with pytest.raises(Interrupted):
+        model.complete_json(ASK, SCHEMA, max_tokens=64, should_stop=stop_after_first_chunk)
+    assert looks == [0, PREFILL_CHUNK]  # it stopped after one chunk, not at the end of the prompt
+    again = model.complete_json(ASK, SCHEMA, max_tokens=64)  # resumes from the chunk it had read
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    try:
+        assert again == fresh.complete_json(ASK, SCHEMA, max_tokens=64)
+    finally:
+        fresh.close()
