@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sqlite3
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -28,11 +27,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.tune_retrieval import CachedEmbedder  # noqa: E402
+from bench.tune_retrieval import CachedEmbedder, bm25_scores  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.dataset import KS, questions_of, recall, sessions_of  # noqa: E402
 from memory.store.items import DENSE_TEXT, TurnText, turn_index_text  # noqa: E402
-from memory.store.lexical import content_words, fts_query  # noqa: E402
+from memory.store.lexical import content_words  # noqa: E402
 from memory.store.time_words import day_name  # noqa: E402
 
 DEPTH = 50
@@ -58,21 +57,10 @@ def turns_of(sample: dict) -> list[dict]:
 
 def bm25_all(texts: list[str], queries: list[str], depth: int) -> np.ndarray:
     """Normalised BM25 (divided by the query's best) of each text, 0 beyond ``depth``."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
-    conn.executemany("INSERT INTO f(rowid, t) VALUES (?, ?)", list(enumerate(texts)))
     out = np.zeros((len(queries), len(texts)))
-    for qi, q in enumerate(queries):
-        fq = fts_query(q)
-        if not fq:
-            continue
-        rows = conn.execute(
-            "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (fq, depth)
-        ).fetchall()
-        if rows:
-            top = rows[0][1] or 1.0
-            for r, s in rows:
-                out[qi, int(r)] = s / top
+    for qi, hits in enumerate(bm25_scores(texts, queries, depth)):
+        for row, score in hits:
+            out[qi, row] = score / (hits[0][1] or 1.0)
     return out
 
 
@@ -126,23 +114,9 @@ def sample_data(
     session_text = [days[s] + " ".join(lex[i] for i in np.flatnonzero(sessions == s)) for s in session_ids]
     session_vec = np.stack([vectors[sessions == s].mean(axis=0) for s in session_ids])
     session_vec /= np.linalg.norm(session_vec, axis=1, keepdims=True)
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
-    conn.executemany("INSERT INTO f(rowid, t) VALUES (?, ?)", list(enumerate(lex)))
 
     def one_bm25(text: str) -> np.ndarray:
-        row = np.zeros(len(lex))
-        fq = fts_query(text)
-        hits = (
-            conn.execute(
-                "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (fq, DEPTH)
-            ).fetchall()
-            if fq
-            else []
-        )
-        for r, sc in hits:
-            row[int(r)] = sc / (hits[0][1] or 1.0)
-        return row
+        return bm25_all(lex, [text], DEPTH)[0]
 
     df: dict[str, int] = {}
     for t in turns:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from memory.embed.minilm import Embedder
 from memory.index.vector_index import Index
+from memory.store import conversation_text
 from memory.store.items import ItemStore
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Indexer:
             self.items.mark_indexed(batch)  # after the upsert: a crash between re-embeds, never loses
             done += len(batch)
             progress(done)
+        if not stop():  # the conversation documents too, so a search does not rebuild them
+            conversation_text.refresh_stale(self.items.store)
         return done
 
     def check(self) -> Consistency:

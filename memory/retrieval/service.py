@@ -134,11 +134,13 @@ class MemoryService:
 
 
 def written(message: Message) -> date | None:
-    """The day a message was written (its time expressions are resolved against it)."""
+    """The day a message was written, on the user's clock (stamps are UTC: at 00:30 in Lisbon's
+    summer it is still yesterday in UTC); its time expressions are resolved against it."""
     try:
-        return datetime.fromisoformat(message.created_at).date()
+        stamp = datetime.fromisoformat(message.created_at)
     except (TypeError, ValueError):
         return None
+    return (stamp.astimezone() if stamp.tzinfo else stamp).date()
 
 
 def open_memory(

@@ -76,6 +76,13 @@ def refresh(conn: sqlite3.Connection) -> int:
     return len(stale)
 
 
+def refresh_stale(store: Store) -> None:
+    """Rebuild the stale rows, if any, in a transaction of their own."""
+    if store.query("SELECT 1 FROM conversation_fts_stale LIMIT 1"):
+        with store.transaction() as conn:
+            refresh(conn)
+
+
 def _day(occurred_at: str) -> str:
     try:
         return day_name(date.fromisoformat(occurred_at[:10]))
@@ -89,9 +96,7 @@ def search(store: Store, text: str, k: int) -> dict[int, float]:
     query = fts_query(text)
     if not query:
         return {}
-    if store.query("SELECT 1 FROM conversation_fts_stale LIMIT 1"):
-        with store.transaction() as conn:
-            refresh(conn)
+    refresh_stale(store)  # normally done already, on the index lane (Indexer.sync)
     rows = store.query(
         "SELECT rowid AS id, -bm25(conversation_fts) AS score FROM conversation_fts"
         " WHERE conversation_fts MATCH ? ORDER BY bm25(conversation_fts) LIMIT ?",

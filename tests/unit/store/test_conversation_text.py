@@ -94,3 +94,16 @@ def test_a_conversation_is_found_by_the_day_it_happened(store: Store) -> None:
     items.add(TURN, "We talked about the garden", conversation_id=june, occurred_at="2023-06-27T10:00:00")
     found = conversation_text.search(store, "What did we say about the garden in June?", 5)
     assert found[june] == 1.0 and found[july] < 1.0
+
+
+def test_indexing_rebuilds_the_rows_so_a_search_need_not(store: Store, tmp_path: Path) -> None:
+    from memory.retrieval.service import MemoryService
+    from tests.fakes import FakeEmbedder
+
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    conv = store.create_conversation()
+    memory.remember_message(store.add_message(conv.id, "user", "The harpsichord needs tuning"))
+    assert store.query("SELECT conversation_id FROM conversation_fts_stale")
+    memory.indexer.sync()  # the index lane's work after each saved turn
+    assert store.query("SELECT conversation_id FROM conversation_fts_stale") == []
+    assert store.query("SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH 'harpsichord'")

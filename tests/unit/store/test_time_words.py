@@ -52,3 +52,21 @@ def test_a_turn_is_indexed_under_the_day_its_words_name(store: Store, tmp_path) 
     assert memory.items.get(item_id).embed_text == "User: We went camping yesterday"  # vectors unchanged
     hits = memory.items.search_bm25("camping in May 2023", 5)
     assert [i for i, _ in hits] == [item_id]
+
+
+def test_the_day_is_the_users_not_utcs(store: Store, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    monkeypatch.setenv("TZ", "Europe/Lisbon")  # UTC+1 in summer
+    time.tzset()
+    try:
+        memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
+        conv = store.create_conversation()
+        # 23:30 UTC on 8 May is 00:30 on 9 May in Lisbon: "yesterday" is the 8th
+        late = store.add_message(conv.id, "user", "I ran yesterday", created_at="2023-05-08T23:30:00+00:00")
+        item_id = memory.remember_message(late)
+        assert item_id is not None
+        assert memory.items.get(item_id).index_text.endswith("(on 8 May 2023)")
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
