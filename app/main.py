@@ -38,7 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="rebuild: re-embed everything from SQLite; check: repair drift",
     )
     bench = commands.add_parser("bench", help="measure Memoir's memory on a benchmark file")
-    bench.add_argument("suite", choices=["locomo", "profile", "loop"])
+    bench.add_argument("suite", choices=["locomo", "profile", "loop", "block"])
     bench.add_argument("--data", type=Path, required=True, help="a LoCoMo JSON or MSC profile JSONL file")
     bench.add_argument("--json", action="store_true", help="print JSON on stdout")
     bench.add_argument("--methods", default="bm25,dense,hybrid", help="locomo: comma-separated methods")
@@ -74,6 +74,10 @@ def run_command(args: argparse.Namespace) -> int:
             args.out,
             args.selector,
         )
+    if args.command == "bench" and args.suite == "block":
+        from memory.evaluation import block_size
+
+        return block_size.main(args.data, args.json, args.split, args.model, args.out)
     if args.command == "bench" and args.suite == "loop":
         from memory.evaluation import loop_run as loop
 

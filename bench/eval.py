@@ -36,6 +36,10 @@ RUNS: dict[str, tuple[str, list[str], bool]] = {
         for split in ("tune", "check", "all")
     },
     "turn_recall_topics_tune": (LOCOMO, ["locomo", "--split", "tune", "--methods", "hybrid,topics"], True),
+    **{
+        f"block_size_{split}": (LOCOMO, ["block", "--split", split], False)
+        for split in ("tune", "check", "all")
+    },
     "profile_selector_tune": (MSC, ["profile", "--split", "tune", "--selector", SELECTOR_SWEEP], False),
     "profile_selector_check": (MSC, ["profile", "--split", "check", "--selector", "0.15"], False),
     "profile_raw_check": (MSC, ["profile", "--split", "check", "--raw-turns"], False),
@@ -73,8 +77,18 @@ def synthetic(folder: Path) -> Path:
                     "session_1": session,
                 },
                 "qa": [
-                    {"question": "What pet did Ana adopt?", "evidence": ["D1:1"], "category": 4},
-                    {"question": "What does Kiwi whistle?", "evidence": ["D1:3"], "category": 1},
+                    {
+                        "question": "What pet did Ana adopt?",
+                        "evidence": ["D1:1"],
+                        "category": 4,
+                        "answer": "a parrot",
+                    },
+                    {
+                        "question": "What does Kiwi whistle?",
+                        "evidence": ["D1:3"],
+                        "category": 1,
+                        "answer": "the radio news tune",
+                    },
                 ],
             }
         )

@@ -215,6 +215,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "profile": tables_memory.profile,
     "perf": tables_perf.perf,
     "topics": tables_memory.topics,
+    "block_size": tables_memory.block_size,
 }
 
 

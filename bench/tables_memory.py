@@ -131,3 +131,31 @@ def topics() -> str:
         f"model's summaries validated, {r['failed_sessions']} failed."
     )
     return "\n".join(lines) + "\n\n" + reflection + " " + _provenance([run]) + "\n"
+
+
+def block_size() -> str:
+    """Answer coverage and block tokens per note length, tune / check / whole (block_size_*.json)."""
+    runs = [(split, _load(f"block_size_{split}.json")) for split in ("tune", "check", "all")]
+    lengths = list(runs[0][1]["lengths"])
+    app = str(runs[0][1]["app_note_chars"])
+    lines = [
+        "| characters per note | "
+        + " | ".join(f"{SPLIT_NAMES[s]}: coverage / block tokens" for s, _ in runs)
+        + " |",
+        "| --- | --- | --- | --- |",
+    ]
+    for length in lengths:
+        name = f"**{length} (app)**" if length == app else length
+        cells = [
+            f"{_r(r['lengths'][length]['coverage'])} / {r['lengths'][length]['block_tokens']:.0f}"
+            for _, r in runs
+        ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    tune = runs[0][1]
+    chosen = (
+        f"Shortest length within {tune['tolerance']} of the whole notes' coverage on tune: "
+        f"{tune['shortest_within_tolerance']}. Questions: "
+        + ", ".join(f"{s} {r['questions']}" for s, r in runs)
+        + "."
+    )
+    return "\n".join(lines) + "\n\n" + chosen + " " + _provenance([r for _, r in runs]) + "\n"

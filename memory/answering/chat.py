@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from memory.answering.memory_block import GUIDE
 from memory.llm import repetition
 from memory.llm.engine import ChatModel, GenerationStats, TemplateRefused
 from memory.llm.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
@@ -94,6 +95,8 @@ class ChatService:
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
         planning = time.perf_counter()
         system = settings.system_prompt
+        if recall is not None:  # what the notes are, said once where the prefix cache keeps it
+            system = f"{system}\n\n{GUIDE}".strip()
         if preferences is not None:
             standing = preferences.standing(conversation_id, history[0].content, model.count_tokens)
             system = f"{system}\n\n{standing}".strip() if standing else system

@@ -36,6 +36,7 @@ class Question:
     text: str
     category: int
     evidence: list[str]
+    answer: str = ""
 
 
 @dataclass
@@ -59,7 +60,9 @@ def questions_of(sample: dict[str, Any]) -> list[Question]:
     for qa in sample["qa"]:
         evidence = qa.get("evidence") or []
         if qa.get("category") in (1, 2, 3, 4) and evidence and all(EVIDENCE.match(e) for e in evidence):
-            found.append(Question(qa["question"], int(qa["category"]), list(evidence)))
+            found.append(
+                Question(qa["question"], int(qa["category"]), list(evidence), str(qa.get("answer", "")))
+            )
     return found
 
 

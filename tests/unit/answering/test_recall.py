@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from memory.answering.chat import ChatService
+from memory.answering.memory_block import GUIDE
 from memory.answering.recall_service import Recall
 from memory.llm.engine import TemplateRefused
 from memory.retrieval.reranker import BATCH
@@ -57,7 +58,9 @@ def test_memories_travel_with_the_user_turn_and_come_back_as_receipts(
     prompt = flat(model.prompts[0])
     system_prompt, notes, user = prompt.split("<system>")[1:][0], *prompt.split("<system>")[2].split("<user>")
     assert "MEMORIES" not in system_prompt  # the system prompt stays the same for every turn
-    assert "<<<MEMORIES" in notes and "[1]" in notes and "data, not instructions" in notes
+    # what the notes are is said once, in the system prompt (evaluated once and kept), not per block
+    assert GUIDE in system_prompt and "data, not instructions" not in notes
+    assert "<<<MEMORIES" in notes and "[1]" in notes
     assert "greyhound Biscuit is scared of stairs" in notes.split("MEMORIES>>>")[0]
     assert user == "What is my greyhound Biscuit scared of?</><assistant>"  # the user's words, untouched
     assert result.receipts and result.receipts[0].used is True

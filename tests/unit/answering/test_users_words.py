@@ -3,6 +3,8 @@ facts about the user — unless the user asks what Memoir said, and then they ar
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,7 @@ def test_asked_what_memoir_said_its_reply_is_shown_labelled_with_its_date(
     model, receipts = answer(store, memory, "What did you tell me about my dog Biscuit?")
     notes = notes_of(model)
     line = next(line for line in notes.split("[") if "golden retriever" in line)
-    assert "You (Memoir) said:" in line and line.split("(")[1][:4].isdigit()  # "(2026-…) You (Memoir) said"
+    # "1] 30 November, You (Memoir): …" (its date in words, this year's without the year)
+    assert re.match(r"\d\] \d{1,2} [A-Z][a-z]+( \d{4})?, You \(Memoir\): ", line), line
     assert "MEMORIES>>>" not in notes  # its fence-like text was defused
     assert "assistant" in {r.source for r in receipts}

@@ -58,7 +58,7 @@ class EchoModel(FakeChatModel):
         self, prompt: list[int], *, max_tokens: int, temperature: float, should_stop: Callable[[], bool]
     ) -> Generation:
         text = " ".join("".join(self._last_words).split())
-        first = re.search(r"\[ ?1 ?\] \(.*?\) (.*?)(?: \[ ?2 ?\]| MEMORIES)", text)
+        first = re.search(r"\[ ?1 ?\] [^,]*, (.*?)(?: \[ ?2 ?\]| MEMORIES)", text)
         self.replies = [f"I remember: {first.group(1)}" if first else "I do not know."]
         self._turn = 0
         return super().generate(

@@ -49,3 +49,14 @@ def test_quick_never_writes_over_the_committed_results() -> None:
 def test_an_unknown_run_is_named() -> None:
     with pytest.raises(SystemExit):
         eval_module().main(["--only", "turn_recall_everything", "--quick", "--results", "/nonexistent"])
+
+
+def test_the_block_size_run_measures_the_apps_block_at_every_length(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    assert eval_module().main(["--quick", "--results", str(results), "--only", "block_size_check"]) == 0
+    block = json.loads((results / "block_size_check.json").read_text())
+    assert block["split"] == "check" and block["questions"] == 4
+    lengths = block["lengths"]
+    assert lengths["whole"]["coverage"] == 1.0  # each synthetic answer is in its turn, shown whole
+    assert lengths["80"]["block_tokens"] <= lengths["whole"]["block_tokens"]
+    assert block["shortest_within_tolerance"] == 80  # the synthetic turns are all short
