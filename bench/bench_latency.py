@@ -17,7 +17,8 @@ Reports (top-level JSON keys):
   answered as in ``ttft_with_memories_s``; from sending to the first token.
 The model is loaded as the app loads it (``load_chat_model``: its form, its threads, and a
 conversation cache folder, here a temporary one).
-``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair.
+``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair, and the
+first token with fewer or shorter memory notes (``detail.turns``).
 
     .venv/bin/python bench/bench_latency.py [--turns 20] [--items 10000] [--sweep] [--json]
 
@@ -47,6 +48,7 @@ from bench_model_form import TEXT  # noqa: E402
 from bench_scale import fill  # noqa: E402
 from dev_texts import turns_and_questions  # noqa: E402
 
+from memory.answering import memory_block  # noqa: E402
 from memory.answering.chat import ChatService  # noqa: E402
 from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.embed.embedders import default_embedder  # noqa: E402
@@ -58,6 +60,8 @@ from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
 from memory.retrieval.service import MemoryService  # noqa: E402
 from memory.runtime.settings import Settings  # noqa: E402
 from memory.store.database import Store  # noqa: E402
+
+APP_NOTE_CHARS = memory_block.NOTE_CHARS
 
 PREFERENCES = (
     "Keep answers short: two or three sentences.",
@@ -124,7 +128,20 @@ def app_generation_rate(model: LlamaChatModel) -> float:
     return statistics.median(rates)
 
 
-def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
+# name -> (memories shown, characters per note; None: the app's memory_block.NOTE_CHARS)
+APP_TURNS: dict[str, tuple[int, int | None]] = {"with_memories": (5, None), "plain": (0, None)}
+# --sweep: what fewer or shorter notes would buy (memoir bench block says what they cost in coverage)
+BLOCK_SWEEP: dict[str, tuple[int, int | None]] = {
+    "5_notes_of_160": (5, 160),
+    "5_notes_of_120": (5, 120),
+    "5_notes_of_80": (5, 80),
+    "3_notes": (3, None),
+}
+
+
+def ttft(
+    model: LlamaChatModel, items: int, turns: int, variants: dict[str, tuple[int, int | None]]
+) -> dict[str, Any]:
     texts, questions = turns_and_questions()
     embedder = default_embedder()
     vectors = embedder.embed(texts)
@@ -139,15 +156,14 @@ def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
         chat = assistant.chat
         sample = random.Random(2).sample(questions, turns)
         out: dict[str, Any] = {}
-        for name, with_memories in (("with_memories", True), ("plain", False)):
+        for name, (shown, chars) in variants.items():
             rows = []
             conversation = store.create_conversation()
+            memory_block.NOTE_CHARS = chars or APP_NOTE_CHARS
             for question in sample:
                 chat.send(conversation.id, question)
                 # as the app answers: 5 memories (or none) and the standing preferences either way
-                settings = Settings(
-                    max_tokens=8, temperature=0.0, memories_per_answer=5 if with_memories else 0
-                )
+                settings = Settings(max_tokens=8, temperature=0.0, memories_per_answer=shown)
                 result = assistant.reply(conversation.id, model, settings)
                 rows.append(
                     (result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token, result)
@@ -160,7 +176,9 @@ def ttft(model: LlamaChatModel, items: int, turns: int) -> dict[str, Any]:
                 "evaluation_s": round(statistics.median(r[1].stats.time_to_first_token for r in rows), 3),
                 "evaluated_tokens": statistics.median(r[1].stats.evaluated_tokens for r in rows),
                 "memories_shown": statistics.median(len(r[1].receipts) for r in rows),
+                "note_chars": memory_block.NOTE_CHARS,
             }
+        memory_block.NOTE_CHARS = APP_NOTE_CHARS
         memory.close()
         store.close()
     return out
@@ -297,7 +315,7 @@ def main() -> int:
     with BusyCore():
         busy = app_generation_rate(model)
     raw_generation = raw_generation_rate(model._llama)
-    waits = ttft(model, args.items, args.turns)
+    waits = ttft(model, args.items, args.turns, APP_TURNS | (BLOCK_SWEEP if args.sweep else {}))
     reflecting = during_reflection(model)
     result |= {
         "ttft_with_memories_s": waits["with_memories"]["ttft_s"],
