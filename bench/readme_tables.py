@@ -179,11 +179,34 @@ def latency() -> str:
         f"{r['quiet']} → {r['busy']} tok/s ({r['ratio']}×)"
         for r in run.get("sweep", [])
     )
-    return "\n".join(lines) + (
-        f"\n\n{run['model']}, threads (generation, prompt) {run['threads']}, {detail['items']} memory items; "
-        f"{speeds}. Thread sweep, one core busy: {sweep or 'not run'}. "
-        f"{run['machine']['cpu']}, commit `{run['commit'][:7]}`, `{run['command']}`.\n"
+    setup = f"{run['model']}, threads (generation, prompt) {run['threads']}, {detail['items']} memory items"
+    return (
+        "\n".join(lines)
+        + _block_sweep(detail["turns"])
+        + f"\n\n{setup}; {speeds}. Thread sweep, one core busy: {sweep or 'not run'}. "
+        + f"{run['machine']['cpu']}, commit `{run['commit'][:7]}`, `{run['command']}`.\n"
     )
+
+
+def _block_sweep(turns: dict[str, Any]) -> str:
+    """The first token with fewer or shorter notes (bench_latency --sweep), when it was run."""
+    rows = [(n, t) for n, t in turns.items() if n not in ("with_memories", "plain") and "note_chars" in t]
+    if not rows:
+        return ""
+    app = turns["with_memories"]
+    lines = [
+        "",
+        "",
+        "| memories shown | characters per note | prompt tokens evaluated | time to first token |",
+        "| --- | --- | --- | --- |",
+        f"| {app['memories_shown']:.0f} (app) | {app.get('note_chars', '—')} (app) "
+        f"| {app['evaluated_tokens']:.0f} | {app['ttft_s']} s |",
+    ]
+    lines += [
+        f"| {t['memories_shown']:.0f} | {t['note_chars']} | {t['evaluated_tokens']:.0f} | {t['ttft_s']} s |"
+        for _, t in rows
+    ]
+    return "\n".join(lines)
 
 
 def _missing(value: float | None, unit: str) -> str:
