@@ -4,7 +4,6 @@ facts about the user — unless the user asks what Memoir said, and then they ar
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 import pytest
