@@ -9,7 +9,9 @@ import sqlite3
 from functools import partial
 
 FORGOTTEN_TEXT = "(a memory you forgot)"
-_ENTRY = re.compile(r"^\[(\d+)\] .*(?:\n    from .*)*", re.MULTILINE)
+# a numbered line and the indented lines under it (the user's words a topic came from; in blocks
+# stored before memory_block.py, "    from <date>, User: …")
+_ENTRY = re.compile(r"^\[(\d+)\] .*(?:\n    .*)*", re.MULTILINE)
 
 
 def forget_item(conn: sqlite3.Connection, item_id: int) -> None:

@@ -1,0 +1,42 @@
+"""A forgotten memory's entry leaves every stored block, with the lines under it, in either form."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from memory.answering.memory_block import Note, render
+from memory.store.forgetting import FORGOTTEN_TEXT, forget_in_blocks
+
+OLD_BLOCK = (
+    "Notes from earlier conversations with the user.\n<<<MEMORIES\n"
+    "[1] (2026-01-02) Plays the cello.\n    from 2026-01-02, User: I play the cello on Sundays.\n"
+    "[2] (2026-01-03) User said: I keep bees.\nMEMORIES>>>"
+)
+
+
+def blocks_after_forgetting(block: str, shown: list[int], item_id: int) -> str:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE recollections (message_id, block, shown)")
+    conn.execute("INSERT INTO recollections VALUES (1, ?, ?)", (block, json.dumps(shown)))
+    forget_in_blocks(conn, item_id)
+    return str(conn.execute("SELECT block FROM recollections").fetchone()[0])
+
+
+def test_a_topic_and_the_users_words_under_it_are_replaced() -> None:
+    block = render(
+        [
+            Note("2026-01-02", "Plays the cello.", quote="I play the cello on Sundays."),
+            Note("2026-01-03", "I keep bees.", who="User"),
+        ],
+        "cello",
+        this_year=2026,
+    )
+    after = blocks_after_forgetting(block, [17, 18], 17)
+    assert "cello" not in after and f"[1] {FORGOTTEN_TEXT}" in after
+    assert "[2] 3 January, User: I keep bees." in after  # the rest stays byte for byte
+
+
+def test_blocks_stored_in_the_earlier_form_are_cleaned_too() -> None:
+    after = blocks_after_forgetting(OLD_BLOCK, [17, 18], 17)
+    assert "cello" not in after and f"[1] {FORGOTTEN_TEXT}" in after and "I keep bees." in after
