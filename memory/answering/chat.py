@@ -95,7 +95,8 @@ class ChatService:
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
         planning = time.perf_counter()
         system = settings.system_prompt
-        if recall is not None:  # what the notes are, said once where the prefix cache keeps it
+        if blocks:  # what the notes are: said once, where the prefix cache keeps it, from the first
+            # notes on (without notes, SmolLM2 took the guide as its task and cited "[1]" out of nowhere)
             system = f"{system}\n\n{GUIDE}".strip()
         if preferences is not None:
             standing = preferences.standing(conversation_id, history[0].content, model.count_tokens)

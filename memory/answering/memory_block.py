@@ -6,8 +6,8 @@ turn is evaluated deeper into the context, where each token costs more (SmolLM2 
 tokens/s at the start of the context, ~160 at 3,000 tokens deep). So a memory shows the part of its
 text nearest the message, within ``NOTE_CHARS``; the date is written as words ("8 May 2023", or
 "8 May" this year: fewer tokens than an ISO date); a turn with no speaker has no label; and what
-the model is told about the notes sits once in the system prompt (``GUIDE``), evaluated at load and
-kept, not in every block.
+the model is told about the notes sits once in the system prompt (``GUIDE``, from a conversation's
+first notes on), evaluated once and kept, not in every block.
 
 ``bench/block_size.py`` measures what a shorter note costs: how much of a question's answer is still in
 the notes shown for it, against the whole memories.

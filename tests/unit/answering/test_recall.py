@@ -69,6 +69,19 @@ def test_memories_travel_with_the_user_turn_and_come_back_as_receipts(
     assert recall.receipts(result.message.id) == result.receipts
 
 
+def test_without_notes_the_system_prompt_has_no_guide_to_them(tmp_path: Path) -> None:
+    store = Store(tmp_path / "empty.db")
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())  # nothing remembered yet
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    conv = store.create_conversation()
+    model = FakeChatModel(["Hello!"])
+    result = ask(chat, model, recall, conv.id, "Good morning")
+    assert not result.receipts
+    assert GUIDE not in flat(model.prompts[0])  # a tiny model takes a guide to absent notes as its task
+    memory.close()
+    store.close()
+
+
 def test_the_next_turn_reuses_the_whole_previous_prompt(store: Store, memory: MemoryService) -> None:
     chat, recall = ChatService(store), Recall(memory, learning=False)
     conv = store.create_conversation()
