@@ -28,7 +28,9 @@ from memory.store.lexical import content_words, porter
 # bench/results/block_size_tune.json): the shortest length keeping the answer coverage of the notes
 # within one point of the whole memories'.
 NOTE_CHARS = 240
-SOURCE_CHARS = 120  # the user's own words quoted under a topic memory (one quote)
+# The user's own words quoted under a topic memory: one quote (there were two of 160 characters).
+# Not measured: the block benchmark shows turns, and LoCoMo has no topics of the user's to quote.
+SOURCE_CHARS = 120
 OPEN, CLOSE = "<<<MEMORIES", "MEMORIES>>>"
 GUIDE = (
     "Some user messages come after a fenced list of notes from earlier conversations with the user. "
