@@ -9,8 +9,8 @@ text nearest the message, within ``NOTE_CHARS``; the date is written as words ("
 the model is told about the notes sits once in the system prompt (``GUIDE``, from a conversation's
 first notes on), evaluated once and kept, not in every block.
 
-``bench/block_size.py`` measures what a shorter note costs: how much of a question's answer is still in
-the notes shown for it, against the whole memories.
+``memoir bench block`` (``memory/evaluation/block_size.py``) measures what a shorter note costs: how
+much of a question's answer is still in the notes shown for it, against the whole memories.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from memory.answering.attribution import NO_CITE
 from memory.runtime.text import fence_safe
 from memory.store.lexical import content_words, porter
 
-# Characters of each memory's text shown; chosen on the LoCoMo tune split (bench/block_size.py,
+# Characters of each memory's text shown; chosen on the LoCoMo tune split (memoir bench block,
 # bench/results/block_size_tune.json): the shortest length keeping the answer coverage of the notes
 # within one point of the whole memories'.
 NOTE_CHARS = 240
