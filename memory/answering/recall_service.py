@@ -156,16 +156,18 @@ class Recall:
 
     def render(self, items: list[MemoryItem], order: list[int], query: str = "") -> str:
         """The memories ``order`` names, as the block shown with ``query`` ("" when none)."""
-        by_id = {i.id: i for i in items}
-        return memory_block.render([self._note(by_id[i]) for i in order], query)
+        shown = [{i.id: i for i in items}[i] for i in order]
+        # a message shown as a note of its own is not quoted again under a topic
+        turns = {m for i in shown if i.kind == TURN for m in i.message_ids}
+        return memory_block.render([self._note(i, turns) for i in shown], query)
 
-    def _note(self, item: MemoryItem) -> Note:
+    def _note(self, item: MemoryItem, shown_turns: set[int]) -> Note:
         if item.source == sources.ASSISTANT:  # shown only when asked what Memoir said
             return Note(item.occurred_at, item.text, who="You (Memoir)")
         if item.kind == TURN:
             return Note(item.occurred_at, item.text, who=item.speaker or "")
         # a topic is the model's summary: the user's own words travel with it
-        quotes = [s.content for s in self.sources(item) if s.role == "user"]
+        quotes = [s.content for s in self.sources(item) if s.role == "user" and s.id not in shown_turns]
         return Note(item.occurred_at, item.text, quote=quotes[0] if quotes else "")
 
     def sources(self, item: MemoryItem) -> list[Message]:

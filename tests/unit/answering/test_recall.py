@@ -16,6 +16,7 @@ from memory.retrieval.reranker_store import RerankerStore
 from memory.retrieval.service import MemoryService
 from memory.runtime.settings import Settings
 from memory.store.database import Store
+from memory.store.items import TOPIC
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
 
@@ -243,3 +244,17 @@ def test_long_memories_are_clipped_in_the_prompt(store: Store, memory: MemorySer
     notes = flat(model.prompts[0]).split("<<<MEMORIES")[1].split("MEMORIES>>>")[0]
     assert "zebra stripes" in notes and "…" in notes and len(notes) < 1500
     assert result.receipts[0].text.count("stripes") == 200  # the receipt keeps the whole memory
+
+
+def test_a_topic_quotes_the_users_words_only_when_they_are_not_shown_already(
+    store: Store, memory: MemoryService
+) -> None:
+    recall = Recall(memory, learning=False)
+    told = store.messages(1)[0]  # "My greyhound Biscuit is scared of stairs"
+    topic_id = memory.items.add(TOPIC, "The user's greyhound fears stairs.", message_ids=[told.id])
+    turn = memory.items.for_message(told.id)[0]
+    topic = memory.items.get(topic_id)
+    alone = recall.render([topic], [topic_id], "stairs")
+    assert "(from the user's words: My greyhound Biscuit is scared of stairs)" in alone
+    both = recall.render([turn, topic], [topic_id, turn.id], "stairs")  # the turn is a note of its own
+    assert both.count("My greyhound Biscuit is scared of stairs") == 1 and "from the user's words" not in both
