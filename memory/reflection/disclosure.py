@@ -28,6 +28,7 @@ SMALL_TALK_WEIGHT = 0.5
 MIN_WORDS = 2  # "I'm vegetarian" matters (3 words would score F1 0.006 higher on MSC dev)
 MAX_CHARS = 300
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|,\s+(?=(?:and |but |so )?i\b)", re.IGNORECASE)
+_JOINER = re.compile(r"^(?:and|but|so)\s+", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|i'll|my|me|mine|myself)\b", re.IGNORECASE)
 # Leaving these out lifted F1 on MSC tune by 1.3 points and lowered leakage 0.7 points.
 _SECOND_PERSON = re.compile(r"\b(you|your|you're|you've|you'd|you'll|yours|yourself|u)\b", re.IGNORECASE)
@@ -81,7 +82,14 @@ class DisclosureSelector:
         best = (vectors @ self._examples.T).max(axis=1)
         best -= SMALL_TALK_WEIGHT * (vectors @ self._small_talk.T).max(axis=1)
         return [
-            Statement(text, message_id, float(score))
+            Statement(as_memory(text), message_id, float(score))
             for (text, message_id), score in zip(found, best, strict=True)
             if score >= self.threshold
         ]
+
+
+def as_memory(clause: str) -> str:
+    """A clause split off its sentence ("and I walk them daily.") as a memory reads on its own
+    ("I walk them daily."); scored as it was written, so the choice of statements does not change."""
+    text = _JOINER.sub("", clause, count=1)
+    return text[:1].upper() + text[1:] if text else clause

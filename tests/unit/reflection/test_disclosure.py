@@ -7,7 +7,7 @@ import re
 import pytest
 
 from memory.embed.embedders import default_embedder
-from memory.reflection.disclosure import THRESHOLD, DisclosureSelector, examples, statements
+from memory.reflection.disclosure import THRESHOLD, DisclosureSelector, as_memory, examples, statements
 from memory.store.database import Message
 from tests.conftest import shared_file
 
@@ -75,3 +75,9 @@ def test_small_talk_scores_below_a_statement_about_oneself() -> None:
     )
     scores = {s.text: s.score for s in picked}
     assert scores["I work as a welder in a shipyard."] > THRESHOLD > scores["I am sure it will be fine."]
+
+
+def test_a_clause_is_kept_as_a_memory_that_reads_on_its_own() -> None:
+    assert as_memory("and I walk them daily.") == "I walk them daily."
+    assert as_memory("But my sister lives in Lisbon.") == "My sister lives in Lisbon."
+    assert as_memory("Sometimes I bake bread.") == "Sometimes I bake bread."  # only a joining word goes
