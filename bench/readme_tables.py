@@ -65,7 +65,8 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("check, chosen thresholds", "loop_check.json"),
     ("tune, with the prior, all", "loop_tune_prior.json"),
     ("check, with the prior, all", "loop_check_prior.json"),
-    ("check, the app as it is now (Q8_0, Assistant)", "loop_check_q8.json"),
+    ("check, Q8_0 through the Assistant", "loop_check_q8.json"),
+    ("check, the app as it is now (retrieval levers, short memory block)", "loop_check_now.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
