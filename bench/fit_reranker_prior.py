@@ -35,7 +35,7 @@ from memory.embed import minilm as embed  # noqa: E402
 from memory.evaluation import report  # noqa: E402
 from memory.evaluation.loop import play, recall_at, user_questions  # noqa: E402
 from memory.retrieval.rerank_features import NAMES  # noqa: E402
-from memory.retrieval.reranker import TEMPERATURE  # noqa: E402
+from memory.retrieval.reranker import PRIOR, TEMPERATURE  # noqa: E402
 
 L2 = 1e-2
 STEPS = 3000
@@ -121,6 +121,7 @@ def main() -> int:
         # in-sample: these are the questions the weights were fitted on, not a result to quote
         "tune_recall@5_in_sample": {
             "retriever": recall5(data, np.zeros(len(NAMES))),
+            "app_prior_when_run": recall5(data, np.array(PRIOR)),  # the weights this fit may replace
             "prior": recall5(data, theta),
         },
     }

@@ -66,7 +66,8 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("tune, with the prior, all", "loop_tune_prior.json"),
     ("check, with the prior, all", "loop_check_prior.json"),
     ("check, Q8_0 through the Assistant", "loop_check_q8.json"),
-    ("check, the app as it is now (retrieval levers, short memory block)", "loop_check_now.json"),
+    ("check, retrieval levers and short memory block, earlier prior", "loop_check_levers.json"),
+    ("check, the app as it is now (prior refitted on tune)", "loop_check_now.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
