@@ -22,7 +22,7 @@ from datetime import date
 
 from memory.answering.attribution import NO_CITE
 from memory.runtime.text import fence_safe
-from memory.store.lexical import content_words, porter
+from memory.store.lexical import stems
 
 # Characters of each memory's text shown; chosen on the LoCoMo tune split (memoir bench block,
 # bench/results/block_size_tune.json): the shortest length keeping the answer coverage of the notes
@@ -86,9 +86,8 @@ def focus(text: str, query: str, limit: int) -> str:
     line = " ".join(words)
     if len(line) <= limit:
         return line
-    stem = porter().stemWord
-    wanted = {stem(w) for w in content_words(query)}
-    hits = [1 if any(stem(w) in wanted for w in content_words(word)) else 0 for word in words]
+    wanted = stems(query)
+    hits = [1 if stems(word) & wanted else 0 for word in words]
     best, best_span = -1, (0, 0)
     end, size, score = 0, -1, 0
     for start in range(len(words)):  # a sliding window of whole words, at most `limit` characters

@@ -156,7 +156,8 @@ class Recall:
 
     def render(self, items: list[MemoryItem], order: list[int], query: str = "") -> str:
         """The memories ``order`` names, as the block shown with ``query`` ("" when none)."""
-        shown = [{i.id: i for i in items}[i] for i in order]
+        by_id = {i.id: i for i in items}
+        shown = [by_id[i] for i in order]
         # a message shown as a note of its own is not quoted again under a topic
         turns = {m for i in shown if i.kind == TURN for m in i.message_ids}
         return memory_block.render([self._note(i, turns) for i in shown], query)

@@ -24,17 +24,12 @@ from memory.answering import memory_block
 from memory.answering.memory_block import Note
 from memory.evaluation import report
 from memory.evaluation.dataset import Ingested, ingest
-from memory.store.lexical import content_words, porter
+from memory.store.lexical import stems
 
 SHOWN = 5  # the app's memories per answer
 LIMITS = (80, 100, 120, 140, 160, 200, 240, 300)
 WHOLE = 100_000
 TOLERANCE = 0.01  # the coverage a shorter note may lose against the whole memories
-
-
-def stems(text: str) -> set[str]:
-    stem = porter().stemWord
-    return {stem(w) for w in content_words(text)}
 
 
 def coverage(answer: str, texts: list[str]) -> float | None:

@@ -21,7 +21,7 @@ from memory.runtime.resources import prompt
 from memory.runtime.text import fence_safe, fill
 from memory.store.database import Message
 from memory.store.items import TOPIC
-from memory.store.lexical import content_words, porter
+from memory.store.lexical import stems
 from memory.store.sources import REFLECTION, USER
 
 MAX_SUMMARY = 300
@@ -115,9 +115,6 @@ def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
     )
 
 
-_stemmer = porter()
-
-
 def _same(a: str, b: str) -> bool:
     """The same words, ignoring case and punctuation."""
     return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
@@ -125,10 +122,10 @@ def _same(a: str, b: str) -> bool:
 
 def grounding(summary: str, texts: list[str]) -> float:
     """Share of the summary's content words (Porter stems) found in ``texts``."""
-    words = set(_stemmer.stemWords(content_words(summary))) - {"user"}
+    words = stems(summary) - {"user"}
     if not words:
         return 0.0
-    seen = {s for text in texts for s in _stemmer.stemWords(content_words(text))}
+    seen = set().union(*(stems(text) for text in texts))
     return len(words & seen) / len(words)
 
 

@@ -4,6 +4,7 @@ FTS5's porter tokenizer uses — shared by BM25 search, message search, reflecti
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 # Function words carry no topic; leaving them out of the OR query keeps BM25 on content words.
@@ -154,3 +155,14 @@ def porter() -> Any:
     import snowballstemmer
 
     return snowballstemmer.stemmer("porter")  # the same algorithm as FTS5's porter tokenizer
+
+
+_local = threading.local()  # a stemmer keeps state while it works: one per thread (lanes differ)
+
+
+def stems(text: str) -> set[str]:
+    """The Porter stems of ``text``'s content words: what two texts are compared by, word for word."""
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = porter()
+    return set(stemmer.stemWords(content_words(text)))
