@@ -13,6 +13,7 @@ else its text); those decisions become receipts and rewards for the reranker.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from memory.answering.attribution import attribute
 from memory.answering.memory_block import Note
 from memory.answering.receipts import Receipt, read_receipts, sources_of
 from memory.preferences.prompt_block import edit_block
+from memory.retrieval.hybrid import Hit
 from memory.retrieval.rerank_features import NAMES as FEATURE_NAMES
 from memory.retrieval.rerank_features import features
 from memory.retrieval.reranker import PRIOR, Example, Reranker
@@ -120,12 +122,14 @@ class Recall:
         allowed = set(sources.FACTS)
         if sources.asks_about_memoir(message.content):
             allowed.add(sources.ASSISTANT)
-        items = [
-            h
-            for h in hits
-            if h.item.source in allowed
-            and not (h.item.kind == TURN and h.item.conversation_id == message.conversation_id)
-        ][:CANDIDATES]
+        items = unrepeated(
+            [
+                h
+                for h in hits
+                if h.item.source in allowed
+                and not (h.item.kind == TURN and h.item.conversation_id == message.conversation_id)
+            ]
+        )[:CANDIDATES]
         if not items:
             return None
         query, vectors = self._vectors(message.content, [h.item.id for h in items])
@@ -301,3 +305,20 @@ def pair_features(
 ) -> np.ndarray:
     """The reranker's features for candidates in retriever order (memory.rerank_features)."""
     return features(question, [(item.text, item.speaker) for item in items], base, vectors @ query)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> str:
+    """The words of ``text``, casefolded, space-padded: containment is then of whole words."""
+    return " " + " ".join(_WORD.findall(text.casefold())) + " "
+
+
+def unrepeated(hits: list[Hit]) -> list[Hit]:
+    """``hits`` without the memories whose words a candidate turn already holds whole: a statement
+    kept from a turn, or a summary that copied it, said the same thing a second and third time in
+    one block (seen in the app: a turn, its summary and two of its sentences, 4 of 5 notes), and
+    the reply's words then looked borrowed from none of them in particular."""
+    turns = [_words(h.item.text) for h in hits if h.item.kind == TURN]
+    return [h for h in hits if h.item.kind == TURN or not any(_words(h.item.text) in turn for turn in turns)]

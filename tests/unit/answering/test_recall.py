@@ -258,3 +258,21 @@ def test_a_topic_quotes_the_users_words_only_when_they_are_not_shown_already(
     assert "(from the user's words: My greyhound Biscuit is scared of stairs)" in alone
     both = recall.render([turn, topic], [topic_id, turn.id], "stairs")  # the turn is a note of its own
     assert both.count("My greyhound Biscuit is scared of stairs") == 1 and "from the user's words" not in both
+
+
+def test_a_memory_whose_words_a_candidate_turn_holds_whole_is_no_second_candidate(
+    store: Store, memory: MemoryService
+) -> None:
+    told = store.messages(1)[0]  # "My greyhound Biscuit is scared of stairs"
+    copied = memory.items.add(TOPIC, "my greyhound Biscuit is scared of stairs.", message_ids=[told.id])
+    part = memory.items.add(TOPIC, "Biscuit is scared of stairs", message_ids=[told.id])
+    new = memory.items.add(TOPIC, "The user's greyhound avoids steps.", message_ids=[told.id])
+    partial_word = memory.items.add(TOPIC, "Biscuit is scared of stair", message_ids=[told.id])
+    memory.indexer.sync()
+    conv = store.create_conversation()
+    pool = Recall(memory, learning=False).candidates(store.add_message(conv.id, "user", "Biscuit stairs"))
+    assert pool is not None
+    ids = {i.id for i in pool.items}
+    assert memory.items.for_message(told.id)[0].id in ids  # the user's turn itself
+    assert copied not in ids and part not in ids  # the same words again
+    assert new in ids and partial_word in ids  # other words (whole words only: "stair" is not "stairs")
