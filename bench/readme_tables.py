@@ -67,7 +67,8 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("check, with the prior, all", "loop_check_prior.json"),
     ("check, Q8_0 through the Assistant", "loop_check_q8.json"),
     ("check, retrieval levers and short memory block, earlier prior", "loop_check_levers.json"),
-    ("check, the app as it is now (prior refitted on tune)", "loop_check_now.json"),
+    ("check, prior refitted on tune", "loop_check_refit.json"),
+    ("check, the app as it is now (one thing shown once)", "loop_check_now.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
