@@ -5,13 +5,15 @@ Items are pairs of real LoCoMo turns ("A … B"), so BM25 sees real vocabulary, 
 TURNS_PER_CONVERSATION items, so the conversation stage and the neighbours have real work. Embedding
 100k texts would take minutes, so each item's vector is the normalised sum of its two turns' real
 MiniLM vectors: the same neighbourhood structure as real data, at a fraction of the cost. Queries are real
-LoCoMo questions, embedded live on every query, through the product's Retriever.
+LoCoMo questions, embedded live on every query, through the app's own wiring (``open_memory``: the
+vector index in its child process, as the app runs it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import random
 import resource
 import statistics
@@ -27,19 +29,24 @@ sys.path.insert(0, str(ROOT))
 
 from dev_texts import turns_and_questions  # noqa: E402
 
-from memory.embed.embedders import default_embedder  # noqa: E402
 from memory.evaluation.report import environment  # noqa: E402
-from memory.index.vector_index import VectorIndex  # noqa: E402
-from memory.retrieval.hybrid import Retriever  # noqa: E402
+from memory.index.vector_index import Index  # noqa: E402
+from memory.retrieval.service import open_memory  # noqa: E402
 from memory.store.database import Store  # noqa: E402
 from memory.store.items import TURN, ItemStore  # noqa: E402
 
 
 def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process and its children (the index process holds Chroma's memory)."""
+    pids = ["self", *(str(child.pid) for child in multiprocessing.active_children())]
+    total = 0.0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:  # no /proc (macOS): this process's peak only
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        total += sum(int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:"))
+    return total
 
 
 def corpus() -> tuple[list[str], list[str]]:
@@ -49,9 +56,7 @@ def corpus() -> tuple[list[str], list[str]]:
 TURNS_PER_CONVERSATION = 100
 
 
-def fill(
-    items: ItemStore, index: VectorIndex, n: int, turns: list[str], vectors: np.ndarray, seed: int
-) -> None:
+def fill(items: ItemStore, index: Index, n: int, turns: list[str], vectors: np.ndarray, seed: int) -> None:
     rng = random.Random(seed)
     done = items.count()
     while done < n:
@@ -85,15 +90,13 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     turns, questions = corpus()
-    embedder = default_embedder()
-    vectors = embedder.embed(turns)
     queries = random.Random(1).sample(questions, args.queries)
-    print(f"{len(turns)} base turns embedded; {len(queries)} queries; RSS {rss_mb():.0f} MB")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "scale.db")
-        items = ItemStore(store)
-        index = VectorIndex(Path(tmp) / "index", embedder.name, embedder.dimension)
-        retriever = Retriever(items, index, embedder)
+        memory = open_memory(Path(tmp), store)
+        items, index, retriever = memory.items, memory.index, memory.retriever
+        vectors = memory.embedder.embed(turns)
+        print(f"{len(turns)} base turns embedded; {len(queries)} queries; RSS {rss_mb():.0f} MB")
         for size in (int(s) for s in args.sizes.split(",")):
             start = time.perf_counter()
             fill(items, index, size, turns, vectors, seed=size)
@@ -120,7 +123,7 @@ def main() -> None:
                 f"{size:>7} items: hybrid query p50 {statistics.median(timings):6.1f} ms  p95 {p95:6.1f} ms"
                 f"  (fill {ingest:5.1f} s)  RSS {rss_mb():6.0f} MB"
             )
-        index.close()
+        memory.close()
         store.close()
     if args.json:
         print(

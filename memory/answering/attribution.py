@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memory.store.lexical import content_words, porter
+from memory.store.lexical import content_words, stem_words
 
 NO_CITE = "[NO_CITE]"
 _CITATION = re.compile(r"\[\s*(\d+(?:\s*,\s*\d+)*)\s*\]")
@@ -104,13 +104,10 @@ def decide(
     return Decision(None, how, weight, closeness)
 
 
-_stemmer = porter()
-
-
 def _stems(text: str) -> dict[str, str]:
     """Stem -> the first word with that stem, for the content words of ``text``."""
     words = content_words(text)
-    return dict(zip(_stemmer.stemWords(words), words, strict=True)) if words else {}
+    return dict(zip(stem_words(words), words, strict=True)) if words else {}
 
 
 def _shared_words(reply: str, message: str, memories: list[str]) -> tuple[list[float], list[list[str]]]:

@@ -142,13 +142,15 @@ class VectorIndex:
             self._collection.delete(ids=[str(i) for i in ids])
 
     def query(self, vector: Vectors, k: int, where: dict[str, Any] | None = None) -> list[tuple[int, float]]:
-        """The ``k`` nearest items as (id, cosine similarity), best first."""
-        n = self.count()
-        if n == 0 or k <= 0:
+        """The ``k`` nearest items as (id, cosine similarity), best first.
+
+        No count() first: Chroma returns fewer than ``k`` (or none) by itself, and its count took
+        10 ms at 100,000 items, twice per search (profiled with bench/bench_scale.py's data)."""
+        if k <= 0:
             return []
         result = self._collection.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
-            n_results=min(k, n),
+            n_results=k,
             where=where or None,
             include=["distances"],
         )

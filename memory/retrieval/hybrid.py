@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,16 +112,24 @@ class Retriever:
         self.index = index
         self.embedder = embedder
         self.fusion = fusion
+        self._beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="memoir-words")
 
     def dense(self, query: str, k: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
         return self.dense_near(self.embedder.embed([query])[0], k, filters)
 
-    def dense_near(self, vector: np.ndarray, k: int, filters: Filters = Filters()) -> list[tuple[int, float]]:
+    def dense_near(
+        self,
+        vector: np.ndarray,
+        k: int,
+        filters: Filters = Filters(),
+        found: dict[int, MemoryItem] | None = None,
+    ) -> list[tuple[int, float]]:
         """Nearest items. Chroma's metadata filters are slow at scale (0.4 s at 100k items), so
-        unfiltered neighbours are over-fetched and filtered here; Chroma filters only as a fallback."""
+        unfiltered neighbours are over-fetched and filtered here; Chroma filters only as a fallback.
+        The rows read are added to ``found``, so one search reads each row once."""
         fetch = k * 4 if filters.narrowing else k + 10
         near = self.index.query(vector, fetch, None)
-        items = self.items.many([i for i, _ in near])
+        items = self._fetch([i for i, _ in near], {} if found is None else found)
         kept = [(i, s) for i, s in near if i in items and filters.accepts(items[i])]
         if len(kept) < k and len(near) == fetch:
             return self.index.query(vector, k, filters.chroma())
@@ -138,17 +147,20 @@ class Retriever:
         """Top ``k`` items for ``query``; ``method`` is "hybrid", "dense" or "bm25"."""
         start = time.perf_counter()
         depth = max(k, self.fusion.depth)
+        found: dict[int, MemoryItem] = {}
+        # The lexical side (SQLite, which lets go of the GIL) runs beside the embedding and the
+        # vector search: at 100,000 items that hides most of its ~12 ms (bench/bench_scale.py).
+        words = self._beside.submit(self._words_side, query, depth, filters, method)
         vector = self.embedder.embed([query])[0] if method in ("hybrid", "dense") else None
-        dense = self.dense_near(vector, depth, filters) if vector is not None else []
-        lexical = self.lexical(query, depth, filters) if method in ("hybrid", "bm25") else []
-        found = self.items.many(list({i for i, _ in dense} | {i for i, _ in lexical}))
+        dense = self.dense_near(vector, depth, filters, found) if vector is not None else []
+        lexical, conversations = words.result()
+        self._fetch([i for i, _ in lexical], found)
         scores, ranks = self._fuse(dense, lexical, {i: item.kind for i, item in found.items()})
         if vector is not None and method == "hybrid" and self.fusion.feedback and dense:
-            dense = self._feedback(vector, scores, depth, filters) or dense
-            found |= self.items.many([i for i, _ in dense if i not in found])
+            dense = self._feedback(vector, scores, depth, filters, found) or dense
             scores, ranks = self._fuse(dense, lexical, {i: item.kind for i, item in found.items()})
         if method == "hybrid":
-            self._in_context(query, scores, ranks, found, depth)
+            self._in_context(conversations, scores, ranks, found)
         if self.fusion.topic_weight != 1.0:  # before any cut, so topics cannot crowd turns out of it
             for i in scores:
                 if i in found and found[i].kind == TOPIC:
@@ -158,8 +170,18 @@ class Retriever:
         elapsed = time.perf_counter() - start
         return [Hit(found[i], scores[i], ranks[i][0], ranks[i][1], {"search_s": elapsed}) for i in best]
 
+    def _fetch(self, ids: list[int], found: dict[int, MemoryItem]) -> dict[int, MemoryItem]:
+        """``found`` with the rows of ``ids`` it lacked read in."""
+        found |= self.items.many([i for i in ids if i not in found])
+        return found
+
     def _feedback(
-        self, vector: np.ndarray, scores: dict[int, float], depth: int, filters: Filters
+        self,
+        vector: np.ndarray,
+        scores: dict[int, float],
+        depth: int,
+        filters: Filters,
+        found: dict[int, MemoryItem],
     ) -> list[tuple[int, float]]:
         """Dense neighbours of the query moved towards its best first-round hits."""
         top = sorted(scores, key=lambda i: -scores[i])[: self.fusion.feedback_hits]
@@ -167,15 +189,22 @@ class Retriever:
         if not vectors:
             return []
         moved = vector + self.fusion.feedback * np.mean(list(vectors.values()), axis=0)
-        return self.dense_near(moved / np.linalg.norm(moved), depth, filters)
+        return self.dense_near(moved / np.linalg.norm(moved), depth, filters, found)
+
+    def _words_side(
+        self, query: str, depth: int, filters: Filters, method: str
+    ) -> tuple[list[tuple[int, float]], dict[int, float]]:
+        """BM25 candidates and (for hybrid) the conversations that match ``query`` best."""
+        lexical = self.lexical(query, depth, filters) if method in ("hybrid", "bm25") else []
+        wanted = method == "hybrid" and self.fusion.conversation_weight
+        return lexical, conversation_text.search(self.items.store, query, depth) if wanted else {}
 
     def _in_context(
         self,
-        query: str,
+        conversations: dict[int, float],
         scores: dict[int, float],
         ranks: dict[int, list[int | None]],
         found: dict[int, MemoryItem],
-        depth: int,
     ) -> None:
         """Turns gain from their neighbours and their conversation (``scores`` changed in place;
         neighbours that were no candidate join with what they gained)."""
@@ -187,7 +216,6 @@ class Retriever:
             neighbours = conversation_text.turn_neighbours(self.items.store, turns)
             self._join(scores, ranks, found, spread(scores, neighbours, f.neighbour_share))
         if f.conversation_weight:
-            conversations = conversation_text.search(self.items.store, query, depth)
             for i, item in found.items():
                 if item.kind == TURN and scores.get(i, 0.0) > 0 and item.conversation_id in conversations:
                     scores[i] += f.conversation_weight * conversations[item.conversation_id]
@@ -212,7 +240,7 @@ class Retriever:
         gained: dict[int, float],
     ) -> None:
         """Take new scores in; items that were no candidate become one."""
-        found |= self.items.many([i for i in gained if i not in found])
+        self._fetch(list(gained), found)
         for i in gained:
             ranks.setdefault(i, [None, None])
         scores.update(gained)

@@ -11,7 +11,7 @@ from typing import Any
 
 from memory.store.database import Store, now
 from memory.store.forgetting import forget_item
-from memory.store.lexical import content_words, fts_query, porter
+from memory.store.lexical import content_words, fts_query, stem_words
 from memory.store.sources import FACTS, USER
 from memory.store.time_words import day_name, resolved
 
@@ -109,7 +109,6 @@ class ItemStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._stemmer: Any = None
 
     def add(
         self,
@@ -292,9 +291,7 @@ class ItemStore:
         rarest first until POSTINGS_BUDGET (a query's cost grows with its terms' frequencies)."""
         if len(words) < 2:
             return words
-        if self._stemmer is None:
-            self._stemmer = porter()
-        stems = self._stemmer.stemWords(words)
+        stems = stem_words(words)  # a stemmer per thread: searches run on several lanes
         marks = ",".join("?" * len(stems))
         rows = self.store.query(
             f"SELECT term, doc FROM memory_fts_vocab WHERE term IN ({marks})", tuple(stems)

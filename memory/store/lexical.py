@@ -160,9 +160,14 @@ def porter() -> Any:
 _local = threading.local()  # a stemmer keeps state while it works: one per thread (lanes differ)
 
 
-def stems(text: str) -> set[str]:
-    """The Porter stems of ``text``'s content words: what two texts are compared by, word for word."""
+def stem_words(words: list[str]) -> list[str]:
+    """The Porter stem of each word, in order (this thread's stemmer)."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         stemmer = _local.stemmer = porter()
-    return set(stemmer.stemWords(content_words(text)))
+    return list(stemmer.stemWords(words)) if words else []
+
+
+def stems(text: str) -> set[str]:
+    """The Porter stems of ``text``'s content words: what two texts are compared by, word for word."""
+    return set(stem_words(content_words(text)))

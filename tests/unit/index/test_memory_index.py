@@ -168,3 +168,34 @@ def test_near_universal_terms_are_left_out_of_the_query(store: Store) -> None:
     # a query made only of common words still searches with its rarest word
     assert items._discriminating(["alice", "weather"]) in (["alice"], ["weather"])
     assert items.search_bm25("Alice weather", 3)
+
+
+def test_asking_for_more_neighbours_than_the_index_holds(tmp_path: Path, store: Store) -> None:
+    """query() no longer counts first (10 ms at 100k items): Chroma must cope with k > count,
+    with an empty index and with one emptied by deletes."""
+    embedder = FakeEmbedder()
+    index = VectorIndex(tmp_path / "index", embedder.name, embedder.dimension)
+    vector = embedder.embed(["a dog on the beach"])[0]
+    assert index.query(vector, 5) == []
+    items = ItemStore(store)
+    ids = [items.add(TURN, text) for text, _ in FACTS[:2]]
+    index.upsert(list(items.many(ids).values()), embedder.embed([t for t, _ in FACTS[:2]]))
+    assert sorted(i for i, _ in index.query(vector, 50)) == sorted(ids)
+    assert len(index.query(vector, 50, {"kind": TOPIC})) == 0
+    assert index.query(vector, 0) == []
+    index.delete(ids)
+    assert index.query(vector, 5) == []
+
+
+def test_hybrid_search_gives_the_same_hits_from_any_thread(memory) -> None:  # type: ignore[no-untyped-def]
+    """The lexical side runs on a worker beside the dense side; searches from several threads at
+    once (lanes) must each get what a lone search gets."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    retriever = memory[3]
+    queries = ["my dog Rex", "where does my sister live", "marathon training", "running shoes"] * 5
+    alone = [[h.item.id for h in retriever.search(q, k=3)] for q in queries]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda q: [h.item.id for h in retriever.search(q, k=3)], queries))
+    assert together == alone
+    assert len({tuple(a) for a in alone}) > 1  # the queries do find different things
