@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from memory.store.conversation_text import m011_conversation_text
+from memory.store.conversation_text import m011_conversation_text, m012_conversation_vocabulary
 from memory.store.schema_memory import (
     m001_conversations_and_messages,
     m002_memory_items,
@@ -37,6 +37,7 @@ MIGRATIONS: list[Migration] = [
     ("009_sources_and_attribution", m009_sources_and_attribution),
     ("010_deleted_messages_take_their_edits", m010_deleted_messages_take_their_edits),
     ("011_conversation_text", m011_conversation_text),
+    ("012_conversation_vocabulary", m012_conversation_vocabulary),
 ]
 
 

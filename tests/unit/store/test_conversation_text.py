@@ -107,3 +107,18 @@ def test_indexing_rebuilds_the_rows_so_a_search_need_not(store: Store, tmp_path:
     memory.indexer.sync()  # the index lane's work after each saved turn
     assert store.query("SELECT conversation_id FROM conversation_fts_stale") == []
     assert store.query("SELECT rowid FROM conversation_fts WHERE conversation_fts MATCH 'harpsichord'")
+
+
+def test_words_in_half_the_conversations_or_more_are_left_out_of_the_query(store: Store) -> None:
+    """They carry no BM25 weight but cost the most to read; with nothing else to match on, the
+    query keeps every word (the day test above), so the search never comes back empty for it."""
+    items = ItemStore(store)
+    days = ["2023-06-27", "2023-07-04", "2023-08-01", "2023-09-05"]
+    ids = []
+    for day in days:
+        ids.append(store.create_conversation().id)
+        items.add(TURN, "We talked about the garden", conversation_id=ids[-1], occurred_at=f"{day}T10:00:00")
+    found = conversation_text.search(store, "What did we say about the garden in June?", 5)
+    assert found == {ids[0]: 1.0}  # "garden" (in all four) no longer brings in the others
+    found = conversation_text.search(store, "the garden", 5)
+    assert set(found) == set(ids)  # nothing else to go on: every word is searched
