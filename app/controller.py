@@ -16,6 +16,7 @@ from app.memory_ops import MemoryOps
 from app.model_host import MODEL_FIELDS, ModelFactory, ModelHost, ModelState, load_llama
 from app.ops import Throttle, call_in_gui, install_relay
 from app.preference_ops import PreferenceOps
+from app.read_ahead import ReadAhead
 from app.reflection import Reflection
 from memory.answering.chat import ChatService, ReplyRefused, ReplyResult
 from memory.answering.recall_service import Recall
@@ -79,6 +80,9 @@ class ChatController(QObject):
         self.reflection.memories_changed.connect(self.memories_changed)
         self.reflection.preferences_changed.connect(lambda: self.preference_ops.load(write_file=True))
         self.reflection.problem.connect(self.problem)
+        self.read_ahead = ReadAhead(
+            self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
+        )
         self._memory_factory = memory_factory
         self._stop = threading.Event()
         self.last_tokens_per_second = 0.0
@@ -236,6 +240,7 @@ class ChatController(QObject):
         then queue the reply on the model lane. If it can't be stored, ``not_sent`` gives it back."""
 
         self.reflection.stop.set()  # reflection gives the model back at its next token
+        self.read_ahead.cancel()  # and so does reading ahead, at its next chunk
 
         def committed(stored: tuple[Conversation, Message, Changes]) -> None:
             conversation, message, changes = stored
@@ -255,6 +260,7 @@ class ChatController(QObject):
         )
 
     def regenerate(self, conversation_id: int) -> None:
+        self.read_ahead.cancel()
         self.forget_states()  # the reply being replaced must not live on in a saved cache
         self._run(
             self.io_lane,

@@ -168,6 +168,7 @@ class MainWindow(WindowBase):
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
         self.conversations.model.rename_requested.connect(c.conversations.rename)
         self.composer.submitted.connect(self.send)
+        self.controller.read_ahead.watch(self.composer, lambda: self.current_id)
         self.send_button.clicked.connect(lambda: self.send(self.composer.toPlainText()))
         self.stop_button.clicked.connect(c.stop)
         self.regenerate_button.clicked.connect(self.regenerate)

@@ -39,6 +39,8 @@ class FakeChatModel:
         self.default_json: Any = None  # returned once the script is used up, if set
         self.json_prompts: list[list[dict[str, str]]] = []
         self.system_only_first = False  # refuse a system message after the first, as some templates do
+        self.read_aheads: list[list[str]] = []  # the words each read-ahead evaluated
+        self._word_of: dict[int, str] = {}
 
     def _words(self, text: str) -> list[str]:
         return _TOKEN.findall(text)
@@ -54,7 +56,17 @@ class FakeChatModel:
             words += [f"<{message['role']}>", *self._words(message["content"]), "</>"]
         words.append("<assistant>")
         self._last_words = words
-        return [hash(w) & 0xFFFFFF for w in words]
+        tokens = [hash(w) & 0xFFFFFF for w in words]
+        self._word_of.update(zip(tokens, words, strict=True))
+        return tokens
+
+    def read_ahead(self, prompt: list[int], upto: int, should_stop: Callable[[], bool]) -> int:
+        """The first ``upto`` tokens of ``prompt`` become the cache (as llama.cpp's would)."""
+        if should_stop():
+            return 0
+        self._cache = [self._word_of[t] for t in prompt[:upto]]
+        self.read_aheads.append(self._cache)
+        return upto
 
     def generate(
         self,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from memory.answering.memory_block import GUIDE
 from memory.llm import repetition
 from memory.llm.engine import ChatModel, GenerationStats, TemplateRefused
+from memory.llm.prefill import ReadsAhead
 from memory.llm.prompt import ContextOverflow, PromptPlan, Turn, plan_prompt
 from memory.llm.server_engine import ServerLost
 from memory.runtime.settings import Settings
@@ -94,15 +95,8 @@ class ChatService:
                 problem = f"Answered without memories: {exc}"
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and not problem else {}
         planning = time.perf_counter()
-        system = settings.system_prompt
-        if blocks:  # what the notes are: said once, where the prefix cache keeps it, from the first
-            # notes on (without notes, SmolLM2 took the guide as its task and cited "[1]" out of nowhere)
-            system = f"{system}\n\n{GUIDE}".strip()
-        if preferences is not None:
-            standing = preferences.standing(conversation_id, history[0].content, model.count_tokens)
-            system = f"{system}\n\n{standing}".strip() if standing else system
         try:
-            plan = self._plan(model, settings, history, blocks, conversation_id, system)
+            plan = self._prompt(model, settings, history, blocks, preferences)
         except ContextOverflow as exc:
             self.store.update_message(history[-1].id, status=TOO_LONG)
             raise ReplyRefused(str(exc)) from exc
@@ -121,6 +115,58 @@ class ChatService:
             result.recall_seconds = recollection.seconds
             result.receipts = recall.settle(reply, recollection)
         return result
+
+    def read_ahead(
+        self,
+        conversation_id: int,
+        draft: str,
+        model: ChatModel,
+        settings: Settings,
+        *,
+        recall: Recall | None = None,
+        memories: int = 5,
+        preferences: PreferencePrompt | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """While the user types: evaluate the prompt that sending ``draft`` would build, up to
+        where the draft's own words begin, and keep the memories chosen for it for the send. The
+        draft's words are never evaluated, so no saved cache holds what was not sent. Returns the
+        tokens now cached (0 when there is nothing to do)."""
+        text = clean_text(draft)
+        history = self.history(conversation_id)
+        if not text.strip() or not isinstance(model, ReadsAhead) or (history and history[-1].role == "user"):
+            return 0
+        blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and memories > 0 else {}
+        previewed = recall.preview(conversation_id, text, memories).block if recall and memories > 0 else ""
+        if previewed:  # an empty block is no block: with one, the notes' guide joins the system prompt
+            blocks[0] = previewed  # the draft's id is 0
+        drafts = [Message(0, conversation_id, "user", t, "draft", "", "") for t in (text, "")]
+        try:
+            sent, empty = (self._prompt(model, settings, [*history, d], blocks, preferences) for d in drafts)
+        except ContextOverflow:
+            return 0
+        upto = next((i for i, (a, b) in enumerate(zip(sent.tokens, empty.tokens, strict=False)) if a != b), 0)
+        return model.read_ahead(sent.tokens, upto, should_stop) if upto else 0
+
+    def _prompt(
+        self,
+        model: ChatModel,
+        settings: Settings,
+        history: list[Message],
+        blocks: dict[int, str],
+        preferences: PreferencePrompt | None,
+    ) -> PromptPlan:
+        """The prompt for a reply to the last of ``history``: the system prompt (with the notes'
+        guide once there are notes, and the standing preferences) and the turns that fit."""
+        conversation_id = history[-1].conversation_id
+        system = settings.system_prompt
+        if blocks:  # what the notes are: said once, where the prefix cache keeps it, from the first
+            # notes on (without notes, SmolLM2 took the guide as its task and cited "[1]" out of nowhere)
+            system = f"{system}\n\n{GUIDE}".strip()
+        if preferences is not None:
+            standing = preferences.standing(conversation_id, history[0].content, model.count_tokens)
+            system = f"{system}\n\n{standing}".strip() if standing else system
+        return self._plan(model, settings, history, blocks, conversation_id, system)
 
     def _plan(
         self,

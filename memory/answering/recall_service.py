@@ -13,7 +13,6 @@ else its text); those decisions become receipts and rewards for the reranker.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,12 +21,11 @@ import numpy as np
 
 from memory.answering import memory_block
 from memory.answering.attribution import attribute
+from memory.answering.candidates import Pool, pair_features, unrepeated
 from memory.answering.memory_block import Note
 from memory.answering.receipts import Receipt, read_receipts, sources_of
 from memory.preferences.prompt_block import edit_block
-from memory.retrieval.hybrid import Hit
 from memory.retrieval.rerank_features import NAMES as FEATURE_NAMES
-from memory.retrieval.rerank_features import features
 from memory.retrieval.reranker import PRIOR, Example, Reranker
 from memory.retrieval.reranker_store import RerankerStore
 from memory.retrieval.service import MemoryService
@@ -52,17 +50,6 @@ class Recollection:
     seconds: float = 0.0
 
 
-@dataclass
-class Pool:
-    """A user message's candidates (retriever order) and the reranker's inputs for them."""
-
-    items: list[MemoryItem]
-    query: np.ndarray
-    vectors: np.ndarray
-    base: np.ndarray  # retriever scores
-    features: np.ndarray
-
-
 class Recall:
     """Owns the reranker; used from the model lane (one reply at a time)."""
 
@@ -80,6 +67,7 @@ class Recall:
         self.reranker: Reranker = self.weights.load(memory.embedder.dimension)
         self._rng = np.random.default_rng(seed)
         self.learning = learning
+        self._preview: tuple[Message, int, Recollection] | None = None  # the draft's, see preview()
 
     @property
     def rng(self) -> np.random.Generator | None:
@@ -90,29 +78,67 @@ class Recall:
 
     def recollect(self, message: Message, shown: int = SHOWN) -> Recollection:
         """The memories for a user message: stored ones if it has them (a regenerated reply sees
-        what the first one saw), else retrieved and reranked now and stored."""
+        what the first one saw), else those previewed for its very text, else retrieved and
+        reranked now; then stored."""
         stored = self.recollection(message.id)
         if stored is not None:
             return stored
         start = time.perf_counter()
+        result = self._previewed(message, shown) or self._choose(message, shown)
+        result.message_id = message.id
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO recollections VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    message.id,
+                    message.content,
+                    result.block,
+                    json.dumps(result.candidates),
+                    json.dumps(result.shown),
+                    now(),
+                ),
+            )
+        result.seconds = time.perf_counter() - start
+        return result
+
+    def preview(self, conversation_id: int, text: str, shown: int = SHOWN) -> Recollection:
+        """The memories a message of ``text`` would get if it were sent now; kept, not stored, so
+        that sending exactly this text shows exactly these (and a prompt read ahead stays valid)."""
+        draft = Message(0, conversation_id, "user", text, "draft", "", "")
+        self._preview = (draft, shown, self._choose(draft, shown))
+        return self._preview[2]
+
+    def _previewed(self, message: Message, shown: int) -> Recollection | None:
+        """The preview made for this message's text, if still true: none of its memories forgotten
+        or archived since (the block is rendered again, so an edited memory reads as it is now)."""
+        kept, self._preview = self._preview, None
+        if kept is None or (kept[0].conversation_id, kept[0].content, kept[1]) != (
+            message.conversation_id,
+            message.content,
+            shown,
+        ):
+            return None
+        previewed = kept[2]
+        items = self.memory.items.many([i for i, _ in previewed.candidates])
+        if any(i not in items or items[i].status != "active" for i in previewed.shown):
+            return None
+        block = self._with_edits(self.render(list(items.values()), previewed.shown, message.content), message)
+        candidates = [(i, s) for i, s in previewed.candidates if i in items]
+        return Recollection(message.id, message.content, block, candidates, previewed.shown)
+
+    def _choose(self, message: Message, shown: int) -> Recollection:
         pool = self.candidates(message) if shown > 0 else None
         chosen: list[int] = []
         if pool is not None:
             order = self.reranker.select(pool.query, pool.vectors, pool.base, shown, self.rng, pool.features)
             chosen = [pool.items[i].id for i in order]
         candidates = [(i.id, float(s)) for i, s in zip(pool.items, pool.base, strict=True)] if pool else []
-        block = self.render(pool.items if pool else [], chosen, message.content)
+        block = self._with_edits(self.render(pool.items if pool else [], chosen, message.content), message)
+        return Recollection(message.id, message.content, block, candidates, chosen)
+
+    def _with_edits(self, block: str, message: Message) -> str:
         learned = edit_block(self.edits(message.content)) if self.edits else ""
-        if learned:
-            block = f"{block}\n\n{learned}" if block else learned
-        result = Recollection(message.id, message.content, block, candidates, chosen)
-        with self.store.transaction() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO recollections VALUES (?, ?, ?, ?, ?, ?)",
-                (message.id, message.content, block, json.dumps(candidates), json.dumps(chosen), now()),
-            )
-        result.seconds = time.perf_counter() - start
-        return result
+        return f"{block}\n\n{learned}" if block and learned else block or learned
 
     def candidates(self, message: Message) -> Pool | None:
         """The K candidates for a user message in retriever order, with what the reranker reads;
@@ -298,27 +324,3 @@ class Recall:
         moved = (self.reranker.theta - np.asarray(PRIOR)).tolist()
         weights = sorted(zip(FEATURE_NAMES, moved, strict=True), key=lambda w: -abs(w[1]))
         return self.reranker.updates, weights
-
-
-def pair_features(
-    question: str, items: list[MemoryItem], base: np.ndarray, query: np.ndarray, vectors: np.ndarray
-) -> np.ndarray:
-    """The reranker's features for candidates in retriever order (memory.rerank_features)."""
-    return features(question, [(item.text, item.speaker) for item in items], base, vectors @ query)
-
-
-_WORD = re.compile(r"\w+")
-
-
-def _words(text: str) -> str:
-    """The words of ``text``, casefolded, space-padded: containment is then of whole words."""
-    return " " + " ".join(_WORD.findall(text.casefold())) + " "
-
-
-def unrepeated(hits: list[Hit]) -> list[Hit]:
-    """``hits`` without the memories whose words a candidate turn already holds whole: a statement
-    kept from a turn, or a summary that copied it, said the same thing a second and third time in
-    one block (seen in the app: a turn, its summary and two of its sentences, 4 of 5 notes), and
-    the reply's words then looked borrowed from none of them in particular."""
-    turns = [_words(h.item.text) for h in hits if h.item.kind == TURN]
-    return [h for h in hits if h.item.kind == TURN or not any(_words(h.item.text) in turn for turn in turns)]

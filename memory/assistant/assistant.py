@@ -130,6 +130,30 @@ class Assistant:
             preferences=self.pref_prompt,
         )
 
+    def read_ahead(
+        self,
+        conversation_id: int,
+        draft: str,
+        model: ChatModel,
+        settings: Settings,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> int:
+        """While the user types ``draft``: its memories chosen and the prompt before its words
+        evaluated, so that sending it as it stands answers sooner (model lane). Tokens cached."""
+        recall = self.recall if settings.memories_per_answer > 0 else None
+        if recall is not None:
+            recall.learning = settings.learn_from_citations
+        return self.chat.read_ahead(
+            conversation_id,
+            draft,
+            model,
+            settings,
+            recall=recall,
+            memories=settings.memories_per_answer,
+            preferences=self.pref_prompt,
+            should_stop=should_stop,
+        )
+
     # Reflection ----------------------------------------------------------------------------
 
     def jobs(self, auto_accept_preferences: bool = False) -> ReflectionJobs:

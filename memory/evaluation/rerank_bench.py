@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from memory.answering.recall_service import CANDIDATES, SHOWN, Recall, pair_features
+from memory.answering.candidates import pair_features
+from memory.answering.recall_service import CANDIDATES, SHOWN, Recall
 from memory.assistant.assistant import Assistant
 from memory.evaluation.dataset import KS, Ingested, Question, recall, turns_for
 from memory.evaluation.voice import first_person

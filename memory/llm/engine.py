@@ -6,11 +6,12 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from memory.llm.prefill import Interrupted, prefill
+from memory.llm.prefill import READ_AHEAD_CHUNK, Interrupted, prefill
 from memory.llm.state_cache import MIN_GAIN, StateCache
 from memory.runtime.text import json_from_model
 
@@ -245,6 +246,15 @@ class LlamaChatModel:
             self.states.save(self._llama)
         if saved is not None:
             self.states.restore(self._llama, saved)
+
+    def read_ahead(self, prompt: list[int], upto: int, should_stop: Callable[[], bool]) -> int:
+        """Evaluate the first ``upto`` tokens of the next reply's prompt now, in small chunks that
+        give way to ``should_stop`` (the user sent, or typed on); returns how many are cached."""
+        self._switch_to(prompt)
+        self._holding_reply = True  # a conversation's start: worth keeping when switching away
+        with suppress(Interrupted):
+            prefill(self._llama, prompt, self.cached_prefix(prompt), should_stop, upto, READ_AHEAD_CHUNK)
+        return min(self.cached_prefix(prompt), upto)
 
     def forget_states(self) -> None:
         """Saved caches deleted, and the one in memory dropped so it is never saved later."""

@@ -59,3 +59,25 @@ def test_reflection_gives_way_within_a_chunk_and_answers_the_same_afterwards(
         assert again == fresh.complete_json(ASK, SCHEMA, max_tokens=64)
     finally:
         fresh.close()
+
+
+def test_a_prompt_read_ahead_gives_the_same_reply_and_leaves_only_the_rest_to_evaluate(
+    model: LlamaChatModel, smollm2: Path
+) -> None:
+    """What the app does while the user types (memory/answering/chat.py's read_ahead): the start
+    of the next prompt evaluated early, in small chunks, the send then finding it cached."""
+    turns = [{"role": "system", "content": LONG}, {"role": "user", "content": "What grew best?"}]
+    prompt = model.format_prompt(turns)
+    upto = len(model.format_prompt(turns[:1])) - 3  # somewhere before the user's words
+    looks: list[int] = []
+    assert model.read_ahead(prompt, upto, lambda: looks.append(0) or len(looks) > 2) < upto  # gave way
+    assert model.read_ahead(prompt, upto, lambda: False) == upto
+    generation = model.generate(prompt, max_tokens=24, temperature=0.0, should_stop=lambda: False)
+    reply = "".join(generation)
+    assert generation.stats.reused_tokens == upto
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    try:
+        again = fresh.generate(prompt, max_tokens=24, temperature=0.0, should_stop=lambda: False)
+        assert reply == "".join(again)
+    finally:
+        fresh.close()

@@ -1,0 +1,103 @@
+"""Reading ahead while the user types: when the composer has been still for a moment, the model lane
+chooses the memories for the draft and evaluates the prompt up to where its words begin, so that a
+message sent as drafted finds most of its prompt already in llama.cpp's cache (the memory block is
+most of a turn's new tokens). Best effort: it gives way to a reply, to newer typing and to
+reflection, and a failure is only logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QPlainTextEdit
+
+from app.lanes import Lanes
+from memory.assistant.assistant import Assistant
+from memory.llm.engine import ChatModel
+from memory.runtime.lane import BACKGROUND
+from memory.runtime.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# How long the composer must be still before reading ahead: a pause, not every keystroke.
+PAUSE_MS = 600
+
+
+class ReadAhead(QObject):
+    def __init__(
+        self,
+        assistant: Assistant,
+        lanes: Lanes,
+        model: Callable[[], ChatModel | None],
+        ready: Callable[[], bool],
+        settings: Callable[[], Settings],
+    ) -> None:
+        super().__init__()
+        self._assistant, self._lanes, self._model, self._ready, self._settings = (
+            assistant,
+            lanes,
+            model,
+            ready,
+            settings,
+        )
+        self._draft: tuple[int, str] | None = None
+        self._generation = 0  # a job runs only while it is the newest; cancel() moves this on
+        self._lock = threading.Lock()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(PAUSE_MS)
+        self._timer.timeout.connect(self._start)
+        self.tokens_cached = 0  # of the last read-ahead that ran (for tests and the status tip)
+
+    def watch(self, composer: QPlainTextEdit, conversation: Callable[[], int | None]) -> None:
+        """Read ahead what is typed in ``composer`` for the conversation open at the time."""
+        composer.textChanged.connect(lambda: self.typed(conversation(), composer.toPlainText()))
+
+    def typed(self, conversation_id: int | None, text: str) -> None:
+        """The composer changed: read ahead once it has been still for PAUSE_MS."""
+        self.cancel()
+        if conversation_id is None or not text.strip():
+            return
+        self._draft = (conversation_id, text)
+        self._timer.start()
+
+    def cancel(self) -> None:
+        """Stop any read-ahead at its next chunk (the user sent, or typed on)."""
+        self._timer.stop()
+        with self._lock:
+            self._generation += 1
+
+    def _start(self) -> None:
+        if self._draft is None or not self._ready() or self._lanes.closed:
+            return
+        with self._lock:
+            generation = self._generation
+        conversation_id, text = self._draft
+        self._lanes.run(
+            self._lanes.model,
+            self._read,
+            generation,
+            conversation_id,
+            text,
+            priority=BACKGROUND,  # never inside a reflection pass: it waits for the lane to be free
+            on_done=self._done,
+            on_error=lambda exc: log.info("read-ahead skipped: %s", exc),
+        )
+
+    def _current(self, generation: int) -> bool:
+        with self._lock:
+            return generation == self._generation
+
+    def _read(self, generation: int, conversation_id: int, text: str) -> int:
+        model = self._model()
+        if model is None or not self._current(generation) or not self._ready():
+            return 0
+        return self._assistant.read_ahead(
+            conversation_id, text, model, self._settings(), should_stop=lambda: not self._current(generation)
+        )
+
+    def _done(self, cached: int) -> None:
+        self.tokens_cached = cached

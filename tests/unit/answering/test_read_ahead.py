@@ -1,0 +1,115 @@
+"""Reading ahead while the user types: the prompt before the draft's words is evaluated, the draft's
+memories are kept for the send, and nothing the user did not send is evaluated or stored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from memory.answering.chat import ChatService
+from memory.answering.recall_service import Recall
+from memory.retrieval.service import MemoryService
+from memory.runtime.settings import Settings
+from memory.store.database import Store
+from tests.fake_model import FakeChatModel
+from tests.fakes import FakeEmbedder
+from tests.unit.answering.test_recall import PAST
+
+QUESTION = "What is my greyhound Biscuit scared of?"
+
+
+@pytest.fixture
+def memory(store: Store, tmp_path: Path) -> MemoryService:
+    service = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    earlier = store.create_conversation("Earlier")
+    for role, text in PAST:
+        service.remember_message(store.add_message(earlier.id, role, text))
+    service.indexer.sync()
+    return service
+
+
+def conversation_with_a_turn(store: Store, chat: ChatService, model: FakeChatModel, recall: Recall) -> int:
+    conv = store.create_conversation().id
+    chat.send(conv, "Good morning")
+    chat.reply(conv, model, Settings(), recall=recall)
+    return conv
+
+
+def test_the_prompt_is_read_up_to_the_drafts_words_and_sending_it_reuses_all_of_that(
+    store: Store, memory: MemoryService
+) -> None:
+    chat, recall = ChatService(store), Recall(memory, seed=3)  # learning: its choice is random
+    model = FakeChatModel(["Stairs [1].", "Noted."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    cached = chat.read_ahead(conv, QUESTION, model, Settings(), recall=recall)
+    read = model.read_aheads[-1]
+    assert cached == len(read) and read[-1] == "<user>"  # up to where the draft's words begin
+    assert "greyhound Biscuit is scared of stairs" in "".join(read)  # the draft's memories are in
+    assert "scared of?" not in "".join(read)  # its own words are not: they were never sent
+    preview = recall.recollection(0)
+    assert preview is None  # nothing of the draft is stored
+    chat.send(conv, QUESTION)
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    assert result.stats.reused_tokens == cached  # only the message and the reply's start are new
+    assert model.prompts[-1][:cached] == read
+
+
+def test_a_message_sent_otherwise_than_drafted_gets_its_own_memories(
+    store: Store, memory: MemoryService
+) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Hi.", "Pottery."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    chat.read_ahead(conv, QUESTION, model, Settings(), recall=recall)
+    chat.send(conv, "Where is my pottery class?")
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    stored = recall.recollection(result.message.id - 1)
+    assert stored is not None and stored.query == "Where is my pottery class?"
+    assert "pottery class in Porto" in stored.block
+
+
+def test_a_memory_forgotten_after_the_read_ahead_is_not_shown(store: Store, memory: MemoryService) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Hi.", "I do not know."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    chat.read_ahead(conv, QUESTION, model, Settings(), recall=recall)
+    greyhound = next(i for i in memory.items.all_ids() if "greyhound" in memory.items.get(i).text)
+    memory.items.delete(greyhound)
+    chat.send(conv, QUESTION)
+    chat.reply(conv, model, Settings(), recall=recall)
+    assert "scared of stairs" not in "".join(model.prompts[-1])
+
+
+def test_nothing_is_read_ahead_while_a_reply_is_due_or_for_a_blank_draft(
+    store: Store, memory: MemoryService
+) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Hi."])
+    conv = store.create_conversation().id
+    assert chat.read_ahead(conv, "   ", model, Settings(), recall=recall) == 0
+    chat.send(conv, "Good morning")  # not answered yet
+    assert chat.read_ahead(conv, QUESTION, model, Settings(), recall=recall) == 0
+    assert model.read_aheads == []
+
+
+def test_a_model_that_cannot_read_ahead_is_left_alone(store: Store, memory: MemoryService) -> None:
+    class Remote(FakeChatModel):
+        read_ahead = None  # type: ignore[assignment]
+
+    chat = ChatService(store)
+    assert chat.read_ahead(store.create_conversation().id, QUESTION, Remote(), Settings()) == 0
+
+
+def test_with_no_memory_found_the_read_ahead_still_matches_the_reply(tmp_path: Path) -> None:
+    """An empty preview is no block: with one counted, the notes' guide joined the read-ahead's
+    system prompt but not the reply's, and nothing read ahead was reused (seen in the GUI test)."""
+    store = Store(tmp_path / "empty.db")
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())  # nothing remembered yet
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Hi.", "Noted."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    cached = chat.read_ahead(conv, QUESTION, model, Settings(), recall=recall)
+    chat.send(conv, QUESTION)
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    assert cached > 0 and result.stats.reused_tokens == cached

@@ -1,0 +1,38 @@
+"""The window reads ahead once the composer is still, and a send stops it."""
+
+from __future__ import annotations
+
+from pytestqt.qtbot import QtBot
+
+from app.read_ahead import PAUSE_MS
+from app.window import MainWindow
+
+
+def first_turn(qtbot: QtBot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
+        window.send("Good morning")
+
+
+def test_a_pause_in_typing_reads_the_prompt_ahead_and_the_reply_reuses_it(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    first_turn(qtbot, window)
+    model = window.controller.model
+    window.composer.setPlainText("What did I say about my dog?")
+    qtbot.waitUntil(lambda: window.controller.read_ahead.tokens_cached > 0, timeout=5000)
+    read = model.read_aheads[-1]  # type: ignore[union-attr]
+    assert read[-1] == "<user>" and "dog?" not in "".join(read)
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000) as finished:
+        window.send(window.composer.toPlainText())
+    result = finished.args[0]
+    assert result.stats.reused_tokens == len(read), (result.recall_problem, model.prompts[-1][:40], read[:40])
+
+
+def test_sending_before_the_pause_is_over_reads_nothing_ahead(qtbot: QtBot, window: MainWindow) -> None:
+    first_turn(qtbot, window)
+    model = window.controller.model
+    window.composer.setPlainText("Quick question")
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
+        window.send(window.composer.toPlainText())
+    qtbot.wait(PAUSE_MS + 300)  # the pause would have been over by now
+    assert model.read_aheads == []  # type: ignore[union-attr]
