@@ -12,6 +12,10 @@ Reports (top-level JSON keys):
   quiet;
 - ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
   ~2,000-token conversation (another conversation answered in between);
+- ``ttft_with_memories_read_ahead_s``: the same turns in a conversation of their own, each message
+  first read ahead as the app does once the composer has been still (``Assistant.read_ahead``;
+  untimed, its median duration is ``detail.turns.with_memories_read_ahead.read_ahead_s``: the pause
+  before sending that it needs);
 - ``ttft_during_reflection_s``: median time to first token for a message sent while a reflection pass
   runs: the pass gives way at its next token (the app sets the same stop event), then the reply is
   answered as in ``ttft_with_memories_s``; from sending to the first token.
@@ -130,7 +134,14 @@ def app_generation_rate(model: LlamaChatModel) -> float:
 
 
 # name -> (memories shown, characters per note; None: the app's memory_block.NOTE_CHARS)
-APP_TURNS: dict[str, tuple[int, int | None]] = {"with_memories": (5, None), "plain": (0, None)}
+READ_AHEAD = "with_memories_read_ahead"
+APP_TURNS: dict[str, tuple[int, int | None]] = {
+    "with_memories": (5, None),
+    "plain": (0, None),
+    # the same turns, each message read ahead first as the app does once the composer is still
+    # (Assistant.read_ahead, untimed: the user paused at least that long before sending)
+    READ_AHEAD: (5, None),
+}
 # --sweep: what fewer or shorter notes would buy (memoir bench block says what they cost in coverage)
 BLOCK_SWEEP: dict[str, tuple[int, int | None]] = {
     "5_notes_of_160": (5, 160),
@@ -161,10 +172,15 @@ def ttft(
             rows = []
             conversation = store.create_conversation()
             memory_block.NOTE_CHARS = chars or APP_NOTE_CHARS
+            reading: list[float] = []
             for question in sample:
-                chat.send(conversation.id, question)
                 # as the app answers: 5 memories (or none) and the standing preferences either way
                 settings = Settings(max_tokens=8, temperature=0.0, memories_per_answer=shown)
+                if name == READ_AHEAD:
+                    start = time.perf_counter()
+                    assistant.read_ahead(conversation.id, question, model, settings)
+                    reading.append(time.perf_counter() - start)
+                chat.send(conversation.id, question)
                 result = assistant.reply(conversation.id, model, settings)
                 rows.append(
                     (result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token, result)
@@ -179,6 +195,8 @@ def ttft(
                 "memories_shown": statistics.median(len(r[1].receipts) for r in rows),
                 "note_chars": memory_block.NOTE_CHARS,
             }
+            if reading:  # how long the user must pause before sending for all of it to be done
+                out[name]["read_ahead_s"] = round(statistics.median(reading), 3)
         memory_block.NOTE_CHARS = APP_NOTE_CHARS
         memory.close()
         store.close()
@@ -324,6 +342,7 @@ def main() -> int:
         "ttft_with_memories_s": waits["with_memories"]["ttft_s"],
         "ttft_during_reflection_s": reflecting["ttft_s"],
         "ttft_plain_s": waits["plain"]["ttft_s"],
+        "ttft_with_memories_read_ahead_s": waits[READ_AHEAD]["ttft_s"],
         "prompt_speed_ratio": round(app_prompt / raw_prompt, 2),
         "busy_core_ratio": round(busy / quiet, 2),
         "switch_back_evaluated": switch_back(model),

@@ -149,6 +149,17 @@ def latency() -> str:
             f"{run['ttft_with_memories_s']} s",
         ),
         ("time to first token, no memories", f"{run['ttft_plain_s']} s"),
+    ]
+    ahead = detail["turns"].get("with_memories_read_ahead")
+    if ahead:  # runs before read-ahead existed have no such row
+        rows.append(
+            (
+                "time to first token, 5 memories + 3 preferences, the message read ahead while typing "
+                f"(the read-ahead took {ahead['read_ahead_s']} s: the pause it needs before sending)",
+                f"{run['ttft_with_memories_read_ahead_s']} s",
+            )
+        )
+    rows += [
         (
             "time to first token while reflection runs (target ≤ 1.5 s)",
             _missing(run["ttft_during_reflection_s"], " s"),
@@ -164,7 +175,7 @@ def latency() -> str:
     reflecting = detail.get("during_reflection")
     if reflecting:  # right under the wait it is part of
         rows.insert(
-            3,
+            next(i for i, (name, _) in enumerate(rows) if "while reflection runs" in name) + 1,
             (
                 f"of which waiting for reflection to give way (median of {reflecting['trials']}, "
                 f"{reflecting['passes_interrupted']} passes interrupted)",
@@ -193,7 +204,8 @@ def latency() -> str:
 
 def _block_sweep(turns: dict[str, Any]) -> str:
     """The first token with fewer or shorter notes (bench_latency --sweep), when it was run."""
-    rows = [(n, t) for n, t in turns.items() if n not in ("with_memories", "plain") and "note_chars" in t]
+    app_rows = ("with_memories", "plain", "with_memories_read_ahead")
+    rows = [(n, t) for n, t in turns.items() if n not in app_rows and "note_chars" in t]
     if not rows:
         return ""
     app = turns["with_memories"]
