@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from memory.answering.chat import ChatService, ReplyResult
 from memory.answering.recall_service import Recall
@@ -62,6 +63,12 @@ class ReflectionPass:
     @property
     def changes(self) -> Changes:
         return Changes(memories=self.done > 0, preferences=self.done > 0)
+
+
+class Answering(TypedDict):
+    recall: Recall | None
+    memories: int
+    preferences: PreferencePrompt
 
 
 class Assistant:
@@ -115,9 +122,6 @@ class Assistant:
     ) -> ReplyResult:
         """The reply to the conversation's last message, with memories and standing preferences
         as the settings say (model lane)."""
-        recall = self.recall if settings.memories_per_answer > 0 else None
-        if recall is not None:
-            recall.learning = settings.learn_from_citations
         return self.chat.reply(
             conversation_id,
             model,
@@ -125,9 +129,7 @@ class Assistant:
             should_stop=should_stop,
             on_started=on_started,
             on_text=on_text,
-            recall=recall,
-            memories=settings.memories_per_answer,
-            preferences=self.pref_prompt,
+            **self._answering(settings),
         )
 
     def read_ahead(
@@ -140,19 +142,17 @@ class Assistant:
     ) -> int:
         """While the user types ``draft``: its memories chosen and the prompt before its words
         evaluated, so that sending it as it stands answers sooner (model lane). Tokens cached."""
+        return self.chat.read_ahead(
+            conversation_id, draft, model, settings, should_stop=should_stop, **self._answering(settings)
+        )
+
+    def _answering(self, settings: Settings) -> Answering:
+        """What a reply (or a read-ahead for one) answers with: memories and standing preferences
+        as the settings say."""
         recall = self.recall if settings.memories_per_answer > 0 else None
         if recall is not None:
             recall.learning = settings.learn_from_citations
-        return self.chat.read_ahead(
-            conversation_id,
-            draft,
-            model,
-            settings,
-            recall=recall,
-            memories=settings.memories_per_answer,
-            preferences=self.pref_prompt,
-            should_stop=should_stop,
-        )
+        return Answering(recall=recall, memories=settings.memories_per_answer, preferences=self.pref_prompt)
 
     # Reflection ----------------------------------------------------------------------------
 

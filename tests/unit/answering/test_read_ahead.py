@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from memory.answering.chat import ChatService
 from memory.answering.recall_service import Recall
 from memory.retrieval.service import MemoryService
@@ -14,19 +12,8 @@ from memory.runtime.settings import Settings
 from memory.store.database import Store
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
-from tests.unit.answering.test_recall import PAST
 
 QUESTION = "What is my greyhound Biscuit scared of?"
-
-
-@pytest.fixture
-def memory(store: Store, tmp_path: Path) -> MemoryService:
-    service = MemoryService(store, tmp_path / "index", FakeEmbedder())
-    earlier = store.create_conversation("Earlier")
-    for role, text in PAST:
-        service.remember_message(store.add_message(earlier.id, role, text))
-    service.indexer.sync()
-    return service
 
 
 def conversation_with_a_turn(store: Store, chat: ChatService, model: FakeChatModel, recall: Recall) -> int:

@@ -20,24 +20,6 @@ from memory.store.items import TOPIC
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
 
-PAST = [
-    ("user", "My greyhound Biscuit is scared of stairs"),
-    ("assistant", "Poor Biscuit! Try treats on each step."),
-    ("user", "I start a pottery class in Porto next week"),
-    ("assistant", "Enjoy the pottery class!"),
-    ("user", "Biscuit waits on the stairs while I glaze pottery"),
-]
-
-
-@pytest.fixture
-def memory(store: Store, tmp_path: Path) -> MemoryService:
-    service = MemoryService(store, tmp_path / "index", FakeEmbedder())
-    conv = store.create_conversation("Earlier")
-    for role, text in PAST:
-        service.remember_message(store.add_message(conv.id, role, text))
-    service.indexer.sync()
-    return service
-
 
 def flat(words: list[str]) -> str:
     """The fake model's prompt words as one line of text."""
