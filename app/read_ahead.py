@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QPlainTextEdit
 
 from app.lanes import Lanes
+from memory.answering.recall_service import NEW
 from memory.assistant.assistant import Assistant
 from memory.llm.engine import ChatModel
 from memory.runtime.lane import BACKGROUND
@@ -59,9 +60,9 @@ class ReadAhead(QObject):
     def typed(self, conversation_id: int | None, text: str) -> None:
         """The composer changed: read ahead once it has been still for PAUSE_MS."""
         self.cancel()
-        if conversation_id is None or not text.strip():
+        if not text.strip():
             return
-        self._draft = (conversation_id, text)
+        self._draft = (NEW if conversation_id is None else conversation_id, text)  # None: not made yet
         self._timer.start()
 
     def cancel(self) -> None:

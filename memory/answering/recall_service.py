@@ -34,6 +34,7 @@ from memory.store.database import Message, Store, now
 from memory.store.items import TOPIC, TURN, MemoryItem
 
 CANDIDATES = 20
+NEW = 0  # the conversation a draft will open when sent (no conversation has id 0)
 SHOWN = 5
 USER_WEIGHT = 2.0  # the user's "helpful"/"not relevant" outweighs the model's citation
 # Retrieved before questions and Memoir's replies are set aside, so enough facts remain.
@@ -102,8 +103,9 @@ class Recall:
         return result
 
     def preview(self, conversation_id: int, text: str, shown: int = SHOWN) -> Recollection:
-        """The memories a message of ``text`` would get if it were sent now; kept, not stored, so
-        that sending exactly this text shows exactly these (and a prompt read ahead stays valid)."""
+        """The memories a message of ``text`` would get if it were sent now (``NEW``: as the first
+        message of a new conversation); kept, not stored, so that sending exactly this text shows
+        exactly these (and a prompt read ahead stays valid)."""
         draft = Message(0, conversation_id, "user", text, "draft", "", "")
         self._preview = (draft, shown, self._choose(draft, shown))
         return self._preview[2]
@@ -112,10 +114,10 @@ class Recall:
         """The preview made for this message's text, if still true: none of its memories forgotten
         or archived since (the block is rendered again, so an edited memory reads as it is now)."""
         kept, self._preview = self._preview, None
-        if kept is None or (kept[0].conversation_id, kept[0].content, kept[1]) != (
-            message.conversation_id,
-            message.content,
-            shown,
+        if kept is None or (kept[0].content, kept[1]) != (message.content, shown):
+            return None
+        if kept[0].conversation_id != message.conversation_id and not (
+            kept[0].conversation_id == NEW and self._opens_its_conversation(message)
         ):
             return None
         previewed = kept[2]
@@ -125,6 +127,12 @@ class Recall:
         block = self._with_edits(self.render(list(items.values()), previewed.shown, message.content), message)
         candidates = [(i, s) for i, s in previewed.candidates if i in items]
         return Recollection(message.id, message.content, block, candidates, previewed.shown)
+
+    def _opens_its_conversation(self, message: Message) -> bool:
+        first = self.store.query(
+            "SELECT min(id) AS id FROM messages WHERE conversation_id = ?", (message.conversation_id,)
+        )
+        return bool(first) and first[0]["id"] == message.id
 
     def _choose(self, message: Message, shown: int) -> Recollection:
         pool = self.candidates(message) if shown > 0 else None

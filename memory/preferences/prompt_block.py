@@ -73,5 +73,6 @@ class PreferencePrompt:
         if cached is not None and cached[0] == version:
             return cached[1]
         block = standing_block(self.preferences.active(), message, self.embedder, count_tokens)
-        self._blocks[conversation_id] = (version, block)
+        if conversation_id > 0:  # not for a draft's conversation-to-be (NEW): its text changes
+            self._blocks[conversation_id] = (version, block)
         return block

@@ -100,3 +100,35 @@ def test_with_no_memory_found_the_read_ahead_still_matches_the_reply(tmp_path: P
     chat.send(conv, QUESTION)
     result = chat.reply(conv, model, Settings(), recall=recall)
     assert cached > 0 and result.stats.reused_tokens == cached
+
+
+def test_a_new_conversations_first_message_is_read_ahead_too(store: Store, memory: MemoryService) -> None:
+    """The window has no conversation until the first message is sent: the draft is read ahead
+    as the opening of a conversation-to-be (NEW), and the one the send makes finds it all."""
+    from memory.answering.recall_service import NEW
+
+    chat, recall = ChatService(store), Recall(memory, seed=5)
+    model = FakeChatModel(["Stairs [1]."])
+    cached = chat.read_ahead(NEW, QUESTION, model, Settings(), recall=recall)
+    assert cached > 0 and "greyhound Biscuit is scared of stairs" in "".join(model.read_aheads[-1])
+    conv = store.create_conversation().id
+    chat.send(conv, QUESTION)
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    assert result.stats.reused_tokens == cached
+
+
+def test_a_new_conversations_preview_is_not_used_for_a_later_message(
+    store: Store, memory: MemoryService
+) -> None:
+    from memory.answering.recall_service import NEW
+
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Hi.", "Noted."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    recall.preview(NEW, QUESTION)
+    chosen: list[str] = []
+    choose = recall._choose
+    recall._choose = lambda message, shown: chosen.append(message.content) or choose(message, shown)  # type: ignore[method-assign]
+    chat.send(conv, QUESTION)  # the second message of an existing conversation: chosen afresh
+    chat.reply(conv, model, Settings(), recall=recall)
+    assert chosen == [QUESTION]

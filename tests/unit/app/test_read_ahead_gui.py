@@ -36,3 +36,14 @@ def test_sending_before_the_pause_is_over_reads_nothing_ahead(qtbot: QtBot, wind
         window.send(window.composer.toPlainText())
     qtbot.wait(PAUSE_MS + 300)  # the pause would have been over by now
     assert model.read_aheads == []  # type: ignore[union-attr]
+
+
+def test_the_first_message_of_a_new_conversation_is_read_ahead(qtbot: QtBot, window: MainWindow) -> None:
+    model = window.controller.model
+    assert window.current_id is None  # nothing open: the send will make the conversation
+    window.composer.setPlainText("What did I say about my dog?")
+    qtbot.waitUntil(lambda: window.controller.read_ahead.tokens_cached > 0, timeout=5000)
+    read = model.read_aheads[-1]  # type: ignore[union-attr]
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000) as finished:
+        window.send(window.composer.toPlainText())
+    assert finished.args[0].stats.reused_tokens == len(read)
