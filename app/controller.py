@@ -81,7 +81,12 @@ class ChatController(QObject):
         self.reflection.preferences_changed.connect(lambda: self.preference_ops.load(write_file=True))
         self.reflection.problem.connect(self.problem)
         self.read_ahead = ReadAhead(
-            self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
+            self.assistant,
+            self.lanes,
+            lambda: self.model,
+            self._model_ready,
+            lambda: self.settings,
+            self.reflection,
         )
         self._memory_factory = memory_factory
         self._stop = threading.Event()
@@ -240,7 +245,7 @@ class ChatController(QObject):
         then queue the reply on the model lane. If it can't be stored, ``not_sent`` gives it back."""
 
         self.reflection.stop.set()  # reflection gives the model back at its next token
-        self.read_ahead.cancel()  # and so does reading ahead, at its next chunk
+        self.read_ahead.sent()  # and so does reading ahead, at its next chunk
 
         def committed(stored: tuple[Conversation, Message, Changes]) -> None:
             conversation, message, changes = stored

@@ -1,8 +1,9 @@
 """Reading ahead while the user types: when the composer has been still for a moment, the model lane
 chooses the memories for the draft and evaluates the prompt up to where its words begin, so that a
 message sent as drafted finds most of its prompt already in llama.cpp's cache (the memory block is
-most of a turn's new tokens). Best effort: it gives way to a reply, to newer typing and to
-reflection, and a failure is only logged.
+most of a turn's new tokens). Best effort: it gives way to a reply and to newer typing, holds
+reflection meanwhile (until the send's reply ends, or the box is left alone for IDLE_MS), and a
+failure is only logged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QPlainTextEdit
 
 from app.lanes import Lanes
+from app.reflection import Reflection
 from memory.answering.recall_service import NEW
 from memory.assistant.assistant import Assistant
 from memory.llm.engine import ChatModel
@@ -25,6 +27,8 @@ log = logging.getLogger(__name__)
 
 # How long the composer must be still before reading ahead: a pause, not every keystroke.
 PAUSE_MS = 600
+# How long a draft left alone keeps reflection held.
+IDLE_MS = 30_000
 
 
 class ReadAhead(QObject):
@@ -35,6 +39,7 @@ class ReadAhead(QObject):
         model: Callable[[], ChatModel | None],
         ready: Callable[[], bool],
         settings: Callable[[], Settings],
+        reflection: Reflection,
     ) -> None:
         super().__init__()
         self._assistant, self._lanes, self._model, self._ready, self._settings = (
@@ -51,6 +56,13 @@ class ReadAhead(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(PAUSE_MS)
         self._timer.timeout.connect(self._start)
+        # Reflection is held while the user writes (it would take the model the read-ahead needs)
+        # and let go once they send (after the reply) or leave the box alone for IDLE_MS.
+        self._reflection = reflection
+        self._idle = QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(reflection.release)
         self.tokens_cached = 0  # of the last read-ahead that ran (for tests and the status tip)
 
     def watch(self, composer: QPlainTextEdit, conversation: Callable[[], int | None]) -> None:
@@ -66,10 +78,19 @@ class ReadAhead(QObject):
         self._timer.start()
 
     def cancel(self) -> None:
-        """Stop any read-ahead at its next chunk (the user sent, or typed on)."""
+        """Stop any read-ahead at its next chunk (the user typed on)."""
         self._timer.stop()
+        if self._idle.isActive():
+            self._idle.start()  # still writing: reflection stays held a while longer
         with self._lock:
             self._generation += 1
+
+    def sent(self) -> None:
+        """The user sent a message: stop reading ahead; reflection is free again once the reply ends
+        (the controller runs it then)."""
+        self.cancel()
+        self._idle.stop()
+        self._reflection.release(run=False)
 
     def _start(self) -> None:
         if self._draft is None or not self._ready() or self._lanes.closed:
@@ -77,6 +98,8 @@ class ReadAhead(QObject):
         with self._lock:
             generation = self._generation
         conversation_id, text = self._draft
+        self._reflection.hold()
+        self._idle.start()
         self._lanes.run(
             self._lanes.model,
             self._read,

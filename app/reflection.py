@@ -40,6 +40,7 @@ class Reflection(QObject):
         self.stop = threading.Event()  # set when the user needs the model
         self.running = False
         self.again = False  # a job was queued while a pass ran: look again when it ends
+        self.held = False  # the user is writing: no pass starts until release()
 
     def reflect(self, conversation_id: int) -> None:
         """Queue the conversation's new turns for reflection; it runs when the model is free."""
@@ -52,8 +53,22 @@ class Reflection(QObject):
             return None
         return self.assistant.jobs(self._settings().auto_accept_preferences).enqueue(conversation_id)
 
+    def hold(self) -> None:
+        """The user is writing a message: the pass gives way at its next token and none starts
+        (the model is kept for reading the message ahead and for its reply)."""
+        self.held = True
+        self.stop.set()
+
+    def release(self, run: bool = True) -> None:
+        """Reflection may run again (now, unless ``run`` is False: the reply's end starts it)."""
+        self.held = False
+        if run:
+            self.run()
+
     def run(self) -> None:
         """Work through queued reflection jobs on the model lane, giving way to any user message."""
+        if self.held:
+            return
         if self.running:
             self.again = True  # a job queued now may be past the running pass's last look
             return

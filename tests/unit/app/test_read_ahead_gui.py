@@ -47,3 +47,28 @@ def test_the_first_message_of_a_new_conversation_is_read_ahead(qtbot: QtBot, win
     with qtbot.waitSignal(window.controller.reply_finished, timeout=10000) as finished:
         window.send(window.composer.toPlainText())
     assert finished.args[0].stats.reused_tokens == len(read)
+
+
+def test_reflection_is_held_while_the_user_writes_and_let_go_after_the_reply(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    first_turn(qtbot, window)
+    reflection = window.controller.reflection
+    window.composer.setPlainText("And what about my cat?")
+    qtbot.waitUntil(lambda: reflection.held, timeout=5000)
+    assert reflection.stop.is_set()  # a pass running now gives way at its next token
+    window.controller.run_reflection()
+    assert not reflection.running  # and none starts while the user writes
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
+        window.send(window.composer.toPlainText())
+    assert not reflection.held  # the reply's end runs reflection as before
+
+
+def test_a_draft_left_alone_lets_reflection_run_again(qtbot: QtBot, window: MainWindow) -> None:
+    first_turn(qtbot, window)
+    reflection = window.controller.reflection
+    window.controller.read_ahead._idle.setInterval(300)  # IDLE_MS, shortened for the test
+    window.composer.setPlainText("Something I may never send")
+    qtbot.waitUntil(lambda: reflection.held, timeout=5000)
+    qtbot.waitUntil(lambda: not reflection.held, timeout=3000)
+    assert window.composer.toPlainText() == "Something I may never send"  # the draft is untouched
