@@ -20,6 +20,7 @@ from app.reflection import Reflection
 from memory.answering.recall_service import NEW
 from memory.assistant.assistant import Assistant
 from memory.llm.engine import ChatModel
+from memory.llm.prefill import ReadsAhead
 from memory.runtime.lane import BACKGROUND
 from memory.runtime.settings import Settings
 
@@ -63,7 +64,7 @@ class ReadAhead(QObject):
         self._idle.setSingleShot(True)
         self._idle.setInterval(IDLE_MS)
         self._idle.timeout.connect(reflection.release)
-        self.tokens_cached = 0  # of the last read-ahead that ran (for tests and the status tip)
+        self.tokens_cached = 0  # of the last read-ahead that ran (tests read it)
 
     def watch(self, composer: QPlainTextEdit, conversation: Callable[[], int | None]) -> None:
         """Read ahead what is typed in ``composer`` for the conversation open at the time."""
@@ -94,6 +95,8 @@ class ReadAhead(QObject):
 
     def _start(self) -> None:
         if self._draft is None or not self._ready() or self._lanes.closed:
+            return
+        if not isinstance(self._model(), ReadsAhead):  # a model server: nothing to gain, keep reflecting
             return
         with self._lock:
             generation = self._generation

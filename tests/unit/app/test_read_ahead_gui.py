@@ -6,6 +6,7 @@ from pytestqt.qtbot import QtBot
 
 from app.read_ahead import PAUSE_MS
 from app.window import MainWindow
+from tests.fake_model import FakeChatModel
 
 
 def first_turn(qtbot: QtBot, window: MainWindow) -> None:
@@ -72,3 +73,16 @@ def test_a_draft_left_alone_lets_reflection_run_again(qtbot: QtBot, window: Main
     qtbot.waitUntil(lambda: reflection.held, timeout=5000)
     qtbot.waitUntil(lambda: not reflection.held, timeout=3000)
     assert window.composer.toPlainText() == "Something I may never send"  # the draft is untouched
+
+
+def test_a_model_that_cannot_read_ahead_leaves_reflection_alone(qtbot: QtBot, window: MainWindow) -> None:
+    """A model server evaluates nothing ahead: holding reflection for it would gain nothing."""
+    first_turn(qtbot, window)
+
+    class ServerLike(FakeChatModel):
+        read_ahead = None  # type: ignore[assignment]  # a model server has no such method
+
+    window.controller.model.__class__ = ServerLike  # type: ignore[union-attr]
+    window.composer.setPlainText("What did I say about my dog?")
+    qtbot.wait(PAUSE_MS + 400)
+    assert not window.controller.reflection.held
