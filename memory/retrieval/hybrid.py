@@ -144,7 +144,8 @@ class Retriever:
     def search(
         self, query: str, k: int = 10, filters: Filters = Filters(), method: str = "hybrid"
     ) -> list[Hit]:
-        """Top ``k`` items for ``query``; ``method`` is "hybrid", "dense" or "bm25"."""
+        """Top ``k`` items for ``query``; ``method`` is "hybrid", "dense" or "bm25". Never from
+        inside a store transaction: the lexical side waits for the store on another thread."""
         start = time.perf_counter()
         depth = max(k, self.fusion.depth)
         found: dict[int, MemoryItem] = {}
