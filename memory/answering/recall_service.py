@@ -32,6 +32,7 @@ from memory.retrieval.service import MemoryService
 from memory.store import sources
 from memory.store.database import Message, Store, now
 from memory.store.items import TOPIC, TURN, MemoryItem
+from memory.store.lexical import content_words, stem_words
 
 CANDIDATES = 20
 NEW = 0  # the conversation a draft will open when sent (no conversation has id 0)
@@ -111,10 +112,10 @@ class Recall:
         return self._preview[2]
 
     def _previewed(self, message: Message, shown: int) -> Recollection | None:
-        """The preview made for this message's text, if still true: none of its memories forgotten
+        """The preview made for this message's words, if still true: none of its memories forgotten
         or archived since (the block is rendered again, so an edited memory reads as it is now)."""
         kept, self._preview = self._preview, None
-        if kept is None or (kept[0].content, kept[1]) != (message.content, shown):
+        if kept is None or kept[1] != shown or not same_words(kept[0].content, message.content):
             return None
         if kept[0].conversation_id != message.conversation_id and not (
             kept[0].conversation_id == NEW and self._opens_its_conversation(message)
@@ -332,3 +333,14 @@ class Recall:
         moved = (self.reranker.theta - np.asarray(PRIOR)).tolist()
         weights = sorted(zip(FEATURE_NAMES, moved, strict=True), key=lambda w: -abs(w[1]))
         return self.reranker.updates, weights
+
+
+def same_words(draft: str, sent: str) -> bool:
+    """Whether a draft's preview holds for the message sent: the same content words in the same
+    order (a "?" or a "the" added before Enter changes neither the search nor the notes' focus),
+    asking about Memoir's own words or not alike."""
+    if draft == sent:
+        return True
+    return stem_words(content_words(draft)) == stem_words(content_words(sent)) and (
+        sources.asks_about_memoir(draft) == sources.asks_about_memoir(sent)
+    )

@@ -132,3 +132,29 @@ def test_a_new_conversations_preview_is_not_used_for_a_later_message(
     chat.send(conv, QUESTION)  # the second message of an existing conversation: chosen afresh
     chat.reply(conv, model, Settings(), recall=recall)
     assert chosen == [QUESTION]
+
+
+def test_a_question_mark_added_before_enter_keeps_what_was_read_ahead(
+    store: Store, memory: MemoryService
+) -> None:
+    """The last pause often comes before the last keystroke: the same words, in the same order,
+    search and focus the notes the same, so the preview holds and the prompt before them too."""
+    chat, recall = ChatService(store), Recall(memory, seed=7)
+    model = FakeChatModel(["Hi.", "Stairs [1]."])
+    conv = conversation_with_a_turn(store, chat, model, recall)
+    chosen: list[str] = []
+    choose = recall._choose
+    recall._choose = lambda message, shown: chosen.append(message.content) or choose(message, shown)  # type: ignore[method-assign]
+    cached = chat.read_ahead(conv, QUESTION.rstrip("?"), model, Settings(), recall=recall)
+    chat.send(conv, QUESTION)
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    assert chosen == [QUESTION.rstrip("?")]  # chosen once, for the draft; the send kept that choice
+    assert cached > 0 and result.stats.reused_tokens == cached
+
+
+def test_other_words_or_asking_what_memoir_said_are_chosen_afresh() -> None:
+    from memory.answering.recall_service import same_words
+
+    assert same_words("What is my dog scared of", "what is my dog scared of?")
+    assert not same_words("Where is my sister", "Where is my sister now?")
+    assert not same_words("What did I say about the cello", "What did you say about the cello")
