@@ -16,6 +16,14 @@ from tests.fakes import FakeEmbedder
 QUESTION = "What is my greyhound Biscuit scared of?"
 
 
+def choices(recall: Recall) -> list[str]:
+    """The texts memories are chosen for from now on (a preview's or a send's), in order."""
+    chosen: list[str] = []
+    choose = recall._choose
+    recall._choose = lambda message, shown: chosen.append(message.content) or choose(message, shown)  # type: ignore[method-assign]
+    return chosen
+
+
 def conversation_with_a_turn(store: Store, chat: ChatService, model: FakeChatModel, recall: Recall) -> int:
     conv = store.create_conversation().id
     chat.send(conv, "Good morning")
@@ -126,9 +134,7 @@ def test_a_new_conversations_preview_is_not_used_for_a_later_message(
     model = FakeChatModel(["Hi.", "Noted."])
     conv = conversation_with_a_turn(store, chat, model, recall)
     recall.preview(NEW, QUESTION)
-    chosen: list[str] = []
-    choose = recall._choose
-    recall._choose = lambda message, shown: chosen.append(message.content) or choose(message, shown)  # type: ignore[method-assign]
+    chosen = choices(recall)
     chat.send(conv, QUESTION)  # the second message of an existing conversation: chosen afresh
     chat.reply(conv, model, Settings(), recall=recall)
     assert chosen == [QUESTION]
@@ -142,9 +148,7 @@ def test_a_question_mark_added_before_enter_keeps_what_was_read_ahead(
     chat, recall = ChatService(store), Recall(memory, seed=7)
     model = FakeChatModel(["Hi.", "Stairs [1]."])
     conv = conversation_with_a_turn(store, chat, model, recall)
-    chosen: list[str] = []
-    choose = recall._choose
-    recall._choose = lambda message, shown: chosen.append(message.content) or choose(message, shown)  # type: ignore[method-assign]
+    chosen = choices(recall)
     cached = chat.read_ahead(conv, QUESTION.rstrip("?"), model, Settings(), recall=recall)
     chat.send(conv, QUESTION)
     result = chat.reply(conv, model, Settings(), recall=recall)
