@@ -16,8 +16,9 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QPlainTextEdit
 
 from app.lanes import Lanes
+from app.ops import call_in_gui
 from app.reflection import Reflection
-from memory.answering.recall_service import NEW
+from memory.answering.recall_service import NEW, same_words
 from memory.assistant.assistant import Assistant
 from memory.llm.engine import ChatModel
 from memory.llm.prefill import ReadsAhead
@@ -65,6 +66,7 @@ class ReadAhead(QObject):
         self._idle.setInterval(IDLE_MS)
         self._idle.timeout.connect(reflection.release)
         self.tokens_cached = 0  # of the last read-ahead that ran (tests read it)
+        self._done_for: tuple[int, str] | None = None  # the draft last read ahead in full
 
     def watch(self, composer: QPlainTextEdit, conversation: Callable[[], int | None]) -> None:
         """Read ahead what is typed in ``composer`` for the conversation open at the time."""
@@ -91,6 +93,7 @@ class ReadAhead(QObject):
         (the controller runs it then)."""
         self.cancel()
         self._idle.stop()
+        self._done_for = None
         self._reflection.release(run=False)
 
     def _start(self) -> None:
@@ -101,6 +104,8 @@ class ReadAhead(QObject):
         with self._lock:
             generation = self._generation
         conversation_id, text = self._draft
+        if self._done_for and self._done_for[0] == conversation_id and same_words(self._done_for[1], text):
+            return  # a "?" added: what was read still holds (read again, the choice would change)
         self._reflection.hold()
         self._idle.start()
         self._lanes.run(
@@ -122,9 +127,15 @@ class ReadAhead(QObject):
         model = self._model()
         if model is None or not self._current(generation) or not self._ready():
             return 0
-        return self._assistant.read_ahead(
+        cached = self._assistant.read_ahead(
             conversation_id, text, model, self._settings(), should_stop=lambda: not self._current(generation)
         )
+        if cached and self._current(generation):  # read in full, not cut short by typing
+            call_in_gui(lambda: self._finished(conversation_id, text))
+        return cached
+
+    def _finished(self, conversation_id: int, text: str) -> None:
+        self._done_for = (conversation_id, text)
 
     def _done(self, cached: int) -> None:
         self.tokens_cached = cached

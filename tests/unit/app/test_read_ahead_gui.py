@@ -86,3 +86,16 @@ def test_a_model_that_cannot_read_ahead_leaves_reflection_alone(qtbot: QtBot, wi
     window.composer.setPlainText("What did I say about my dog?")
     qtbot.wait(PAUSE_MS + 400)
     assert not window.controller.reflection.held
+
+
+def test_a_question_mark_added_after_the_pause_is_not_read_again(qtbot: QtBot, window: MainWindow) -> None:
+    """Reading again would choose the memories afresh (at random while learning) and read them
+    again; the same words keep what was read."""
+    first_turn(qtbot, window)
+    type_and_pause(qtbot, window, "What did I say about my dog")
+    reads = len(window.controller.model.read_aheads)  # type: ignore[union-attr]
+    window.composer.setPlainText("What did I say about my dog?")
+    qtbot.wait(PAUSE_MS + 500)
+    assert len(window.controller.model.read_aheads) == reads  # type: ignore[union-attr]
+    window.composer.setPlainText("What did I say about my cat?")  # other words: read again
+    qtbot.waitUntil(lambda: len(window.controller.model.read_aheads) == reads + 1, timeout=5000)  # type: ignore[union-attr]
