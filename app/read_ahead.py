@@ -99,6 +99,8 @@ class ReadAhead(QObject):
     def _start(self) -> None:
         if self._draft is None or not self._ready() or self._lanes.closed:
             return
+        if not self._settings().read_ahead:  # Settings → Read ahead while I type
+            return
         if not isinstance(self._model(), ReadsAhead):  # a model server: nothing to gain, keep reflecting
             return
         with self._lock:

@@ -135,6 +135,15 @@ class Settings:
             "the memories shown vary a little so that others get a chance.",
         ),
     )
+    read_ahead: bool = field(
+        default=True,
+        metadata=_meta(
+            "Read ahead while I type",
+            "When you pause while typing, the memories for your message are chosen and read to the "
+            "model, so that the reply starts sooner. It uses the processor while you write, and "
+            "reflection waits meanwhile.",
+        ),
+    )
     auto_accept_preferences: bool = field(
         default=False,
         metadata=_meta(

@@ -99,3 +99,14 @@ def test_a_question_mark_added_after_the_pause_is_not_read_again(qtbot: QtBot, w
     assert len(window.controller.model.read_aheads) == reads  # type: ignore[union-attr]
     window.composer.setPlainText("What did I say about my cat?")  # other words: read again
     qtbot.waitUntil(lambda: len(window.controller.model.read_aheads) == reads + 1, timeout=5000)  # type: ignore[union-attr]
+
+
+def test_read_ahead_can_be_turned_off(qtbot: QtBot, window: MainWindow) -> None:
+    from dataclasses import replace
+
+    first_turn(qtbot, window)
+    window.controller.apply_settings(replace(window.controller.settings, read_ahead=False))
+    window.composer.setPlainText("What did I say about my dog?")
+    qtbot.wait(PAUSE_MS + 500)
+    assert window.controller.model.read_aheads == []  # type: ignore[union-attr]
+    assert not window.controller.reflection.held  # nor is reflection held for it
