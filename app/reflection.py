@@ -43,7 +43,9 @@ class Reflection(QObject):
         self.held = False  # the user is writing: no pass starts until release()
 
     def reflect(self, conversation_id: int) -> None:
-        """Queue the conversation's new turns for reflection; it runs when the model is free."""
+        """Queue the conversation's new turns for reflection; it runs when the model is free. Asked
+        for (Remember now, or leaving the conversation), it is no longer held for a draft."""
+        self.held = False
         op = QueryOp(self.lanes.io, self.enqueue, conversation_id)
         op.success(lambda _: self.run()).failure(self.lanes.report).run(self.lanes)
 

@@ -110,3 +110,12 @@ def test_read_ahead_can_be_turned_off(qtbot: QtBot, window: MainWindow) -> None:
     qtbot.wait(PAUSE_MS + 500)
     assert window.controller.model.read_aheads == []  # type: ignore[union-attr]
     assert not window.controller.reflection.held  # nor is reflection held for it
+
+
+def test_remember_now_is_not_held_back_by_a_draft(qtbot: QtBot, window: MainWindow) -> None:
+    first_turn(qtbot, window)
+    reflection = window.controller.reflection
+    window.composer.setPlainText("Half a thought")
+    qtbot.waitUntil(lambda: reflection.held, timeout=5000)
+    window.remember_now()  # the user asks for it: it runs now, not once the draft is sent
+    assert not reflection.held
