@@ -1,7 +1,8 @@
 """Which form of the packaged model Memoir runs: speed and faithfulness of each requantized form.
 
 For the packaged Q4_1 file and each form llama.cpp's quantizer makes of it (Q4_0, Q8_0), in one
-run on one machine: prompt evaluation and generation tokens/s (median of 3), the perplexity of a
+run on one machine, and for the packaged file and Q8_0 also with llama.cpp's fused ("flash")
+attention: prompt evaluation and generation tokens/s (median of 3), the perplexity of a
 fixed text, and how many greedy replies to fixed prompts stay identical to the original's (and how
 many of their first 32 tokens agree). ``memory/llm/model_form.py``'s FORM is chosen from this file.
 
@@ -9,7 +10,9 @@ What "faithful" means is anchored on F32: the packaged weights exactly, only com
 kernel (Q4_1's dot product rounds the activations to 8 bits, F32's does not). How far F32 drifts
 from the packaged file is the noise floor of any change of kernel; a form is faithful when its
 perplexity is within PERPLEXITY_TOLERANCE of the packaged file's and its greedy replies agree for at
-least AGREEMENT_SHARE of as many first tokens as F32's do. The fastest faithful form is chosen.
+least AGREEMENT_SHARE of as many first tokens as F32's do. The fastest faithful form is chosen;
+fused attention is used when the chosen form stays faithful with it and evaluates a prompt deep in a
+conversation faster (``flash_attention``; ``memory/llm/engine.py``'s FLASH_ATTENTION).
 
     .venv/bin/python bench/bench_model_form.py [--threads 2] [--json]
 
@@ -57,30 +60,41 @@ PERPLEXITY_TOLERANCE = 0.025
 AGREEMENT_SHARE = 0.5
 PACKAGED = "Q4_1 (packaged)"
 REFERENCE = "F32"
+FLASH = " + flash attention"  # the same file with llama.cpp's fused attention
+DEEP = 800
 
 
-def _llama(path: Path, threads: int, logits_all: bool = False) -> Any:
+def _llama(path: Path, threads: int, flash: bool, logits_all: bool = False) -> Any:
     from llama_cpp import Llama
 
     return Llama(
         model_path=str(path),
-        n_ctx=1024,
+        n_ctx=2048,
         n_threads=threads,
         n_threads_batch=threads,
+        flash_attn=flash,
         logits_all=logits_all,
         verbose=False,
     )
 
 
-def speed(path: Path, threads: int) -> dict[str, float]:
-    llm = _llama(path, threads)
-    tokens = llm.tokenize(((TEXT + " ") * 3).encode())[:400]
-    prompt_rates, gen_rates = [], []
+def speed(path: Path, threads: int, flash: bool) -> dict[str, float]:
+    """Prompt tokens/s from an empty context and deep in one (400 tokens after 800: where a reply's
+    new turn and memories sit), and generation tokens/s."""
+    llm = _llama(path, threads, flash)
+    long = llm.tokenize(((TEXT + " ") * 9).encode())[: DEEP + 400]
+    tokens = long[:400]
+    prompt_rates, deep_rates, gen_rates = [], [], []
     for _ in range(3):
         llm.reset()
         start = time.perf_counter()
         llm.eval(tokens)
         prompt_rates.append(len(tokens) / (time.perf_counter() - start))
+        llm.reset()
+        llm.eval(long[:DEEP])
+        start = time.perf_counter()
+        llm.eval(long[DEEP:])
+        deep_rates.append((len(long) - DEEP) / (time.perf_counter() - start))
         start = time.perf_counter()
         for produced, _token in enumerate(llm.generate(tokens[:8], temp=0.0, reset=True), 1):
             if produced == 8:
@@ -91,12 +105,13 @@ def speed(path: Path, threads: int) -> dict[str, float]:
     llm.close()
     return {
         "prompt_tokens_per_s": round(statistics.median(prompt_rates), 1),
+        "deep_prompt_tokens_per_s": round(statistics.median(deep_rates), 1),
         "generation_tokens_per_s": round(statistics.median(gen_rates), 1),
     }
 
 
-def perplexity(path: Path, threads: int) -> float:
-    llm = _llama(path, threads, logits_all=True)
+def perplexity(path: Path, threads: int, flash: bool) -> float:
+    llm = _llama(path, threads, flash, logits_all=True)
     tokens = llm.tokenize(TEXT.encode())
     llm.reset()
     llm.eval(tokens)
@@ -111,10 +126,10 @@ def perplexity(path: Path, threads: int) -> float:
     return round(math.exp(nll / (len(tokens) - 1)), 3)
 
 
-def replies(path: Path, threads: int) -> list[list[int]]:
+def replies(path: Path, threads: int, flash: bool) -> list[list[int]]:
     from memory.llm.engine import LlamaChatModel
 
-    model = LlamaChatModel.load(path, n_ctx=1024, n_threads=threads)
+    model = LlamaChatModel.load(path, n_ctx=1024, n_threads=threads, flash_attention=flash)
     out = []
     for prompt in PROMPTS:
         tokens = model.format_prompt([{"role": "user", "content": prompt}])
@@ -150,6 +165,9 @@ def choose(forms: dict[str, Any]) -> str:
     floor = reference["greedy"]["mean_agreeing_first_tokens"]
     for values in forms.values():
         values["prompt_speed_ratio"] = round(values["prompt_tokens_per_s"] / base["prompt_tokens_per_s"], 2)
+        values["deep_prompt_speed_ratio"] = round(
+            values["deep_prompt_tokens_per_s"] / base["deep_prompt_tokens_per_s"], 2
+        )
         values["generation_speed_ratio"] = round(
             values["generation_tokens_per_s"] / base["generation_tokens_per_s"], 2
         )
@@ -160,6 +178,17 @@ def choose(forms: dict[str, Any]) -> str:
         )
     candidates = [name for name in ("Q4_0", "Q8_0") if forms[name]["faithful"]]
     return max(candidates, key=lambda n: forms[n]["prompt_tokens_per_s"], default=PACKAGED)
+
+
+def flash_verdict(forms: dict[str, Any], chosen: str) -> bool:
+    """Fused attention for the chosen form: when it stays faithful and a reply's prompt, deep in
+    its conversation, evaluates faster with it."""
+    fused = forms.get(chosen + FLASH)
+    return bool(
+        fused
+        and fused["faithful"]
+        and fused["deep_prompt_tokens_per_s"] > forms[chosen]["deep_prompt_tokens_per_s"]
+    )
 
 
 def main() -> int:
@@ -180,15 +209,24 @@ def main() -> int:
             started = time.perf_counter()
             paths[form] = ModelForms(Path(tmp), form).convert(source)
             forms[form] = {"convert_seconds": round(time.perf_counter() - started, 1)}
-        original = replies(source, args.threads)
-        for name, path in paths.items():
+        original = replies(source, args.threads, False)
+        runs = [(name, path, False) for name, path in paths.items()]
+        runs += [(name + FLASH, paths[name], True) for name in (PACKAGED, "Q8_0")]
+        for name, path, flash in runs:
             print(f"{name}…", file=sys.stderr)
             forms.setdefault(name, {})
             forms[name] |= {"megabytes": round(path.stat().st_size / 1e6, 1)}
-            forms[name] |= speed(path, args.threads)
-            forms[name]["perplexity"] = perplexity(path, args.threads)
-            forms[name]["greedy"] = agreement(original, replies(path, args.threads))
-    result = {**meta, "threads": args.threads, "forms": forms, "chosen": choose(forms)}
+            forms[name] |= speed(path, args.threads, flash)
+            forms[name]["perplexity"] = perplexity(path, args.threads, flash)
+            forms[name]["greedy"] = agreement(original, replies(path, args.threads, flash))
+    chosen = choose(forms)
+    result = {
+        **meta,
+        "threads": args.threads,
+        "forms": forms,
+        "chosen": chosen,
+        "flash_attention": flash_verdict(forms, chosen),
+    }
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result if args.json else forms, indent=2))
     return 0

@@ -122,20 +122,22 @@ def _seconds(run: dict[str, Any]) -> str:
 def model_form() -> str:
     run = _load("model_form.json")
     lines = [
-        "| form | MB | prompt tok/s | generation tok/s | perplexity | greedy replies identical "
-        "| first tokens agreeing | faithful |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| form | MB | prompt tok/s | prompt tok/s after 800 | generation tok/s | perplexity "
+        "| greedy replies identical | first tokens agreeing | faithful |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, f in run["forms"].items():
         greedy = f["greedy"]
         lines.append(
             f"| {name} | {f['megabytes']} | {f['prompt_tokens_per_s']} ({f['prompt_speed_ratio']}×) "
+            f"| {f['deep_prompt_tokens_per_s']} ({f['deep_prompt_speed_ratio']}×) "
             f"| {f['generation_tokens_per_s']} ({f['generation_speed_ratio']}×) "
             f"| {f['perplexity']} ({f['perplexity_ratio']}×) | {greedy['identical_replies']}/{greedy['of']} "
             f"| {greedy['mean_agreeing_first_tokens']} | {'yes' if f['faithful'] else 'no'} |"
         )
     return "\n".join(lines) + (
-        f"\n\nChosen: **{run['chosen']}**. {run['threads']} threads, {run['machine']['cpu']}, "
+        f"\n\nChosen: **{run['chosen']}**, flash attention "
+        f"**{'on' if run['flash_attention'] else 'off'}**. {run['threads']} threads, {run['machine']['cpu']}, "
         f"commit `{run['commit'][:7]}`, `{run['command']}`.\n"
     )
 

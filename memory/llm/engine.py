@@ -19,6 +19,12 @@ GGUF_MAGIC = b"GGUF"
 # Anything smaller cannot hold a GGUF header plus a single tensor.
 MIN_GGUF_BYTES = 1024
 
+# llama.cpp's fused attention. On the CPU it never writes out the attention matrix, so prompts deep
+# in a conversation evaluate much faster: chosen by bench/bench_model_form.py
+# (bench/results/model_form.json), which checks that its perplexity and greedy replies stay
+# within the tolerance every form must meet.
+FLASH_ATTENTION = True
+
 # Used when a GGUF carries no chat template of its own: ChatML is the most common format.
 CHATML_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
@@ -173,11 +179,12 @@ def open_llama(path: Path, **params: Any) -> Any:
 class LlamaChatModel:
     """A GGUF chat model run by llama-cpp-python. Not thread-safe: use it from one lane."""
 
-    def __init__(self, llama: Any, path: Path) -> None:
+    def __init__(self, llama: Any, path: Path, flash_attention: bool = False) -> None:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         self._llama = llama
         self.path = path
+        self.flash_attention = flash_attention  # its KV cache's layout: saved states depend on it
         self.name = path.stem
         # extra llama.cpp sampler arguments for replies (e.g. repeat_penalty), per model:
         # memory/llm/model_form.py sets the ones measured for the packaged model
@@ -202,16 +209,22 @@ class LlamaChatModel:
         n_ctx: int = 4096,
         n_threads: int = 0,
         n_gpu_layers: int = 0,
+        flash_attention: bool = FLASH_ATTENTION,
         progress: Callable[[float], None] = lambda _: None,
     ) -> LlamaChatModel:
         check_model_file(path)
         read_through(path, lambda f: progress(0.9 * f))
         generation, prompt = thread_counts(n_threads)
-        llama = open_llama(
-            path, n_ctx=n_ctx, n_threads=generation, n_threads_batch=prompt, n_gpu_layers=n_gpu_layers
-        )
+        params = dict(n_ctx=n_ctx, n_threads=generation, n_threads_batch=prompt, n_gpu_layers=n_gpu_layers)
+        try:
+            llama = open_llama(path, flash_attn=flash_attention, **params)
+        except ModelError:
+            if not flash_attention:
+                raise
+            # a model whose attention llama.cpp cannot fuse still runs, only slower
+            llama, flash_attention = open_llama(path, **params), False
         progress(1.0)
-        return cls(llama, path)
+        return cls(llama, path, flash_attention)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))

@@ -191,7 +191,7 @@ def load_chat_model(
         repeat_penalty = PACKAGED_REPEAT_PENALTY if is_packaged(path) else 1.0
     model.sampling = {"repeat_penalty": repeat_penalty}
     if states is not None:
-        model.states = StateCache(states, settings_key(model.path, n_ctx))
+        model.states = StateCache(states, settings_key(model.path, n_ctx, model.flash_attention))
     return model
 
 

@@ -36,11 +36,15 @@ class Saved:
     tokens: np.ndarray  # int32, the evaluated tokens the state holds
 
 
-def settings_key(model_file: Path, n_ctx: int) -> str:
+def settings_key(model_file: Path, n_ctx: int, flash_attention: bool = False) -> str:
+    """Saved states are only worth restoring into the same model, context and KV layout (fused
+    attention keeps V untransposed)."""
     stat = model_file.stat()
     import llama_cpp
 
     raw = f"{model_file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{n_ctx}|{llama_cpp.__version__}"
+    if flash_attention:
+        raw += "|flash"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
