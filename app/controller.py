@@ -314,6 +314,7 @@ class ChatController(QObject):
         if result.recall_problem:
             self.problem.emit(result.recall_problem)
         self._remember(result.message)
+        self.read_ahead.replied(result.message.conversation_id)  # queued first: runs before reflection
         self.run_reflection()  # resume anything the reply pre-empted
 
     def _on_reply_error(self, conversation_id: int, exc: BaseException) -> None:

@@ -96,20 +96,34 @@ class ReadAhead(QObject):
         self._done_for = None
         self._reflection.release(run=False)
 
+    def replied(self, conversation_id: int) -> None:
+        """A reply ended: read the conversation as the next message will follow it (the last
+        turn without its notes) while the user reads, before any reflection the reply held up.
+        Typing or sending stops it at its next chunk."""
+        if self._usable() and not self._timer.isActive():
+            self._queue(conversation_id, "")
+
+    def _usable(self) -> bool:
+        return (
+            self._ready()
+            and not self._lanes.closed
+            and self._settings().read_ahead  # Settings → Read ahead while I type
+            and isinstance(self._model(), ReadsAhead)  # a model server: nothing to gain, keep reflecting
+        )
+
     def _start(self) -> None:
-        if self._draft is None or not self._ready() or self._lanes.closed:
+        if self._draft is None or not self._usable():
             return
-        if not self._settings().read_ahead:  # Settings → Read ahead while I type
-            return
-        if not isinstance(self._model(), ReadsAhead):  # a model server: nothing to gain, keep reflecting
-            return
-        with self._lock:
-            generation = self._generation
         conversation_id, text = self._draft
         if self._done_for and self._done_for[0] == conversation_id and same_words(self._done_for[1], text):
             return  # a "?" added: what was read still holds (read again, the choice would change)
         self._reflection.hold()
         self._idle.start()
+        self._queue(conversation_id, text)
+
+    def _queue(self, conversation_id: int, text: str) -> None:
+        with self._lock:
+            generation = self._generation
         self._lanes.run(
             self._lanes.model,
             self._read,
@@ -132,7 +146,7 @@ class ReadAhead(QObject):
         cached = self._assistant.read_ahead(
             conversation_id, text, model, self._settings(), should_stop=lambda: not self._current(generation)
         )
-        if cached and self._current(generation):  # read in full, not cut short by typing
+        if cached and text and self._current(generation):  # read in full, not cut short by typing
             call_in_gui(lambda: self._finished(conversation_id, text))
         return cached
 

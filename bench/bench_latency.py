@@ -16,6 +16,8 @@ Reports (top-level JSON keys):
   first read ahead as the app does once the composer has been still (``Assistant.read_ahead``;
   untimed, its median duration is ``detail.turns.with_memories_read_ahead.read_ahead_s``: the pause
   before sending that it needs);
+- after every reply, the conversation is read as the next message will follow it, as the app does
+  while the user reads (``after_reply``; untimed, its median is ``detail.turns.*.after_reply_s``);
 - ``ttft_during_reflection_s``: median time to first token for a message sent while a reflection pass
   runs: the pass gives way at its next token (the app sets the same stop event), then the reply is
   answered as in ``ttft_with_memories_s``; from sending to the first token.
@@ -173,6 +175,7 @@ def ttft(
             conversation = store.create_conversation()
             memory_block.NOTE_CHARS = chars or APP_NOTE_CHARS
             reading: list[float] = []
+            settled: list[float] = []
             for question in sample:
                 # as the app answers: 5 memories (or none) and the standing preferences either way
                 settings = Settings(max_tokens=8, temperature=0.0, memories_per_answer=shown)
@@ -185,6 +188,7 @@ def ttft(
                 rows.append(
                     (result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token, result)
                 )
+                settled.append(after_reply(assistant, conversation.id, model, settings))
             out[name] = {
                 "ttft_s": round(statistics.median(r[0] for r in rows), 3),
                 # where the wait goes: retrieval + reranking + block, prompt assembly, evaluation
@@ -197,10 +201,23 @@ def ttft(
             }
             if reading:  # how long the user must pause before sending for all of it to be done
                 out[name]["read_ahead_s"] = round(statistics.median(reading), 3)
+            # the read after each reply (untimed above): how soon after a reply a message sent at once
+            # finds it done
+            out[name]["after_reply_s"] = round(statistics.median(settled), 3)
         memory_block.NOTE_CHARS = APP_NOTE_CHARS
         memory.close()
         store.close()
     return out
+
+
+def after_reply(
+    assistant: Assistant, conversation_id: int, model: LlamaChatModel, settings: Settings
+) -> float:
+    """As the app does once a reply ends (``ReadAhead.replied``): the conversation read as the next
+    message will follow it, without the last turn's notes. Seconds it took."""
+    start = time.perf_counter()
+    assistant.read_ahead(conversation_id, "", model, settings)
+    return time.perf_counter() - start
 
 
 def _reflect(
@@ -250,6 +267,7 @@ def during_reflection(model: LlamaChatModel, trials: int = 8) -> dict[str, Any]:
             first = result.recall_seconds + result.prompt_seconds + result.stats.time_to_first_token
             waits.append(freed + first)
             yields.append(freed)
+            after_reply(assistant, conversation.id, model, settings)  # then reflection resumes
         memory.close()
         store.close()
     return {
@@ -276,9 +294,11 @@ def switch_back(model: LlamaChatModel) -> int:
                 break
         chat.send(long.id, "What did we talk about first?")
         chat.reply(long.id, model, settings)
+        chat.read_ahead(long.id, "", model, settings)  # after each reply, as the app does
         other = store.create_conversation("Other")
         chat.send(other.id, "Suggest a name for a grey cat.")
         chat.reply(other.id, model, settings)
+        chat.read_ahead(other.id, "", model, settings)
         chat.send(long.id, "And after that?")
         evaluated = chat.reply(long.id, model, settings).stats.evaluated_tokens
         store.close()

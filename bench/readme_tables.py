@@ -137,7 +137,8 @@ def model_form() -> str:
         )
     return "\n".join(lines) + (
         f"\n\nChosen: **{run['chosen']}**, flash attention "
-        f"**{'on' if run['flash_attention'] else 'off'}**. {run['threads']} threads, {run['machine']['cpu']}, "
+        f"**{'on' if run['flash_attention'] else 'off'}**. {run['threads']} threads, "
+        f"{run['machine']['cpu']}, "
         f"commit `{run['commit'][:7]}`, `{run['command']}`.\n"
     )
 

@@ -130,19 +130,31 @@ class ChatService:
     ) -> int:
         """While the user types: evaluate the prompt that sending ``draft`` would build, up to
         where the draft's own words begin, and keep the memories chosen for it for the send. The
-        draft's words are never evaluated, so no saved cache holds what was not sent. Returns the
-        tokens now cached (0 when there is nothing to do)."""
+        draft's words are never evaluated, so no saved cache holds what was not sent. An empty
+        ``draft`` (a reply just ended) reads the conversation as any next message will follow it:
+        without the last turn's notes. Returns the tokens now cached (0 when there is nothing to do)."""
         text = clean_text(draft)
         history = self.history(conversation_id)
-        if not text.strip() or not isinstance(model, ReadsAhead) or (history and history[-1].role == "user"):
+        if not isinstance(model, ReadsAhead) or (history and history[-1].role == "user"):
             return 0
+        if not text.strip():
+            if not history:
+                return 0
+            text = ""
         blocks = recall.blocks([m.id for m in history if m.role == "user"]) if recall and memories > 0 else {}
-        previewed = recall.preview(conversation_id, text, memories).block if recall and memories > 0 else ""
+        previewed = (
+            recall.preview(conversation_id, text, memories).block if text and recall and memories > 0 else ""
+        )
         if previewed:  # an empty block is no block: with one, the notes' guide joins the system prompt
             blocks[0] = previewed  # the draft's id is 0
-        drafts = [Message(0, conversation_id, "user", t, "draft", "", "") for t in (text, "")]
+        # No draft yet (a reply just ended): any text stands in for it, as its words are never
+        # evaluated, and where notes may come, stand-in notes: the read stops where the next turn
+        # begins, whether or not it brings notes.
+        stand_in = {**blocks, 0: "…"} if blocks and not text else blocks
+        drafts = [Message(0, conversation_id, "user", t, "draft", "", "") for t in (text or "…", "")]
         try:
-            sent, empty = (self._prompt(model, settings, [*history, d], blocks, preferences) for d in drafts)
+            sent = self._prompt(model, settings, [*history, drafts[0]], stand_in, preferences)
+            empty = self._prompt(model, settings, [*history, drafts[1]], blocks, preferences)
         except ContextOverflow:
             return 0
         upto = next((i for i, (a, b) in enumerate(zip(sent.tokens, empty.tokens, strict=False)) if a != b), 0)
@@ -177,7 +189,14 @@ class ChatService:
         conversation_id: int,
         system: str,
     ) -> PromptPlan:
-        """The prompt, with each user turn's memories as a system message just before it.
+        """The prompt, with the newest user turn's memories as a system message just before it.
+
+        Only the newest turn keeps its notes: an earlier turn's notes did their work in its reply,
+        and kept, every turn would bring ~350 more tokens for each later one to be evaluated after
+        (evaluation slows with depth: 209 tokens/s 800 tokens deep, 123 at 3,500; a 4,096-token
+        context filled within ten turns and pushed out the user's own words). The cost, re-reading
+        the last exchange without its notes, is paid right after a reply (``read_ahead`` with no
+        draft), while the user reads.
 
         A separate message keeps a small model from copying the notes into its answer (SmolLM2 did,
         when they shared the user's message). Templates that allow system messages only first
@@ -190,13 +209,18 @@ class ChatService:
             reply_room=settings.max_tokens,
             start_hint=self._first_turn.get(conversation_id, 0),
         )
-        separate = [t for m in history for t in with_notes(m, blocks.get(m.id), separate=True)]
-        if not blocks:
-            return plan(separate)
+        newest = history[-1]
+        notes = blocks.get(newest.id) if newest.role == "user" else None
+
+        def turns(separate: bool) -> list[Turn]:
+            return [Turn(m.role, m.content) for m in history[:-1]] + with_notes(newest, notes, separate)
+
+        if not notes:
+            return plan(turns(separate=True))
         try:
-            return plan(separate)
+            return plan(turns(separate=True))
         except TemplateRefused:  # only here: any other error is a bug and must show as one
-            return plan([t for m in history for t in with_notes(m, blocks.get(m.id), separate=False)])
+            return plan(turns(separate=False))
 
     def _stream_into(
         self,

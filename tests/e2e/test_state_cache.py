@@ -37,7 +37,7 @@ def fresh_logits(path: Path, prompt: list[int]) -> np.ndarray:
 @pytest.fixture
 def model(smollm2: Path, tmp_path: Path) -> Iterator[LlamaChatModel]:
     loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
-    loaded.states = StateCache(tmp_path / "states", settings_key(smollm2, 1024))
+    loaded.states = StateCache(tmp_path / "states", settings_key(smollm2, 1024, loaded.flash_attention))
     yield loaded
     loaded.states = None
     loaded.close()
@@ -74,6 +74,36 @@ def test_other_settings_start_afresh(model: LlamaChatModel, smollm2: Path, tmp_p
     again = StateCache(tmp_path / "states", settings_key(smollm2, 2048))  # another context size
     assert again.best([*first, 1], 0) is None
     assert len(list((tmp_path / "states").iterdir())) == 1  # the old key's folder is gone
+
+
+def test_a_state_saved_with_fused_attention_is_not_restored_without_it(
+    model: LlamaChatModel, smollm2: Path, tmp_path: Path
+) -> None:
+    """Fused attention keeps V untransposed in the KV cache: such a state read into a context
+    without it would give wrong logits, not an error."""
+    assert model.flash_attention  # the engine's default (FLASH_ATTENTION)
+    first, other = prompts(model)
+    model._switch_to(first)
+    logits_after(model, first)
+    model._switch_to(other)
+    assert list((tmp_path / "states").glob("*/*.state"))
+    plain = StateCache(tmp_path / "states", settings_key(smollm2, 1024, flash_attention=False))
+    assert plain.best([*first, 1], 0) is None
+    assert len(list((tmp_path / "states").iterdir())) == 1
+
+
+def test_fused_attention_gives_the_same_next_token(smollm2: Path) -> None:
+    prompt_messages = [{"role": "user", "content": LONG}]
+    logits = []
+    for fused in (False, True):
+        loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=fused)
+        try:
+            assert loaded.flash_attention is fused
+            logits.append(logits_after(loaded, loaded.format_prompt(prompt_messages)))
+        finally:
+            loaded.close()
+    assert int(np.argmax(logits[0])) == int(np.argmax(logits[1]))
+    assert np.allclose(logits[0], logits[1], atol=0.5)
 
 
 def test_the_cap_drops_the_least_recently_used(model: LlamaChatModel, smollm2: Path, tmp_path: Path) -> None:
@@ -150,3 +180,24 @@ def test_a_state_sharing_only_the_start_is_restored_up_to_where_it_differs(
     restored = logits_after(model, differs)
     expected = fresh_logits(smollm2, differs)
     assert np.allclose(restored, expected, atol=1e-3)
+
+
+def test_a_model_that_cannot_fuse_attention_loads_without_it(
+    smollm2: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memory.llm import engine
+
+    real = engine.open_llama
+
+    def refuse_fused(path: Path, **params: object) -> object:
+        if params.get("flash_attn"):
+            raise engine.ModelError("fused attention is not supported for this model")
+        return real(path, **params)
+
+    monkeypatch.setattr(engine, "open_llama", refuse_fused)
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    try:
+        assert not loaded.flash_attention
+        assert loaded.count_tokens("hello") > 0
+    finally:
+        loaded.close()

@@ -162,3 +162,43 @@ def test_other_words_or_asking_what_memoir_said_are_chosen_afresh() -> None:
     assert same_words("What is my dog scared of", "what is my dog scared of?")
     assert not same_words("Where is my sister", "Where is my sister now?")
     assert not same_words("What did I say about the cello", "What did you say about the cello")
+
+
+def test_only_the_newest_turn_keeps_its_notes(store: Store, memory: MemoryService) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Stairs [1].", "In Porto [1]."])
+    conv = store.create_conversation().id
+    chat.send(conv, QUESTION)
+    chat.reply(conv, model, Settings(), recall=recall)
+    assert "scared of stairs" in "".join(model.prompts[-1])  # its own notes, with it
+    chat.send(conv, "Where is my pottery class?")
+    chat.reply(conv, model, Settings(), recall=recall)
+    later = "".join(model.prompts[-1])
+    assert "pottery class in Porto" in later
+    assert later.count("<<<MEMORIES") == 1  # the first turn's notes did their work in its reply
+    assert later.index(QUESTION) < later.index("<<<MEMORIES")  # the one block is the new turn's
+    assert "Stairs [1]." in later  # the first turn itself stays
+
+
+def test_after_a_reply_the_conversation_is_read_as_the_next_message_follows_it(
+    store: Store, memory: MemoryService
+) -> None:
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    model = FakeChatModel(["Stairs [1].", "In Porto [1]."])
+    conv = store.create_conversation().id
+    chat.send(conv, QUESTION)
+    chat.reply(conv, model, Settings(), recall=recall)
+    cached = chat.read_ahead(conv, "", model, Settings(), recall=recall)  # no draft yet
+    read = "".join(model.read_aheads[-1])
+    assert cached and "Stairs [1]." in read and "<<<MEMORIES" not in read
+    assert recall.recollection(0) is None  # nothing previewed: there was no draft
+    chat.send(conv, "Where is my pottery class?")  # sent at once, with no pause to read ahead
+    result = chat.reply(conv, model, Settings(), recall=recall)
+    assert result.stats.reused_tokens == cached
+    assert model.prompts[-1][:cached] == model.read_aheads[-1]
+
+
+def test_nothing_is_read_after_a_reply_in_an_empty_conversation(store: Store, memory: MemoryService) -> None:
+    chat, model = ChatService(store), FakeChatModel(["Hi."])
+    assert chat.read_ahead(store.create_conversation().id, "", model, Settings()) == 0
+    assert model.read_aheads == []

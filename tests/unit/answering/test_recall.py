@@ -65,17 +65,17 @@ def test_without_notes_the_system_prompt_has_no_guide_to_them(tmp_path: Path) ->
     store.close()
 
 
-def test_the_next_turn_reuses_the_whole_previous_prompt(store: Store, memory: MemoryService) -> None:
+def test_the_next_turn_reuses_the_previous_prompt_up_to_its_notes(
+    store: Store, memory: MemoryService
+) -> None:
     chat, recall = ChatService(store), Recall(memory, learning=False)
     conv = store.create_conversation()
     model = FakeChatModel(["Noted [NO_CITE]", "Pottery in Porto [1]"])
-    first = ask(chat, model, recall, conv.id, "Tell me about Biscuit")
-    second = ask(chat, model, recall, conv.id, "And my pottery class?")
-    assert model.prompts[1][: len(model.prompts[0])] == model.prompts[0]
-    # only the reply and the new turn are evaluated again (the fake counts words as tokens)
-    assert second.stats.evaluated_tokens <= first.message.tokens + len(model.prompts[1]) - len(
-        model.prompts[0]
-    )
+    ask(chat, model, recall, conv.id, "Tell me about Biscuit")
+    ask(chat, model, recall, conv.id, "And my pottery class?")
+    before = model.prompts[0].index("<<<MEMORIES") - 1  # the notes' system turn opens here
+    assert model.prompts[1][:before] == model.prompts[0][:before]
+    assert model.prompts[1][before:].count("<<<MEMORIES") == 1  # the new turn's notes only
 
 
 def test_a_memory_cannot_close_its_fence(store: Store, memory: MemoryService) -> None:
@@ -212,7 +212,7 @@ def test_preferences_learned_from_edits_travel_with_the_message(store: Store, me
     ask(chat, model, recall, conv.id, "what is the capital of Peru")
     first, second = flat(model.prompts[0]), flat(model.prompts[1])
     assert "<<<EDITS - Answer with a short list. EDITS>>>" in first.replace("\n", " ")
-    assert second.count("Answer with a short list.") == 1  # only the first message's notes carry it
+    assert "Answer with a short list." not in second  # it went with the first message's notes only
 
 
 def test_long_memories_are_clipped_in_the_prompt(store: Store, memory: MemoryService) -> None:

@@ -10,8 +10,13 @@ from tests.fake_model import FakeChatModel
 
 
 def first_turn(qtbot: QtBot, window: MainWindow) -> None:
+    """A message answered, and (reading ahead on) the conversation read after the reply."""
     with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
         window.send("Good morning")
+    ahead = window.controller.read_ahead
+    if window.controller.settings.read_ahead:
+        qtbot.waitUntil(lambda: ahead.tokens_cached > 0, timeout=5000)
+        ahead.tokens_cached = 0  # what a later wait sees is the draft's read, not this one
 
 
 def type_and_pause(qtbot: QtBot, window: MainWindow, text: str) -> list[str]:
@@ -32,14 +37,34 @@ def test_a_pause_in_typing_reads_the_prompt_ahead_and_the_reply_reuses_it(
     assert finished.args[0].stats.reused_tokens == len(read)
 
 
+def drafts_read(window: MainWindow) -> list[str]:
+    """The texts read ahead from now on ("" for the read after a reply)."""
+    texts: list[str] = []
+    ahead = window.controller.read_ahead
+    read = ahead._read
+    ahead._read = lambda generation, conv, text: texts.append(text) or read(generation, conv, text)  # type: ignore[method-assign]
+    return texts
+
+
 def test_sending_before_the_pause_is_over_reads_nothing_ahead(qtbot: QtBot, window: MainWindow) -> None:
     first_turn(qtbot, window)
-    model = window.controller.model
+    texts = drafts_read(window)
     window.composer.setPlainText("Quick question")
     with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
         window.send(window.composer.toPlainText())
     qtbot.wait(PAUSE_MS + 300)  # the pause would have been over by now
-    assert model.read_aheads == []  # type: ignore[union-attr]
+    assert texts == [""]  # only the conversation, after the reply: no draft
+
+
+def test_after_a_reply_the_conversation_is_read_and_a_message_sent_at_once_reuses_it(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    first_turn(qtbot, window)
+    read = window.controller.model.read_aheads[-1]  # type: ignore[union-attr]
+    assert "Good morning" in "".join(read)
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000) as finished:
+        window.send("Quick question")  # no pause: nothing of it was read ahead
+    assert finished.args[0].stats.reused_tokens == len(read)
 
 
 def test_the_first_message_of_a_new_conversation_is_read_ahead(qtbot: QtBot, window: MainWindow) -> None:
@@ -104,8 +129,8 @@ def test_a_question_mark_added_after_the_pause_is_not_read_again(qtbot: QtBot, w
 def test_read_ahead_can_be_turned_off(qtbot: QtBot, window: MainWindow) -> None:
     from dataclasses import replace
 
-    first_turn(qtbot, window)
     window.controller.apply_settings(replace(window.controller.settings, read_ahead=False))
+    first_turn(qtbot, window)  # nor is the conversation read after the reply
     window.composer.setPlainText("What did I say about my dog?")
     qtbot.wait(PAUSE_MS + 500)
     assert window.controller.model.read_aheads == []  # type: ignore[union-attr]

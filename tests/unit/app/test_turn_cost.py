@@ -51,4 +51,5 @@ def test_one_turn_reloads_the_list_once_and_the_transcript_never(
     cost = count_one_turn(qtbot, window, monkeypatch)
     assert cost["reloads"].get("conversation list", 0) == 1  # its order and title change with the turn
     assert cost["reloads"].get("transcript", 0) == 0  # the message and the reply arrive by signal
-    assert cost["crossings"] <= 6, cost
+    # 6, and since reading the conversation after a reply (app/read_ahead.py, ReadAhead.replied) 7
+    assert cost["crossings"] <= 7, cost
