@@ -1,9 +1,7 @@
 """The memories shown with a user message: a short, fenced, numbered list.
 
-Every token of a block costs twice: it is evaluated before the first token of that reply, and it stays
-in the conversation's prompt (repeated byte for byte so llama.cpp's prefix cache holds), so every later
-turn is evaluated deeper into the context, where each token costs more (bench/results/latency.json:
-the turns with memories evaluate at about half a fresh prompt's speed). So a memory shows the part of its
+Every token of a block is evaluated before the first token of that reply (only the newest turn keeps
+its block in the prompt: ``memory/answering/chat.py``). So a memory shows the part of its
 text nearest the message, within ``NOTE_CHARS``; the date is written as words ("8 May 2023", or
 "8 May" this year: fewer tokens than an ISO date); a turn with no speaker has no label; and what
 the model is told about the notes sits once in the system prompt (``GUIDE``, from a conversation's

@@ -3,9 +3,9 @@
 For each user message: K hybrid candidates (turns of the conversation at hand excluded, they are in
 the prompt already; Memoir's own replies and the user's questions excluded, they are not facts about
 the user — see ``memory/store/sources.py``), reranked, the top M numbered in a fenced block
-(``memory/answering/memory_block.py``) that travels with that user turn (as a system message just
-before it; see ``memory/answering/chat.py``). The block is stored, so every later prompt repeats it
-byte for byte and llama.cpp's prefix cache keeps working.
+(``memory/answering/memory_block.py``) shown with that user turn (as a system message just before
+it; see ``memory/answering/chat.py``) while it is the newest. The block is stored, so a regenerated
+reply sees the same notes byte for byte (and forgetting edits it there too).
 After the reply, ``memory/answering/attribution.py`` decides which memories it used (its ``[n]`` citations, or
 else its text); those decisions become receipts and rewards for the reranker.
 """
@@ -181,7 +181,8 @@ class Recall:
         return Recollection(message_id, row["query"], row["block"], candidates, json.loads(row["shown"]))
 
     def blocks(self, message_ids: list[int]) -> dict[int, str]:
-        """Stored memory blocks of these user messages, to repeat them in later prompts."""
+        """Stored memory blocks of these user messages: the newest one's is shown again (a
+        regenerated reply), and any at all keep the notes' guide in the system prompt."""
         found: dict[int, str] = {}
         for start in range(0, len(message_ids), 500):
             chunk = message_ids[start : start + 500]

@@ -140,8 +140,9 @@ class Settings:
         metadata=_meta(
             "Read ahead while I type",
             "When you pause while typing, the memories for your message are chosen and read to the "
-            "model, so that the reply starts sooner. It uses the processor while you write, and "
-            "reflection waits meanwhile.",
+            "model, and after each reply the conversation is read again for your next message, so "
+            "that the reply starts sooner. It uses the processor while you write, and reflection "
+            "waits meanwhile.",
         ),
     )
     auto_accept_preferences: bool = field(
