@@ -145,9 +145,29 @@ def with_memories(store: Store, tmp: Path) -> Assistant:
     return assistant
 
 
+def evaluated_after_reply(
+    assistant: Assistant, conversation_id: int, model: LlamaChatModel, settings: Settings
+) -> int:
+    """Tokens llama.cpp evaluates reading the conversation after a reply, as the app does."""
+    llama, counted = model._llama, [0]
+    evaluate = llama.eval
+
+    def counting(tokens: Any) -> None:
+        counted[0] += len(tokens)
+        evaluate(tokens)
+
+    llama.eval = counting
+    try:
+        assistant.read_ahead(conversation_id, "", model, settings)
+    finally:
+        del llama.eval  # the class's method again
+    return counted[0]
+
+
 def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = False) -> dict[str, Any]:
-    """Prompt tokens evaluated per turn; with ``memories``, each turn also gets its notes block and
-    the standing preferences, so "new" counts the question plus its notes."""
+    """Prompt tokens evaluated per turn (the reply's and the read after it); with ``memories``, each
+    turn also gets its notes block and the standing preferences, so "new" counts the question plus
+    its notes."""
     questions = [f"Tell me one fact about the number {i}." for i in range(1, turns + 1)]
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "turns.db")
@@ -169,10 +189,13 @@ def reevaluated_per_turn(model: LlamaChatModel, turns: int, memories: bool = Fal
             recollection = recall.recollection(message.id) if recall else None
             if recollection and recollection.block:
                 new += model.count_tokens(recollection.block)
+            after = evaluated_after_reply(assistant, conversation.id, model, settings)
             rows.append(
                 {
                     "prompt": result.stats.prompt_tokens,
-                    "evaluated": result.stats.evaluated_tokens,
+                    # the reply's, and the read right after it as the app does (ReadAhead.replied)
+                    "evaluated": result.stats.evaluated_tokens + after,
+                    "evaluated_after_reply": after,
                     "new_user_tokens": new,
                     "dropped_turns": result.dropped_turns,
                 }

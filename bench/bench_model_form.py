@@ -11,8 +11,9 @@ kernel (Q4_1's dot product rounds the activations to 8 bits, F32's does not). Ho
 from the packaged file is the noise floor of any change of kernel; a form is faithful when its
 perplexity is within PERPLEXITY_TOLERANCE of the packaged file's and its greedy replies agree for at
 least AGREEMENT_SHARE of as many first tokens as F32's do. The fastest faithful form is chosen;
-fused attention is used when the chosen form stays faithful with it and evaluates a prompt deep in a
-conversation faster (``flash_attention``; ``memory/llm/engine.py``'s FLASH_ATTENTION).
+fused attention is used when the chosen form stays faithful with it, gives the same logits however a
+prompt is split into batches (``batch_drift``), and evaluates a prompt deep in a conversation faster
+(``flash_attention``; ``memory/llm/engine.py``'s FLASH_ATTENTION).
 
     .venv/bin/python bench/bench_model_form.py [--threads 2] [--json]
 
@@ -62,6 +63,7 @@ PACKAGED = "Q4_1 (packaged)"
 REFERENCE = "F32"
 FLASH = " + flash attention"  # the same file with llama.cpp's fused attention
 DEEP = 800
+BATCH_TOLERANCE = 1e-3  # rtol and atol, as tests/e2e/test_prefill.py compares logits
 
 
 def _llama(path: Path, threads: int, flash: bool, logits_all: bool = False) -> Any:
@@ -126,6 +128,26 @@ def perplexity(path: Path, threads: int, flash: bool) -> float:
     return round(math.exp(nll / (len(tokens) - 1)), 3)
 
 
+def batch_drift(path: Path, threads: int, flash: bool) -> dict[str, Any]:
+    """The largest difference in next-token logits between a prompt evaluated at once and the same
+    prompt read in chunks of 32 (as reading ahead and saved caches split it): the app relies on the
+    two giving the same reply."""
+    llm = _llama(path, threads, flash)
+    tokens = llm.tokenize(((TEXT + " ") * 2).encode())[:300]
+    llm.reset()
+    llm.eval(tokens)
+    whole = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+    llm.reset()
+    for start in range(0, len(tokens), 32):
+        llm.eval(tokens[start : start + 32])
+    chunked = np.array(llm.scores[llm.n_tokens - 1], dtype=np.float64)
+    llm.close()
+    return {
+        "max_logit_difference": round(float(np.abs(whole - chunked).max()), 4),
+        "invariant": bool(np.allclose(chunked, whole, rtol=BATCH_TOLERANCE, atol=BATCH_TOLERANCE)),
+    }
+
+
 def replies(path: Path, threads: int, flash: bool) -> list[list[int]]:
     from memory.llm.engine import LlamaChatModel
 
@@ -181,12 +203,14 @@ def choose(forms: dict[str, Any]) -> str:
 
 
 def flash_verdict(forms: dict[str, Any], chosen: str) -> bool:
-    """Fused attention for the chosen form: when it stays faithful and a reply's prompt, deep in
-    its conversation, evaluates faster with it."""
+    """Fused attention for the chosen form: when it stays faithful, gives the same logits however
+    the prompt is split into batches (within BATCH_TOLERANCE, as the prefill tests hold the engine
+    to), and a reply's prompt, deep in its conversation, evaluates faster with it."""
     fused = forms.get(chosen + FLASH)
     return bool(
         fused
         and fused["faithful"]
+        and fused["batch_drift"]["invariant"]
         and fused["deep_prompt_tokens_per_s"] > forms[chosen]["deep_prompt_tokens_per_s"]
     )
 
@@ -219,6 +243,7 @@ def main() -> int:
             forms[name] |= speed(path, args.threads, flash)
             forms[name]["perplexity"] = perplexity(path, args.threads, flash)
             forms[name]["greedy"] = agreement(original, replies(path, args.threads, flash))
+            forms[name]["batch_drift"] = batch_drift(path, args.threads, flash)
     chosen = choose(forms)
     result = {
         **meta,

@@ -123,8 +123,8 @@ def model_form() -> str:
     run = _load("model_form.json")
     lines = [
         "| form | MB | prompt tok/s | prompt tok/s after 800 | generation tok/s | perplexity "
-        "| greedy replies identical | first tokens agreeing | faithful |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| greedy replies identical | first tokens agreeing | faithful | same logits in chunks of 32 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, f in run["forms"].items():
         greedy = f["greedy"]
@@ -133,7 +133,9 @@ def model_form() -> str:
             f"| {f['deep_prompt_tokens_per_s']} ({f['deep_prompt_speed_ratio']}×) "
             f"| {f['generation_tokens_per_s']} ({f['generation_speed_ratio']}×) "
             f"| {f['perplexity']} ({f['perplexity_ratio']}×) | {greedy['identical_replies']}/{greedy['of']} "
-            f"| {greedy['mean_agreeing_first_tokens']} | {'yes' if f['faithful'] else 'no'} |"
+            f"| {greedy['mean_agreeing_first_tokens']} | {'yes' if f['faithful'] else 'no'} "
+            f"| {'yes' if f['batch_drift']['invariant'] else 'no'} "
+            f"(differ by up to {f['batch_drift']['max_logit_difference']}) |"
         )
     return "\n".join(lines) + (
         f"\n\nChosen: **{run['chosen']}**, flash attention "
