@@ -13,6 +13,12 @@ from memory.llm.engine import Interrupted, LlamaChatModel
 from memory.llm.prefill import PREFILL_CHUNK, prefill
 from tests.e2e.test_state_cache import LONG, fresh_logits
 
+# These tests check the cache's mechanics (what is kept, restored, read in chunks) against a fresh
+# evaluation to 1e-3. Fused attention evaluates a single token by another kernel than a batch, so
+# it moves logits by ~0.5 however correct the mechanics are (as Q8_0's kernels do: bench_model_form's
+# batch_drift); the packaged Q4_1 file without it is exact, so the mechanics are tested there.
+FUSED = False
+
 SCHEMA = {  # a short answer: the tiny model can loop inside a free string
     "type": "object",
     "properties": {"about_a_garden": {"type": "boolean"}, "mentions": {"type": "integer"}},
@@ -25,7 +31,7 @@ ASK = [
 
 @pytest.fixture
 def model(smollm2: Path) -> Iterator[LlamaChatModel]:
-    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=FUSED)
     yield loaded
     loaded.close()
 
@@ -54,7 +60,7 @@ def test_reflection_gives_way_within_a_chunk_and_answers_the_same_afterwards(
         model.complete_json(ASK, SCHEMA, max_tokens=64, should_stop=stop_after_first_chunk)
     assert looks == [0, PREFILL_CHUNK]  # it stopped after one chunk, not at the end of the prompt
     again = model.complete_json(ASK, SCHEMA, max_tokens=64)  # resumes from the chunk it had read
-    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=FUSED)
     try:
         assert again == fresh.complete_json(ASK, SCHEMA, max_tokens=64)
     finally:
@@ -75,7 +81,7 @@ def test_a_prompt_read_ahead_gives_the_same_reply_and_leaves_only_the_rest_to_ev
     generation = model.generate(prompt, max_tokens=24, temperature=0.0, should_stop=lambda: False)
     reply = "".join(generation)
     assert generation.stats.reused_tokens == upto
-    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    fresh = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=FUSED)
     try:
         again = fresh.generate(prompt, max_tokens=24, temperature=0.0, should_stop=lambda: False)
         assert reply == "".join(again)

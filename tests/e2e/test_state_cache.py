@@ -12,6 +12,12 @@ import pytest
 from memory.llm.engine import LlamaChatModel
 from memory.llm.state_cache import StateCache, settings_key
 
+# These tests check the cache's mechanics (what is kept, restored, read in chunks) against a fresh
+# evaluation to 1e-3. Fused attention evaluates a single token by another kernel than a batch, so
+# it moves logits by ~0.5 however correct the mechanics are (as Q8_0's kernels do: bench_model_form's
+# batch_drift); the packaged Q4_1 file without it is exact, so the mechanics are tested there.
+FUSED = False
+
 LONG = "We talked about the garden, the tomatoes, the rain and the old fence by the shed. " * 12
 
 
@@ -27,7 +33,7 @@ def logits_after(model: LlamaChatModel, prompt: list[int]) -> np.ndarray:
 
 def fresh_logits(path: Path, prompt: list[int]) -> np.ndarray:
     """The last token's logits from a model that evaluates ``prompt`` from nothing."""
-    fresh = LlamaChatModel.load(path, n_ctx=1024, n_threads=1)
+    fresh = LlamaChatModel.load(path, n_ctx=1024, n_threads=1, flash_attention=FUSED)
     try:
         return logits_after(fresh, prompt)
     finally:
@@ -36,7 +42,7 @@ def fresh_logits(path: Path, prompt: list[int]) -> np.ndarray:
 
 @pytest.fixture
 def model(smollm2: Path, tmp_path: Path) -> Iterator[LlamaChatModel]:
-    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=FUSED)
     loaded.states = StateCache(tmp_path / "states", settings_key(smollm2, 1024, loaded.flash_attention))
     yield loaded
     loaded.states = None
@@ -185,7 +191,7 @@ def test_a_model_that_cannot_fuse_attention_loads_without_it(
         return real(path, **params)
 
     monkeypatch.setattr(engine, "open_llama", refuse_fused)
-    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1)
+    loaded = LlamaChatModel.load(smollm2, n_ctx=1024, n_threads=1, flash_attention=True)
     try:
         assert not loaded.flash_attention
         assert loaded.count_tokens("hello") > 0
