@@ -76,6 +76,7 @@ class ReadAhead(QObject):
         """The composer changed: read ahead once it has been still for PAUSE_MS."""
         self.cancel()
         if not text.strip():
+            self._draft = None  # nothing drafted (sent, or cleared)
             return
         self._draft = (NEW if conversation_id is None else conversation_id, text)  # None: not made yet
         self._timer.start()
@@ -97,10 +98,15 @@ class ReadAhead(QObject):
         self._reflection.release(run=False)
 
     def replied(self, conversation_id: int) -> None:
-        """A reply ended: read the conversation as the next message will follow it (the last
-        turn without its notes) while the user reads, before any reflection the reply held up.
-        Typing or sending stops it at its next chunk."""
-        if self._usable() and not self._timer.isActive():
+        """A reply ended: read ahead the message typed meanwhile (nothing could be read while
+        the reply was due), or else the conversation as the next message will follow it (the last
+        turn without its notes), while the user reads and before any reflection the reply held
+        up. Typing or sending stops it at its next chunk."""
+        if self._timer.isActive():
+            return  # a pause is still being waited for: its read comes then
+        if self._draft is not None and self._draft[0] == conversation_id:
+            self._start()
+        elif self._usable():
             self._queue(conversation_id, "")
 
     def _usable(self) -> bool:

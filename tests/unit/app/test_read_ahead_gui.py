@@ -144,3 +144,23 @@ def test_remember_now_is_not_held_back_by_a_draft(qtbot: QtBot, window: MainWind
     qtbot.waitUntil(lambda: reflection.held, timeout=5000)
     window.remember_now()  # the user asks for it: it runs now, not once the draft is sent
     assert not reflection.held
+
+
+def test_a_message_typed_while_the_reply_streams_is_read_ahead_once_it_ends(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    first_turn(qtbot, window)
+    texts = drafts_read(window)
+    model = window.controller.model
+    model.delay = 0.6  # type: ignore[union-attr]  # "Second answer." outlasts the pause
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000):
+        window.send("Tell me more")
+        window.composer.setPlainText("What did I say about my dog?")
+        qtbot.wait(PAUSE_MS + 100)  # the pause ends while the reply still streams: nothing to read yet
+    model.delay = 0.0  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: window.controller.read_ahead.tokens_cached > 0, timeout=5000)
+    assert texts == ["What did I say about my dog?"]  # the draft, not only the conversation
+    read = model.read_aheads[-1]  # type: ignore[union-attr]
+    with qtbot.waitSignal(window.controller.reply_finished, timeout=10000) as finished:
+        window.send(window.composer.toPlainText())
+    assert finished.args[0].stats.reused_tokens == len(read)
