@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -18,6 +21,21 @@ from memory.store.items import MemoryItem
 os.environ["ANONYMIZED_TELEMETRY"] = "False"  # before chromadb reads its settings
 log = logging.getLogger(__name__)
 COLLECTION = "memoir_memory"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def serial(method: F) -> F:
+    """One call at a time. Chroma failed a query run while another thread wrote ("Error creating
+    hnsw segment reader: Nothing found on disk", seen once in CI), and compact and wipe replace the
+    folder under any reader. The child process (the app's choice) is serial by its pipe; this makes
+    the in-process index, used by the benches and tests, behave the same."""
+
+    @functools.wraps(method)
+    def locked(self: VectorIndex, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 def timestamp(iso: str) -> float:
@@ -63,6 +81,7 @@ class VectorIndex:
         self.embedder_name = embedder_name
         self.dimension = dimension
         self.report = OpenReport()
+        self._lock = threading.RLock()
         try:
             self._open()
         except Exception as exc:  # a broken index must never stop the app: it is only derived data
@@ -107,6 +126,7 @@ class VectorIndex:
     def needs_rebuild(self) -> bool:
         return bool(self.report.reason)
 
+    @serial
     def reset(self) -> None:
         """Drop every vector (the SQLite rows stay; rebuild re-embeds them)."""
         import contextlib
@@ -119,6 +139,7 @@ class VectorIndex:
             metadata={"embedder": self.embedder_name, "dimension": self.dimension, "hnsw:space": "cosine"},
         )
 
+    @serial
     def upsert(self, items: list[MemoryItem], vectors: Vectors) -> None:
         if not items:
             return
@@ -137,10 +158,12 @@ class VectorIndex:
             "status": item.status,
         }
 
+    @serial
     def delete(self, ids: list[int]) -> None:
         if ids:
             self._collection.delete(ids=[str(i) for i in ids])
 
+    @serial
     def query(self, vector: Vectors, k: int, where: dict[str, Any] | None = None) -> list[tuple[int, float]]:
         """The ``k`` nearest items as (id, cosine similarity), best first.
 
@@ -158,6 +181,7 @@ class VectorIndex:
         distances = (result["distances"] or [[]])[0]
         return [(int(i), 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
 
+    @serial
     def vectors(self, ids: list[int]) -> dict[int, np.ndarray]:
         """Stored embeddings of ``ids`` (those indexed), without embedding anything again."""
         if not ids:
@@ -166,9 +190,11 @@ class VectorIndex:
         embeddings = got["embeddings"] if got["embeddings"] is not None else []
         return {int(i): np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], embeddings, strict=True)}
 
+    @serial
     def count(self) -> int:
         return int(self._collection.count())
 
+    @serial
     def ids(self) -> set[int]:
         found: set[int] = set()
         offset, page = 0, 5000
@@ -179,6 +205,7 @@ class VectorIndex:
                 return found
             offset += page
 
+    @serial
     def compact(self) -> None:
         """Rewrite the index with only what it holds now. Chroma keeps a deleted vector in its files
         (the log in chroma.sqlite3 keeps every upsert): "forget" must not leave it there."""
@@ -205,6 +232,7 @@ class VectorIndex:
             shutil.rmtree(aside, ignore_errors=True)
         self._open()
 
+    @serial
     def wipe(self) -> None:
         """Delete Everything: the index folder and any moved-aside copies, then a fresh index."""
         self._forget_client()
@@ -213,5 +241,6 @@ class VectorIndex:
         self.report = OpenReport()
         self._open()
 
+    @serial
     def close(self) -> None:
         self._forget_client()

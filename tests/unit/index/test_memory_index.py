@@ -199,3 +199,36 @@ def test_hybrid_search_gives_the_same_hits_from_any_thread(memory) -> None:  # t
         together = list(pool.map(lambda q: [h.item.id for h in retriever.search(q, k=3)], queries))
     assert together == alone
     assert len({tuple(a) for a in alone}) > 1  # the queries do find different things
+
+
+def test_queries_from_another_thread_wait_for_writes(memory) -> None:  # type: ignore[no-untyped-def]
+    """A query run while another thread wrote once failed in CI ("Error creating hnsw segment
+    reader: Nothing found on disk"); one run beside a wipe fails at once. Calls now take turns,
+    as they do in the child process."""
+    import threading
+
+    import numpy as np
+
+    _, index, indexer, _, _ = memory
+    vector = np.asarray(next(iter(index.vectors([1]).values())))
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def query_meanwhile() -> None:
+        while not done.is_set():
+            try:
+                index.query(vector, 4)
+            except Exception as exc:  # what a search on the model's lane would have raised
+                errors.append(exc)
+
+    asker = threading.Thread(target=query_meanwhile)
+    asker.start()
+    try:
+        for _ in range(4):
+            index.wipe()
+            indexer.rebuild()
+            index.compact()
+    finally:
+        done.set()
+        asker.join()
+    assert errors == [] and index.count() == len(FACTS)
