@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 MAX_LINES = 8
 
@@ -34,3 +34,20 @@ class Composer(QPlainTextEdit):
 
     def minimumSizeHint(self) -> QSize:
         return QSize(100, self.fontMetrics().lineSpacing() * 2 + 18)
+
+
+def input_row(composer: Composer) -> tuple[QHBoxLayout, QPushButton, QPushButton, QPushButton]:
+    """The composer with its Send, Stop and Regenerate buttons stacked beside it."""
+    send = QPushButton("Send")
+    send.setDefault(True)
+    stop = QPushButton("Stop")
+    stop.setObjectName("stop")
+    regenerate = QPushButton("Regenerate")
+    buttons = QVBoxLayout()
+    for button in (send, stop, regenerate):
+        buttons.addWidget(button)
+    buttons.addStretch()
+    row = QHBoxLayout()
+    row.addWidget(composer, 1)
+    row.addLayout(buttons)
+    return row, send, stop, regenerate

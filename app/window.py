@@ -6,16 +6,14 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from app import dialogs, theme
-from app.composer import Composer
+from app.composer import Composer, input_row
 from app.controller import ChatController, ModelState
 from app.conversation_panel import ConversationPanel
 from app.layout import CHAT_MIN_WIDTH, restore_geometry, save_geometry
@@ -23,6 +21,7 @@ from app.memory_actions import MemoryActions
 from app.models import TranscriptModel
 from app.preference_actions import PreferenceActions
 from app.receipt_views import ReceiptViews
+from app.send_queue import SendQueue
 from app.settings_dialog import SettingsDialog
 from app.status_line import StatusLine
 from app.transcript import TranscriptView
@@ -70,18 +69,7 @@ class MainWindow(WindowBase):
         self.empty_hint.setObjectName("emptyHint")
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.composer = Composer()
-        self.send_button = QPushButton("Send")
-        self.send_button.setDefault(True)
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stop")
-        self.regenerate_button = QPushButton("Regenerate")
-        buttons = QVBoxLayout()
-        for button in (self.send_button, self.stop_button, self.regenerate_button):
-            buttons.addWidget(button)
-        buttons.addStretch()
-        input_row = QHBoxLayout()
-        input_row.addWidget(self.composer, 1)
-        input_row.addLayout(buttons)
+        row, self.send_button, self.stop_button, self.regenerate_button = input_row(self.composer)
         right = QWidget()
         # the reply and its receipts stay readable however many panels are open beside them
         right.setMinimumWidth(CHAT_MIN_WIDTH)
@@ -90,7 +78,7 @@ class MainWindow(WindowBase):
         column.addWidget(self.banner)
         column.addWidget(self.empty_hint)
         column.addWidget(self.transcript, 1)
-        column.addLayout(input_row)
+        column.addLayout(row)
         self.splitter = QSplitter()
         self.splitter.addWidget(self.conversations)
         self.splitter.addWidget(right)
@@ -168,7 +156,10 @@ class MainWindow(WindowBase):
         self.conversations.delete_requested.connect(self._on_conversations_delete_requested)
         self.conversations.model.rename_requested.connect(c.conversations.rename)
         self.composer.submitted.connect(self.send)
-        self.controller.read_ahead.watch(self.composer, lambda: self.current_id)
+        current = lambda: self.current_id  # noqa: E731
+        self.send_queue = SendQueue(self.composer, self.send_button, self.statusBar(), current)
+        self.send_queue.released.connect(self.send)
+        self.controller.read_ahead.watch(self.composer, current)
         self.send_button.clicked.connect(lambda: self.send(self.composer.toPlainText()))
         self.stop_button.clicked.connect(c.stop)
         self.regenerate_button.clicked.connect(self.regenerate)
@@ -242,7 +233,10 @@ class MainWindow(WindowBase):
         if not text.strip():
             return
         if not self.controller.can_send():  # the text stays in the box: nothing is lost
-            self.statusBar().showMessage("Not sent: the model is not ready yet.", 5000)
+            if self.controller.state in (ModelState.GENERATING, ModelState.LOADING):
+                self.send_queue.hold(text)  # sent when the model is ready
+            else:
+                self.statusBar().showMessage("Not sent: no model is loaded (File → Settings).", 8000)
             return
         self.composer.clear()  # given back by _on_not_sent if it can't be stored
 
@@ -314,21 +308,23 @@ class MainWindow(WindowBase):
         elif state in (ModelState.READY, ModelState.LOADING):
             self.banner.hide()
         self._update_actions()
+        if state == ModelState.READY:
+            self.send_queue.ready()
 
     def _update_actions(self) -> None:
         generating = self.controller.state == ModelState.GENERATING
         ready = self.controller.can_send()
         has_reply = any(m.role == "assistant" for m in self.transcript_model.messages())
-        self.send_button.setEnabled(ready)
+        self.send_button.setEnabled(ready or generating or self.controller.state == ModelState.LOADING)
         self.stop_button.setEnabled(generating)
         self.stop_action.setEnabled(generating)
         self.regenerate_button.setEnabled(ready and has_reply)
         self.regenerate_action.setEnabled(ready and has_reply)
-        placeholder = (
-            "Message Memoir…  (Enter to send, Shift+Enter for a new line)"
-            if ready or generating
-            else "The model is not ready yet — you can type; Send works once it has loaded."
-        )
+        placeholder = {
+            ModelState.LOADING: "The model is loading — type and send; it goes once the model is ready.",
+            ModelState.ERROR: "No model is loaded — choose one in File → Settings. You can type meanwhile.",
+            ModelState.NONE: "No model is loaded — choose one in File → Settings. You can type meanwhile.",
+        }.get(self.controller.state, "Message Memoir…  (Enter to send, Shift+Enter for a new line)")
         if placeholder != self.composer.placeholderText():
             self.composer.setPlaceholderText(placeholder)
             self.composer.viewport().update()  # Qt does not repaint a changed placeholder itself

@@ -260,7 +260,7 @@ def test_sending_before_the_model_is_ready_keeps_the_text_and_says_why(
     qtbot.waitUntil(lambda: w.controller.state == ModelState.ERROR)
     type_and_send(qtbot, w, "please keep me")
     assert w.composer.toPlainText() == "please keep me"
-    assert "not ready" in w.statusBar().currentMessage()
+    assert "no model is loaded" in w.statusBar().currentMessage()
     w.controller.shutdown()
 
 
