@@ -38,7 +38,7 @@ FORM = "Q8_0"
 # llama.cpp's default (1.0, off) looped on 6% of replies, 1.1 on none, 1.2 left 2% degenerate. The
 # same prompts chose it and report it: no unseen prompts were measured.
 PACKAGED_REPEAT_PENALTY = 1.1
-_FTYPES = {"F32": 0, "Q4_0": 2, "Q8_0": 7}  # llama_ftype values (llama.h); F32 for the bench
+_FTYPES = {"F32": 0, "F16": 1, "Q4_0": 2, "Q8_0": 7}  # llama_ftype values (llama.h)
 
 
 @dataclass
