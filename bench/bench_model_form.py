@@ -14,8 +14,8 @@ least AGREEMENT_SHARE of as many first tokens as F32's do. The fastest faithful 
 reply waits for its prompt) is chosen among those that still generate at GENERATION_FLOOR of the
 packaged file's speed or more;
 fused attention is used when the chosen form stays faithful with it, moves the logits no more than the
-form itself does when a prompt is split into batches (``batch_drift``: chunks of 32, then the last
-token alone, against all at once, with the app's threads), and evaluates a prompt deep in a
+form itself or the packaged file does when a prompt is split into batches (``batch_drift``: chunks of
+32, then the last token alone, against all at once, with the app's threads), and evaluates a prompt deep in a
 conversation faster (``flash_attention``; ``memory/llm/engine.py``'s FLASH_ATTENTION).
 
     .venv/bin/python bench/bench_model_form.py [--threads 2] [--json]
@@ -225,16 +225,20 @@ def choose(forms: dict[str, Any]) -> str:
 
 def flash_verdict(forms: dict[str, Any], chosen: str) -> bool:
     """Fused attention for the chosen form: when it stays faithful, moves the logits no more than
-    the form itself does when a prompt is split into batches, and a reply's prompt, deep in its
-    conversation, evaluates faster with it."""
+    the form itself or the packaged file does when a prompt is split into batches, and a reply's
+    prompt, deep in its conversation, evaluates faster with it.
+
+    The packaged file is an anchor since F16 came in (d06ba04): F16 alone moves them by 0.014, so
+    any kernel change "moves them more", even F16 with fused attention's 0.054, a tenth of what the
+    packaged file (0.52) and Q8_0 (0.65), which the app ran before, move them."""
     fused, plain = forms.get(chosen + FLASH), forms[chosen]
+    allowed = max(
+        plain["batch_drift"]["max_logit_difference"], forms[PACKAGED]["batch_drift"]["max_logit_difference"]
+    )
     return bool(
         fused
         and fused["faithful"]
-        and (
-            fused["batch_drift"]["invariant"]
-            or fused["batch_drift"]["max_logit_difference"] <= plain["batch_drift"]["max_logit_difference"]
-        )
+        and (fused["batch_drift"]["invariant"] or fused["batch_drift"]["max_logit_difference"] <= allowed)
         and fused["deep_prompt_tokens_per_s"] > plain["deep_prompt_tokens_per_s"]
     )
 

@@ -95,10 +95,12 @@ class ModelForms:
             self._rebuild_in_background(source)
             return source
         try:
-            return self.convert(source)
+            converted = self.convert(source)
         except (OSError, ModelError) as exc:
             log.warning("could not convert %s to %s (%s): using it as it is", source.name, self.form, exc)
             return source
+        self._forget_other_forms(source)
+        return converted
 
     @staticmethod
     def _sound(converted: Path, record: Record) -> bool:
@@ -141,6 +143,17 @@ class ModelForms:
         """Older conversions of the same model (its source changed) are dead weight: removed."""
         for old in self.folder.glob(f"{source.stem}.*.{self.form}.gguf"):
             if old != keep:
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+    def _forget_other_forms(self, source: Path) -> None:
+        """A form the app ran before FORM changed (e.g. Q8_0) is never loaded again: removed, with
+        its record. Only here, where the app converts: the bench keeps every form side by side."""
+        for form in set(_FTYPES) - {self.form}:
+            for old in [
+                *self.folder.glob(f"{source.stem}.*.{form}.gguf"),
+                self.folder / f"{source.stem}.{form}.json",
+            ]:
                 with contextlib.suppress(OSError):
                     old.unlink()
 

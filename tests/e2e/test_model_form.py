@@ -47,6 +47,18 @@ def test_rebuilt_when_the_source_changes(packaged: Path, tmp_path: Path) -> None
     assert gguf_files(tmp_path / "models") == [new]
 
 
+def test_a_form_the_app_no_longer_runs_is_removed_when_the_new_one_is_made(
+    packaged: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "models"
+    other = "Q4_0" if FORM != "Q4_0" else "Q8_0"  # the form an earlier version ran
+    before = ModelForms(folder, other).path_for(packaged)
+    assert before.exists() and (folder / f"{packaged.stem}.{other}.json").exists()
+    now = ModelForms(folder).path_for(packaged)
+    assert gguf_files(folder) == [now] and FORM in now.name
+    assert sorted(p.name for p in folder.glob("*.json")) == [f"{packaged.stem}.{FORM}.json"]
+
+
 def test_a_damaged_conversion_is_rebuilt_and_the_original_used_meanwhile(
     packaged: Path, tmp_path: Path
 ) -> None:

@@ -48,3 +48,23 @@ def test_with_no_faithful_form_the_packaged_file_runs_as_it_is() -> None:
     unfaithful = form(450, 150, perplexity=47.0)
     table = forms(bench, F16=unfaithful, Q8_0=unfaithful)
     assert bench.choose(table) == bench.PACKAGED
+
+
+def drifting(values: dict[str, Any], drift: float) -> dict[str, Any]:
+    return values | {"faithful": True, "batch_drift": {"max_logit_difference": drift, "invariant": False}}
+
+
+def test_fused_attention_is_used_when_faithful_faster_deep_and_no_less_stable_than_the_packaged_file() -> (
+    None
+):
+    bench = bench_script("bench_model_form")
+    table = {
+        bench.PACKAGED: drifting(form(200, 100), 0.52),
+        "F16": drifting(form(360, 70), 0.014),
+        "F16" + bench.FLASH: drifting(form(500, 80), 0.054),  # more than F16's, far below the packaged file's
+    }
+    assert bench.flash_verdict(table, "F16")
+    table["F16" + bench.FLASH] = drifting(form(500, 80), 0.6)  # moves them more than the packaged file
+    assert not bench.flash_verdict(table, "F16")
+    table["F16" + bench.FLASH] = drifting(form(300, 80), 0.054)  # not faster 800 tokens deep
+    assert not bench.flash_verdict(table, "F16")
