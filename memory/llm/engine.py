@@ -19,13 +19,11 @@ GGUF_MAGIC = b"GGUF"
 # Anything smaller cannot hold a GGUF header plus a single tensor.
 MIN_GGUF_BYTES = 1024
 
-# llama.cpp's fused attention, off: bench/bench_model_form.py measures it for the chosen form
-# (bench/results/model_form.json) and uses it only when it stays faithful, moves the logits no more
-# than the form does when a prompt is split into batches, and evaluates a prompt deep in a
-# conversation faster. In the committed run it was not faster there (285.6 against 292.5 tokens/s
-# 800 tokens deep); a run an hour earlier gave 301.6 against 244.1. A gain that flips between runs
-# is not one; it also changed greedy replies more (8.3 first tokens agreeing against 10.5).
-FLASH_ATTENTION = False
+# llama.cpp's fused attention, on: bench/bench_model_form.py chose it with the F16 form (model_form.py's
+# FORM; bench/results/model_form.json): 372.9 against 281.8 tokens/s 800 tokens deep, still as
+# faithful as F32, and its logits move 0.054 when a prompt is split (the packaged file's 0.52). With
+# Q8_0 it was rejected: no faster in one run, and fewer greedy tokens agreeing (8.3 against 10.5).
+FLASH_ATTENTION = True
 
 # Used when a GGUF carries no chat template of its own: ChatML is the most common format.
 CHATML_TEMPLATE = (

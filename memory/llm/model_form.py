@@ -23,17 +23,20 @@ from pathlib import Path
 
 from memory.llm.default_model import default_model_path
 from memory.llm.discovery import display_name
-from memory.llm.engine import LlamaChatModel, ModelError, check_model_file
+from memory.llm.engine import FLASH_ATTENTION, LlamaChatModel, ModelError, check_model_file
 from memory.llm.state_cache import StateCache, settings_key
 from memory.runtime.paths import file_sha256
 
 log = logging.getLogger(__name__)
 
-# Chosen by bench/bench_model_form.py (bench/results/model_form.json): the fastest form whose
-# perplexity and greedy replies stay within the stated tolerance of the packaged file. Q8_0: prompt
-# 1.63x, generation 1.21x, perplexity +1.9%. Q4_0 is faster (2.33x) but not faithful (+5.5%, its
-# greedy replies part from the original's after 1.5 tokens on average).
-FORM = "Q8_0"
+# Chosen by bench/bench_model_form.py (bench/results/model_form.json, with fused attention: engine.py's
+# FLASH_ATTENTION): the fastest run 800 tokens deep of those whose perplexity and greedy replies stay
+# within the stated tolerance of the packaged file, whose logits move no more than the packaged
+# file's when a prompt is read in chunks, and that generate at 0.7x its speed or more. F16 with
+# fused attention: 2.1x the packaged file 800 tokens deep, generation 0.72x, greedy replies as
+# close as F32's. Q8_0 (the form before) moved logits by 0.65 when a prompt was split, Q4_0 is not
+# faithful (+5.5% perplexity), F32 generates at half speed.
+FORM = "F16"
 # Chosen by bench/bench_degenerate.py (bench/results/degenerate.json) over 50 everyday prompts:
 # llama.cpp's default (1.0, off) looped on 6% of replies, 1.1 on none, 1.2 left 2% degenerate. The
 # same prompts chose it and report it: no unseen prompts were measured.
@@ -220,9 +223,17 @@ def _load_form(
     if forms is not None and is_packaged(path):
         runnable = forms.path_for(path)
 
+    # fused attention was measured on the packaged model only: a model the user chose runs without it
+    fused = FLASH_ATTENTION and is_packaged(path)
+
     def load(file: Path) -> LlamaChatModel:
         return LlamaChatModel.load(
-            file, n_ctx=n_ctx, n_threads=n_threads, n_gpu_layers=n_gpu_layers, progress=progress
+            file,
+            n_ctx=n_ctx,
+            n_threads=n_threads,
+            n_gpu_layers=n_gpu_layers,
+            progress=progress,
+            flash_attention=fused,
         )
 
     if runnable == path:

@@ -17,7 +17,9 @@ LONG = " ".join(f"word{i}" for i in range(120))  # different words: a repeated o
 
 def streaming(qtbot: QtBot, memoir_home: Path) -> MainWindow:
     """A window whose first reply is streaming (slowly) when this returns."""
-    w = make_window(qtbot, memoir_home, FakeChatModel([LONG, "The second answer."], delay=0.01))
+    model = FakeChatModel([LONG, "The second answer."], delay=0.01)
+    model.default_json = {"memories": []}  # leaving a conversation reflects on it
+    w = make_window(qtbot, memoir_home, model)
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY)
     type_and_send(qtbot, w, "talk a lot")
     qtbot.waitUntil(lambda: w.controller.state == ModelState.GENERATING, timeout=5000)
@@ -59,12 +61,15 @@ def test_a_message_queued_in_one_conversation_is_not_sent_into_another(
 ) -> None:
     w = streaming(qtbot, memoir_home)
     first = w.current_id
+    said: list[str] = []  # other messages (leaving a conversation reflects on it) may follow it
+    w.statusBar().messageChanged.connect(said.append)
     type_and_send(qtbot, w, "for the first conversation")
     with qtbot.waitSignal(w.controller.conversations.listed, timeout=5000):
         w.new_conversation()
     assert w.current_id != first
     qtbot.waitUntil(lambda: w.controller.state == ModelState.READY, timeout=15000)
-    qtbot.waitUntil(lambda: "another conversation" in w.statusBar().currentMessage(), timeout=5000)
+    qtbot.waitUntil(lambda: any("another conversation" in text for text in said), timeout=5000)
+    assert w.send_queue.waiting is None and w.send_button.text() == "Send"
     assert w.controller.store.messages(w.current_id or -1) == []
     assert len(w.controller.store.messages(first or -1)) == 2
     assert w.composer.toPlainText() == "for the first conversation"  # still in the box
