@@ -7,7 +7,7 @@ Reports (top-level JSON keys):
 - ``prompt_speed_ratio``: prompt tokens/s of the app's engine (its model form and threads) ÷ raw
   llama-cpp-python on the packaged Q4_1 file with every core (medians of 5 rounds, measured in turns);
 - ``tokens_per_s_ratio``: generation tokens/s of the app's streaming path ÷ raw ``Llama.generate``
-  on the same loaded model;
+  on the same loaded model (medians of 5 rounds, measured in turns);
 - ``busy_core_ratio``: the app's generation tokens/s with one core kept busy by another process ÷
   quiet;
 - ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
@@ -69,6 +69,7 @@ from memory.store.database import Store  # noqa: E402
 
 APP_NOTE_CHARS = memory_block.NOTE_CHARS
 PROMPT_ROUNDS = 5  # raw and app prompt speed, measured alternately
+GENERATION_ROUNDS = 5  # raw, the app's quiet and the app's with a busy core, in turns
 
 PREFERENCES = (
     "Keep answers short: two or three sentences.",
@@ -352,10 +353,14 @@ def main() -> int:
     raw_prompt = statistics.median(r for r, _ in rounds)
     app_prompt = statistics.median(a for _, a in rounds)
     raw.close()
-    quiet = app_generation_rate(model)
-    with BusyCore():
-        busy = app_generation_rate(model)
-    raw_generation = raw_generation_rate(model._llama)
+    # in turns too: measured once each, one after the other, the same code gave 0.96 and 0.90 for
+    # streaming ÷ raw (6655d1a, f181a85) on a machine whose speed drifts by 10-20% within minutes
+    generation_rounds = []
+    for _ in range(GENERATION_ROUNDS):
+        raw_rate, quiet_rate = raw_generation_rate(model._llama), app_generation_rate(model)
+        with BusyCore():
+            generation_rounds.append((raw_rate, quiet_rate, app_generation_rate(model)))
+    raw_generation, quiet, busy = (statistics.median(r[i] for r in generation_rounds) for i in range(3))
     waits = ttft(model, args.items, args.turns, APP_TURNS | (BLOCK_SWEEP if args.sweep else {}))
     reflecting = during_reflection(model)
     result |= {
@@ -379,6 +384,7 @@ def main() -> int:
                 "quiet": round(quiet, 1),
                 "busy": round(busy, 1),
                 "raw": round(raw_generation, 1),
+                "rounds": [[round(v, 1) for v in r] for r in generation_rounds],  # raw, quiet, busy
             },
             "items": args.items,
         },
