@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QStatusBar
 
-WAITING = "Queued: it is sent when the reply ends. Edit it to take it out of the queue."
+WAITING = "Queued: it is sent as soon as the model is free. Edit it to take it out of the queue."
 
 
 class SendQueue(QObject):
