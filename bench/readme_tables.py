@@ -123,8 +123,9 @@ def model_form() -> str:
     run = _load("model_form.json")
     lines = [
         "| form | MB | prompt tok/s | prompt tok/s after 800 | generation tok/s | perplexity "
-        "| greedy replies identical | first tokens agreeing | faithful | same logits in chunks of 32 |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| greedy replies identical | first tokens agreeing | faithful | same logits in chunks of 32 "
+        "| stable (moves them no more than the packaged file) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, f in run["forms"].items():
         greedy = f["greedy"]
@@ -135,7 +136,8 @@ def model_form() -> str:
             f"| {f['perplexity']} ({f['perplexity_ratio']}×) | {greedy['identical_replies']}/{greedy['of']} "
             f"| {greedy['mean_agreeing_first_tokens']} | {'yes' if f['faithful'] else 'no'} "
             f"| {'yes' if f['batch_drift']['invariant'] else 'no'} "
-            f"(differ by up to {f['batch_drift']['max_logit_difference']}) |"
+            f"(differ by up to {f['batch_drift']['max_logit_difference']}) "
+            f"| {'yes' if f.get('stable') else 'no'} |"
         )
     return "\n".join(lines) + (
         f"\n\nChosen: **{run['chosen']}**, flash attention "
