@@ -40,9 +40,23 @@ def _words(text: str) -> str:
 
 
 def unrepeated(hits: list[Hit]) -> list[Hit]:
-    """``hits`` without the memories whose words a candidate turn already holds whole: a statement
-    kept from a turn, or a summary that copied it, said the same thing a second and third time in
-    one block (seen in the app: a turn, its summary and two of its sentences, 4 of 5 notes), and
-    the reply's words then looked borrowed from none of them in particular."""
+    """``hits`` without the memories whose words a candidate turn already holds whole, nor a turn
+    whose words a better-ranked turn holds exactly: a statement kept from a turn, or a summary that
+    copied it, said the same thing a second and third time in one block (seen in the app: a turn,
+    its summary and two of its sentences, 4 of 5 notes), and the reply's words then looked
+    borrowed from none of them in particular."""
     turns = [_words(h.item.text) for h in hits if h.item.kind == TURN]
-    return [h for h in hits if h.item.kind == TURN or not any(_words(h.item.text) in turn for turn in turns)]
+    kept: list[Hit] = []
+    said: set[str] = set()
+    for hit in hits:
+        words = _words(hit.item.text)
+        if hit.item.kind != TURN and any(words in turn for turn in turns):
+            continue
+        if hit.item.kind == TURN:
+            # the same words in two messages (said again another day, pasted twice): one note, at
+            # the better rank, so the block's five notes say five things
+            if words in said:
+                continue
+            said.add(words)
+        kept.append(hit)
+    return kept

@@ -258,3 +258,21 @@ def test_a_memory_whose_words_a_candidate_turn_holds_whole_is_no_second_candidat
     assert memory.items.for_message(told.id)[0].id in ids  # the user's turn itself
     assert copied not in ids and part not in ids  # the same words again
     assert new in ids and partial_word in ids  # other words (whole words only: "stair" is not "stairs")
+
+
+def test_a_turn_said_again_word_for_word_is_one_candidate(store: Store, memory: MemoryService) -> None:
+    later = store.create_conversation("Later")
+    again = memory.remember_message(
+        store.add_message(later.id, "user", "My greyhound Biscuit is scared of stairs!")
+    )
+    longer = memory.remember_message(
+        store.add_message(later.id, "user", "My greyhound Biscuit is scared of stairs and of the vacuum")
+    )
+    memory.indexer.sync()
+    conv = store.create_conversation()
+    pool = Recall(memory, learning=False).candidates(store.add_message(conv.id, "user", "Biscuit stairs"))
+    assert pool is not None
+    first = memory.items.for_message(store.messages(1)[0].id)[0].id
+    ids = [i.id for i in pool.items]
+    assert (first in ids) != (again in ids)  # the same words (punctuation aside): once, whichever ranks first
+    assert longer in ids  # more words: a note of its own
