@@ -2,8 +2,8 @@
 
 Reports (top-level JSON keys):
 - ``ttft_with_memories_s`` / ``ttft_plain_s``: median time to first token over 20 turns, through
-  ``Assistant.reply``, the app's own door to the core (recall over a 10,000-item memory, 5 memories shown,
-  3 standing preferences) and without memories;
+  ``Assistant.reply``, the app's own door to the core (recall over 10,000 messages saved and indexed as
+  the app saves them, ``fill_messages``; 5 memories shown, 3 standing preferences) and without memories;
 - ``prompt_speed_ratio``: prompt tokens/s of the app's engine (its model form and threads) ÷ raw
   llama-cpp-python on the packaged Q4_1 file with every core (medians of 5 rounds, measured in turns);
 - ``tokens_per_s_ratio``: generation tokens/s of the app's streaming path ÷ raw ``Llama.generate``
@@ -23,8 +23,9 @@ Reports (top-level JSON keys):
   answered as in ``ttft_with_memories_s``; from sending to the first token.
 The model is loaded as the app loads it (``load_chat_model``: its form, its threads, and a
 conversation cache folder, here a temporary one).
-``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair, and the
-first token with fewer or shorter memory notes (``detail.turns``).
+``--sweep`` adds generation speed quiet and busy for each (generation, prompt) thread pair, the
+first token with fewer or shorter memory notes, and with the memory of earlier runs, each item two
+turns joined (``detail.turns``).
 
     .venv/bin/python bench/bench_latency.py [--turns 20] [--items 10000] [--sweep] [--json]
 
@@ -145,6 +146,7 @@ APP_TURNS: dict[str, tuple[int, int | None]] = {
     # (Assistant.read_ahead, untimed: the user paused at least that long before sending)
     READ_AHEAD: (5, None),
 }
+PAIRS = "5_notes_of_two_turns_joined"
 # --sweep: what fewer or shorter notes would buy (memoir bench block says what they cost in coverage)
 BLOCK_SWEEP: dict[str, tuple[int, int | None]] = {
     "5_notes_of_160": (5, 160),
@@ -154,16 +156,48 @@ BLOCK_SWEEP: dict[str, tuple[int, int | None]] = {
 }
 
 
+MESSAGES_PER_CONVERSATION = 100
+
+
+def fill_messages(store: Store, memory: MemoryService, n: int, texts: list[str]) -> None:
+    """``n`` messages saved and indexed as the app saves a conversation's (``remember_message``,
+    then the index lane's ``sync``): the dev turns in order, each without its speaker's name, a user
+    message and a reply in turn, 100 to a conversation, repeated from the start until there are
+    ``n`` (so an item is one message, as in the app)."""
+    words = [text.split(": ", 1)[-1] for text in texts]
+    for first in range(0, n, MESSAGES_PER_CONVERSATION):
+        conversation = store.create_conversation(f"Earlier {first // MESSAGES_PER_CONVERSATION}")
+        for k in range(first, min(n, first + MESSAGES_PER_CONVERSATION)):
+            role = "user" if k % 2 == 0 else "assistant"
+            memory.remember_message(store.add_message(conversation.id, role, words[k % len(words)]))
+    memory.indexer.sync()
+
+
+def fill_pairs(memory: MemoryService, n: int, texts: list[str]) -> None:
+    """The fill of the runs before ``fill_messages``: each item two random dev turns joined
+    (``bench_scale.fill``: distinct items at any size), about twice a message's length, so nearly
+    every note was cut at ``NOTE_CHARS``. Kept in ``--sweep`` to compare with those runs."""
+    fill(memory.items, memory.index, n, texts, memory.indexer.embedder.embed(texts), seed=1)
+
+
 def ttft(
-    model: LlamaChatModel, items: int, turns: int, variants: dict[str, tuple[int, int | None]]
+    model: LlamaChatModel,
+    items: int,
+    turns: int,
+    variants: dict[str, tuple[int, int | None]],
+    pairs: bool = False,
 ) -> dict[str, Any]:
     texts, questions = turns_and_questions()
     embedder = default_embedder()
-    vectors = embedder.embed(texts)
     with tempfile.TemporaryDirectory() as tmp:
         store = Store(Path(tmp) / "latency.db")
         memory = MemoryService(store, Path(tmp) / "index", embedder)
-        fill(memory.items, memory.index, items, texts, vectors, seed=1)
+        started = time.perf_counter()
+        if pairs:
+            fill_pairs(memory, items, texts)
+        else:
+            fill_messages(store, memory, items, texts)
+        filled = time.perf_counter() - started
         assistant = Assistant(store, seed=1)  # the app's one door to the core
         for text in PREFERENCES:
             assistant.preferences.accept(assistant.preferences.add(text))
@@ -199,6 +233,8 @@ def ttft(
                 "evaluated_tokens": statistics.median(r[1].stats.evaluated_tokens for r in rows),
                 "memories_shown": statistics.median(len(r[1].receipts) for r in rows),
                 "note_chars": memory_block.NOTE_CHARS,
+                "memory_item": "two turns joined" if pairs else "one message",
+                "fill_s": round(filled, 1),
             }
             if reading:  # how long the user must pause before sending for all of it to be done
                 out[name]["read_ahead_s"] = round(statistics.median(reading), 3)
@@ -362,6 +398,8 @@ def main() -> int:
             generation_rounds.append((raw_rate, quiet_rate, app_generation_rate(model)))
     raw_generation, quiet, busy = (statistics.median(r[i] for r in generation_rounds) for i in range(3))
     waits = ttft(model, args.items, args.turns, APP_TURNS | (BLOCK_SWEEP if args.sweep else {}))
+    if args.sweep:
+        waits[PAIRS] = ttft(model, args.items, args.turns, {PAIRS: (5, None)}, pairs=True)[PAIRS]
     reflecting = during_reflection(model)
     result |= {
         "ttft_with_memories_s": waits["with_memories"]["ttft_s"],
