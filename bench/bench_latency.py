@@ -7,7 +7,8 @@ Reports (top-level JSON keys):
 - ``prompt_speed_ratio``: prompt tokens/s of the app's engine (its model form and threads) ÷ raw
   llama-cpp-python on the packaged Q4_1 file with every core (medians of 5 rounds, measured in turns);
 - ``tokens_per_s_ratio``: generation tokens/s of the app's streaming path ÷ raw ``Llama.generate``
-  on the same loaded model (medians of 5 rounds, measured in turns);
+  on the same loaded model with the same sampling (its repeat penalty; medians of 5 rounds, measured
+  in turns; raw without the penalty is ``detail.generation_tokens_per_s.raw_without_penalty``);
 - ``busy_core_ratio``: the app's generation tokens/s with one core kept busy by another process ÷
   quiet;
 - ``switch_back_evaluated``: prompt tokens evaluated by the first reply after switching back to a
@@ -110,11 +111,14 @@ def prompt_rate(llama: Any) -> float:
     return statistics.median(rates)
 
 
-def raw_generation_rate(llama: Any) -> float:
+def raw_generation_rate(llama: Any, repeat_penalty: float = 1.0) -> float:
+    """``Llama.generate`` alone, greedy, with ``repeat_penalty`` (the app's sampling sets one)."""
     rates = []
     for _ in range(3):
         start = 0.0
-        for produced, _token in enumerate(llama.generate(_prompt_tokens(llama)[:8], temp=0.0, reset=True), 1):
+        prompt = _prompt_tokens(llama)[:8]
+        tokens = llama.generate(prompt, temp=0.0, repeat_penalty=repeat_penalty, reset=True)
+        for produced, _token in enumerate(tokens, 1):
             if produced == 8:
                 start = time.perf_counter()
             if produced == 8 + GENERATED:
@@ -391,12 +395,19 @@ def main() -> int:
     raw.close()
     # in turns too: measured once each, one after the other, the same code gave 0.96 and 0.90 for
     # streaming ÷ raw (6655d1a, f181a85) on a machine whose speed drifts by 10-20% within minutes
+    # The raw side samples as the app does (its repeat penalty, bench_degenerate.py): the ratio is the
+    # app's streaming path against llama-cpp-python alone. Until 4da0469 raw ran without the penalty,
+    # so the ratio also held the penalty's own cost, reported now on its own (raw_without_penalty).
+    penalty = float(model.sampling.get("repeat_penalty", 1.0))
     generation_rounds = []
     for _ in range(GENERATION_ROUNDS):
-        raw_rate, quiet_rate = raw_generation_rate(model._llama), app_generation_rate(model)
+        plain = raw_generation_rate(model._llama)
+        raw_rate, quiet_rate = raw_generation_rate(model._llama, penalty), app_generation_rate(model)
         with BusyCore():
-            generation_rounds.append((raw_rate, quiet_rate, app_generation_rate(model)))
-    raw_generation, quiet, busy = (statistics.median(r[i] for r in generation_rounds) for i in range(3))
+            generation_rounds.append((raw_rate, quiet_rate, app_generation_rate(model), plain))
+    raw_generation, quiet, busy, raw_plain = (
+        statistics.median(r[i] for r in generation_rounds) for i in range(4)
+    )
     waits = ttft(model, args.items, args.turns, APP_TURNS | (BLOCK_SWEEP if args.sweep else {}))
     if args.sweep:
         waits[PAIRS] = ttft(model, args.items, args.turns, {PAIRS: (5, None)}, pairs=True)[PAIRS]
@@ -422,7 +433,10 @@ def main() -> int:
                 "quiet": round(quiet, 1),
                 "busy": round(busy, 1),
                 "raw": round(raw_generation, 1),
-                "rounds": [[round(v, 1) for v in r] for r in generation_rounds],  # raw, quiet, busy
+                "raw_without_penalty": round(raw_plain, 1),
+                "repeat_penalty": penalty,
+                # raw, quiet, busy, raw without the penalty
+                "rounds": [[round(v, 1) for v in r] for r in generation_rounds],
             },
             "items": args.items,
         },
