@@ -85,17 +85,22 @@ class StateCache:
         if count <= MIN_GAIN:
             return
         tokens = np.array(llama.input_ids[:count], dtype=np.int32)  # a copy: input_ids is reused
-        size = llama_cpp.llama_state_get_size(llama._ctx.ctx)
-        buffer = (ctypes.c_uint8 * int(size))()
-        written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, buffer, size))
-        data = bytes(buffer)[:written]
+        size = int(llama_cpp.llama_state_get_size(llama._ctx.ctx))
+        # A state is tens of megabytes. Copied into a ctypes array and then into bytes, it was copied
+        # three times with the GIL held, and the GUI thread waited up to 335 ms for it when reflection
+        # took the model from a conversation (bench/bench_gui_stall.py, reflecting). Here llama.cpp
+        # writes straight into numpy's memory, and hashing and writing it let other threads run.
+        buffer = np.empty(size, dtype=np.uint8)
+        written = int(llama_cpp.llama_state_get_data(llama._ctx.ctx, _pointer(buffer), size))
+        data = buffer.data[:written]
         name = hashlib.sha256(tokens.tobytes()).hexdigest()[:24]
         self.folder.mkdir(parents=True, exist_ok=True)  # deleted with everything else, maybe
         path = self.folder / f"{name}.state"
         partial = path.with_suffix(".part")
         with partial.open("wb") as handle:
             handle.write(_HEADER + count.to_bytes(8, "little") + tokens.tobytes())
-            handle.write(hashlib.sha256(data).digest() + data)
+            handle.write(hashlib.sha256(data).digest())
+            handle.write(data)
         os.replace(partial, path)
         self._saved = [s for s in self._saved if s.path != path] + [Saved(path, tokens)]
         self._prune()
@@ -133,17 +138,12 @@ class StateCache:
         import llama_cpp
 
         try:
-            raw = saved.path.read_bytes()
-            start = len(_HEADER) + 8 + 4 * len(saved.tokens)
-            digest, data = raw[start : start + 32], raw[start + 32 :]
-            if hashlib.sha256(data).digest() != digest:
-                raise ValueError("checksum mismatch")
+            data = self._read_state(saved)
         except (OSError, ValueError) as exc:
             log.warning("ignoring a damaged conversation cache %s: %s", saved.path.name, exc)
             self._drop(saved)
             return False
-        buffer = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
-        if int(llama_cpp.llama_state_set_data(llama._ctx.ctx, buffer, len(data))) != len(data):
+        if int(llama_cpp.llama_state_set_data(llama._ctx.ctx, _pointer(data), len(data))) != len(data):
             self._drop(saved)
             return False
         count = len(saved.tokens)
@@ -151,6 +151,25 @@ class StateCache:
         llama.n_tokens = count
         os.utime(saved.path)  # recently used
         return True
+
+    @staticmethod
+    def _read_state(saved: Saved) -> np.ndarray:
+        """The state's bytes, checked against their checksum; read into numpy's memory without a
+        copy held under the GIL (see ``save``)."""
+        start = len(_HEADER) + 8 + 4 * len(saved.tokens)
+        with saved.path.open("rb", buffering=0) as handle:
+            handle.seek(start)
+            digest = handle.read(32)
+            data = np.empty(max(0, os.fstat(handle.fileno()).st_size - start - 32), dtype=np.uint8)
+            view, done = data.data, 0
+            while done < len(data):
+                read = handle.readinto(view[done:])
+                if not read:
+                    raise ValueError("truncated")
+                done += read
+        if len(digest) != 32 or not len(data) or hashlib.sha256(view).digest() != digest:
+            raise ValueError("checksum mismatch")
+        return data
 
     def _drop(self, saved: Saved) -> None:
         with contextlib.suppress(OSError):
@@ -164,3 +183,8 @@ class StateCache:
         for leftover in self.folder.glob("*"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+
+def _pointer(buffer: np.ndarray) -> Any:
+    """``buffer``'s memory as the ``uint8_t *`` llama.cpp's state functions take."""
+    return buffer.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))

@@ -3,14 +3,14 @@ evaluation, few tokens evaluated, invalidated by other settings, capped, damage 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memory.llm.engine import LlamaChatModel
-from memory.llm.state_cache import StateCache, settings_key
+from memory.llm.state_cache import _HEADER, StateCache, settings_key
 
 # These tests check the cache's mechanics (what is kept, restored, read in chunks) against a fresh
 # evaluation to 1e-3. Fused attention evaluates a single token by another kernel than a batch, so
@@ -117,7 +117,24 @@ def test_the_cap_drops_the_least_recently_used(model: LlamaChatModel, smollm2: P
     assert len(files) == 1 and model.states.best([*first, 1], 0) is None  # the older one went
 
 
-def test_a_damaged_state_is_ignored_and_deleted(model: LlamaChatModel) -> None:
+def _flip_a_byte(raw: bytes, _checksum_at: int) -> bytes:
+    damaged = bytearray(raw)
+    damaged[-100] ^= 0xFF
+    return bytes(damaged)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _flip_a_byte,
+        lambda raw, _at: raw[:-1000],  # cut short (a full disk, a crash mid-copy)
+        lambda raw, at: raw[: at + 10],  # cut inside its checksum
+    ],
+    ids=["flipped", "truncated", "cut-in-checksum"],
+)
+def test_a_damaged_state_is_ignored_and_deleted(
+    model: LlamaChatModel, damage: Callable[[bytes, int], bytes]
+) -> None:
     first, other = prompts(model)
     assert model.states is not None
     model._switch_to(first)
@@ -126,9 +143,8 @@ def test_a_damaged_state_is_ignored_and_deleted(model: LlamaChatModel) -> None:
     logits_after(model, other)
     saved = model.states.best([*first, 1], 0)
     assert saved is not None
-    raw = bytearray(saved.path.read_bytes())
-    raw[-100] ^= 0xFF
-    saved.path.write_bytes(bytes(raw))
+    checksum_at = len(_HEADER) + 8 + 4 * len(saved.tokens)
+    saved.path.write_bytes(damage(saved.path.read_bytes(), checksum_at))
     model._switch_to([*first, 1])
     assert not saved.path.exists()
     assert model.cached_prefix([*first, 1]) < len(first) // 4  # evaluated afresh, not from damaged bytes
