@@ -10,7 +10,10 @@ import numpy as np
 
 from memory.retrieval.hybrid import Hit
 from memory.retrieval.rerank_features import features
+from memory.retrieval.service import MemoryService
+from memory.store.database import Message, Store
 from memory.store.items import TURN, MemoryItem
+from memory.store.lexical import content_words
 
 
 @dataclass
@@ -60,3 +63,47 @@ def unrepeated(hits: list[Hit]) -> list[Hit]:
             said.add(words)
         kept.append(hit)
     return kept
+
+
+# Words that point back at something said before: a message with them and few words of its own is
+# about the previous message's subject.
+_POINTING = frozenset(
+    {"he", "she", "it", "they", "him", "her", "them", "his", "hers", "its", "their", "theirs"}
+    | {"that", "this", "these", "those", "there", "then"}
+)
+FOLLOW_UP_WORDS = 3  # a message with this many content words says what it is about
+
+
+def is_follow_up(text: str) -> bool:
+    """Whether ``text`` does not say what it is about: no content words ("Why?"), or few and a
+    word pointing back ("And her sister?", "Where does he work now?")."""
+    words = content_words(text)
+    return not words or (
+        len(words) < FOLLOW_UP_WORDS and bool(_POINTING & set(_WORD.findall(text.casefold())))
+    )
+
+
+def search_words(store: Store, message: Message) -> str:
+    """What is searched for a user message: its words, and for a follow-up (``is_follow_up``) the
+    user's message before it in the conversation too. Only the newest turn keeps its notes in the
+    prompt, so "Where does he work now?" after "Tell me about my brother Tom" found nothing about
+    Tom. Not stored: the words are found again from the messages (a forgotten one is not kept here)."""
+    if not is_follow_up(message.content):
+        return message.content
+    before = message.id or 1 << 62  # a draft (id 0) comes after every message
+    rows = store.query(
+        "SELECT content FROM messages WHERE conversation_id = ? AND role = 'user' AND id < ?"
+        " ORDER BY id DESC LIMIT 1",
+        (message.conversation_id, before),
+    )
+    return f"{rows[0]['content']}\n{message.content}" if rows else message.content
+
+
+def vectors_for(memory: MemoryService, query: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The query's embedding and the candidates' (from the index; embedded now if not yet indexed)."""
+    stored = memory.index.vectors(ids)
+    missing = [i for i in ids if i not in stored]
+    texts = [query, *(memory.items.get(i).embed_text for i in missing)]
+    fresh = np.asarray(memory.embedder.embed(texts))
+    stored.update(zip(missing, fresh[1:], strict=True))
+    return fresh[0], np.stack([stored[i] for i in ids])

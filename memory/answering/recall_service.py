@@ -21,7 +21,7 @@ import numpy as np
 
 from memory.answering import memory_block
 from memory.answering.attribution import attribute
-from memory.answering.candidates import Pool, pair_features, unrepeated
+from memory.answering.candidates import Pool, pair_features, search_words, unrepeated, vectors_for
 from memory.answering.memory_block import Note
 from memory.answering.receipts import Receipt, read_receipts, sources_of
 from memory.preferences.prompt_block import edit_block
@@ -153,7 +153,8 @@ class Recall:
         """The K candidates for a user message in retriever order, with what the reranker reads;
         None when nothing was found. Memoir's own replies count only when the user asks what Memoir
         said; questions never do."""
-        hits = self.memory.retriever.search(message.content, k=SEARCH_DEPTH)
+        words = search_words(self.store, message)
+        hits = self.memory.retriever.search(words, k=SEARCH_DEPTH)
         allowed = set(sources.FACTS)
         if sources.asks_about_memoir(message.content):
             allowed.add(sources.ASSISTANT)
@@ -167,9 +168,9 @@ class Recall:
         )[:CANDIDATES]
         if not items:
             return None
-        query, vectors = self._vectors(message.content, [h.item.id for h in items])
+        query, vectors = vectors_for(self.memory, words, [h.item.id for h in items])
         base = np.array([float(h.score) for h in items])
-        phi = pair_features(message.content, [h.item for h in items], base, query, vectors)
+        phi = pair_features(words, [h.item for h in items], base, query, vectors)
         return Pool([h.item for h in items], query, vectors, base, phi)
 
     def recollection(self, message_id: int) -> Recollection | None:
@@ -213,15 +214,6 @@ class Recall:
 
     def sources(self, item: MemoryItem) -> list[Message]:
         return sources_of(self.store, item)
-
-    def _vectors(self, query: str, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """The query's embedding and the candidates' (from the index; embedded now if not yet indexed)."""
-        stored = self.memory.index.vectors(ids)
-        missing = [i for i in ids if i not in stored]
-        texts = [query, *(self.memory.items.get(i).embed_text for i in missing)]
-        fresh = np.asarray(self.memory.embedder.embed(texts))
-        stored.update(zip(missing, fresh[1:], strict=True))
-        return fresh[0], np.stack([stored[i] for i in ids])
 
     # After the reply -----------------------------------------------------------------------
 
@@ -309,7 +301,9 @@ class Recall:
         shown = [(positions[i], r) for i, r in zip(item_ids, rewards, strict=True) if i in positions]
         if not shown:
             return
-        query, vectors = self._vectors(recollection.query, [i for i, _ in candidates])
+        asked = self.store.query("SELECT * FROM messages WHERE id = ?", (recollection.message_id,))
+        words = search_words(self.store, Message(**asked[0])) if asked else recollection.query
+        query, vectors = vectors_for(self.memory, words, [i for i, _ in candidates])
         base = np.array([s for _, s in candidates])
         items = [present[i] for i, _ in candidates]
         example = Example(
@@ -319,7 +313,7 @@ class Recall:
             [p for p, _ in shown],
             [r for _, r in shown],
             weight,
-            pair_features(recollection.query, items, base, query, vectors),
+            pair_features(words, items, base, query, vectors),
         )
         if self.reranker.learn(example):
             self.weights.save(self.reranker)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from memory.answering.candidates import pair_features
+from memory.answering.candidates import pair_features, vectors_for
 from memory.answering.recall_service import CANDIDATES, SHOWN, Recall
 from memory.assistant.assistant import Assistant
 from memory.evaluation.dataset import KS, Ingested, Question, recall, turns_for
@@ -53,7 +53,7 @@ def candidates(
     with speakers and the question as the app would have them (see the module docstring)."""
     text = first_person(question.text, ingested.user)
     hits = ingested.retriever.search(question.text, k=CANDIDATES)
-    query, vectors = recall_._vectors(text, [h.item.id for h in hits])
+    query, vectors = vectors_for(recall_.memory, text, [h.item.id for h in hits])
     base = np.array([h.score for h in hits])
     as_app = [
         replace(h.item, speaker="User" if h.item.speaker == ingested.user else "Assistant") for h in hits

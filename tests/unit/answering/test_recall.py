@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memory.answering.candidates import is_follow_up, search_words
 from memory.answering.chat import ChatService
 from memory.answering.memory_block import GUIDE
 from memory.answering.recall_service import Recall
@@ -15,7 +16,7 @@ from memory.retrieval.reranker import BATCH
 from memory.retrieval.reranker_store import RerankerStore
 from memory.retrieval.service import MemoryService
 from memory.runtime.settings import Settings
-from memory.store.database import Store
+from memory.store.database import Message, Store
 from memory.store.items import TOPIC
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
@@ -276,3 +277,49 @@ def test_a_turn_said_again_word_for_word_is_one_candidate(store: Store, memory: 
     ids = [i.id for i in pool.items]
     assert (first in ids) != (again in ids)  # the same words (punctuation aside): once, whichever ranks first
     assert longer in ids  # more words: a note of its own
+
+
+@pytest.mark.parametrize(
+    ("text", "follow_up"),
+    [
+        ("Why?", True),
+        ("And her sister?", True),
+        ("Where does he work now?", True),
+        ("Tell me more about that", True),
+        ("What is my greyhound scared of?", False),  # says what it is about
+        ("Where does my brother Tom work now?", False),
+        ("Is it true that greyhounds sleep a lot?", False),  # three words of its own
+    ],
+)
+def test_a_follow_up_is_a_message_that_does_not_say_what_it_is_about(text: str, follow_up: bool) -> None:
+    assert is_follow_up(text) is follow_up
+
+
+def test_a_follow_up_searches_with_the_users_message_before_it(store: Store, memory: MemoryService) -> None:
+    recall = Recall(memory, learning=False)
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "How is my greyhound Biscuit doing?")
+    store.add_message(conv.id, "assistant", "Tell me more!")
+    # a draft, read ahead before it is sent, searches as the sent message will
+    drafted = search_words(store, Message(0, conv.id, "user", "Why?", "draft", "", ""))
+    followed = store.add_message(conv.id, "user", "Why?")
+    assert search_words(store, followed) == drafted == "How is my greyhound Biscuit doing?\nWhy?"
+    biscuit = memory.items.for_message(store.messages(1)[0].id)[0].id  # "My greyhound Biscuit is scared…"
+    pool = recall.candidates(followed)
+    assert pool is not None and biscuit in [i.id for i in pool.items]
+    # a message that says what it is about searches its own words only
+    plain = store.add_message(conv.id, "user", "What about my pottery class in Porto?")
+    assert search_words(store, plain) == plain.content
+
+
+def test_a_follow_ups_stored_query_is_its_own_words(store: Store, memory: MemoryService) -> None:
+    """The earlier message's words are found again when needed, never copied into the follow-up's
+    record: forgetting that message leaves them nowhere."""
+    recall = Recall(memory, learning=False)
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "How is my greyhound Biscuit doing?")
+    followed = store.add_message(conv.id, "user", "Why?")
+    recollection = recall.recollect(followed)
+    assert recollection.shown
+    rows = store.query("SELECT query FROM recollections WHERE message_id = ?", (followed.id,))
+    assert rows[0]["query"] == "Why?"
