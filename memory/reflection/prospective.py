@@ -22,7 +22,7 @@ from memory.runtime.text import fence_safe, fill
 from memory.store.database import Message
 from memory.store.items import TOPIC
 from memory.store.lexical import stems
-from memory.store.sources import REFLECTION, USER
+from memory.store.sources import REFLECTION, USER, is_question
 
 MAX_SUMMARY = 300
 MAX_MEMORIES = 5
@@ -134,11 +134,12 @@ def validate(
 ) -> list[Extracted]:
     """Keep memories that are about the user, grounded in their turns, and new.
 
-    Parsing is not being right: references must name real turns, at least one of them the user's;
-    a summary must not be a stub or a loop and most of its words must come from the user's own
-    turns (more than from the assistant's). When the summary fails but its user turns are real, the
-    user's own words become the memory (if ``fallback``): the model chose the turns, nothing invented
-    is stored. Without ``fallback`` such a memory is dropped (the selector keeps the user's words).
+    Parsing is not being right: references must name real turns, at least one of them a user's turn
+    that tells rather than only asks; a summary must not be a question, a stub or a loop, and most of
+    its words must come from the user's own turns (more than from the assistant's). When the summary
+    fails but its user turns are real, the user's own words become the memory (if ``fallback``): the
+    model chose the turns, nothing invented is stored. Without ``fallback`` such a memory is dropped
+    (the selector keeps the user's words).
     """
     found = []
     raw = answer.get("memories", []) if isinstance(answer, dict) else []
@@ -148,13 +149,18 @@ def validate(
         summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
         refs = entry.get("references", []) if isinstance(entry, dict) else []
         turns = sorted({r for r in refs if isinstance(r, int) and 1 <= r <= len(messages)})
-        own = [t for t in turns if messages[t - 1].role == "user"]
+        # what the user told, not what they asked: a question is a recall cue, never a fact (seen in
+        # the app: "Is my greyhound scared of stairs?" kept as a summary of the user's words)
+        own = [
+            t for t in turns if messages[t - 1].role == "user" and not is_question(messages[t - 1].content)
+        ]
         if not own:
             stats.rejected += 1
             continue
         user_share = grounding(summary, user_texts)
         if (
-            stub_or_loop(summary)
+            is_question(summary)
+            or stub_or_loop(summary)
             or len(summary) > MAX_SUMMARY
             or user_share < 0.5
             or grounding(summary, other_texts) > user_share

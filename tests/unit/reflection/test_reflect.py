@@ -283,14 +283,44 @@ def test_summaries_grounded_in_the_assistants_words_are_not_about_the_user(
     store: Store, memory: MemoryService
 ) -> None:
     conv = chat(
-        store, [("user", "What should I cook tonight?"), ("assistant", "Try a mushroom risotto with thyme")]
+        store,
+        [("user", "I have mushrooms and thyme at home."), ("assistant", "Try a mushroom risotto with thyme")],
     )
     model = FakeChatModel()
     model.json_replies = [
         {"memories": [{"summary": "The user cooks mushroom risotto with thyme.", "references": [1]}]}
     ]
     reflect(memory, model, conv)
-    assert [t for t, _ in topics(memory)] == ["What should I cook tonight?"]
+    assert [t for t, _ in topics(memory)] == ["I have mushrooms and thyme at home."]
+
+
+def test_what_the_user_only_asked_never_becomes_a_memory(store: Store, memory: MemoryService) -> None:
+    conv = chat(
+        store,
+        [
+            ("user", "Is my greyhound scared of stairs?"),
+            ("assistant", "I don't know, is he?"),
+            ("user", "I think my greyhound Biscuit is scared of stairs."),
+        ],
+    )
+    ids = [m.id for m in store.messages(conv)]
+    model = FakeChatModel()
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
+    model.json_replies = [
+        {
+            "memories": [
+                {"summary": "Is my greyhound scared of stairs?", "references": [1]},  # the question itself
+                {"summary": "The user wonders whether dogs fear stairs.", "references": [1]},  # asked only
+                {"summary": "Is the user's greyhound scared?", "references": [3]},  # a question: falls back
+                {"summary": "The user's greyhound Biscuit is scared of stairs.", "references": [1, 3]},
+            ]
+        }
+    ]
+    reflect(memory, model, conv)
+    assert topics(memory) == [
+        ("I think my greyhound Biscuit is scared of stairs.", (ids[2],)),  # the user's words, as told
+        ("The user's greyhound Biscuit is scared of stairs.", (ids[0], ids[2])),
+    ]
 
 
 def test_selector_adds_the_users_statements_and_drops_failed_summaries(
