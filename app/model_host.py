@@ -23,7 +23,7 @@ from memory.llm.engine import ChatModel, ModelError
 from memory.llm.model_form import ModelForms, load_chat_model
 from memory.llm.server_engine import ServerChatModel, server_address
 from memory.runtime import network_guard
-from memory.runtime.lane import URGENT
+from memory.runtime.lane import BACKGROUND, URGENT
 from memory.runtime.paths import data_dir
 from memory.runtime.settings import Settings
 
@@ -167,7 +167,13 @@ class ModelHost(QObject):
         self.lanes.run(self.lanes.model, clear, priority=URGENT, on_error=self.lanes.report)
 
     def close(self) -> None:
-        """Free the model after the model lane's queued work (call once, at shutdown)."""
+        """Free the model after the model lane's queued work (call once, at shutdown).
+
+        Background work not yet started is dropped first: it ran after the close, on a freed model,
+        and crashed the app (a read-ahead queued as a reply ended; CI, ``test_real_model``). It is
+        only a cache or a reflection pass, whose jobs stay queued in the database for the next start.
+        """
+        self.lanes.model.cancel_queued(BACKGROUND)
         if self.model is not None:
-            self.lanes.model.submit(self.model.close)
+            self.lanes.model.submit(self.model.close, priority=BACKGROUND)
         self.lanes.model.shutdown(wait=True, timeout=10)  # its last write lands before the close

@@ -58,6 +58,8 @@ def run(
     future = lane.submit(fn, *args, priority=priority)
 
     def deliver(done: Future[Any]) -> None:
+        if done.cancelled():  # dropped at shutdown (SerialLane.cancel_queued): nobody waits for it
+            return
         exc = done.exception()
         if exc is None:
             if on_done is not None:

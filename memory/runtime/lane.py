@@ -73,6 +73,23 @@ class SerialLane:
             self._execute(entry[2])
             ran += 1
 
+    def cancel_queued(self, from_priority: int = BACKGROUND) -> int:
+        """Cancel the jobs not yet started whose priority is ``from_priority`` or lower (a larger
+        number); the others keep their place. Returns how many were cancelled."""
+        kept, cancelled = [], 0
+        while True:
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if entry[2] is not None and entry[0] >= from_priority and entry[2][0].cancel():
+                cancelled += 1
+            else:
+                kept.append(entry)
+        for entry in kept:
+            self._queue.put(entry)
+        return cancelled
+
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> None:
         """Stop after the jobs already queued (the sentinel sorts after every priority)."""
         if self._closed:

@@ -65,3 +65,20 @@ def test_a_long_job_lets_the_users_requests_run_between_its_steps() -> None:
     with pytest.raises(RuntimeError, match="own thread"):
         lane.run_waiting()
     lane.shutdown()
+
+
+def test_queued_background_jobs_can_be_cancelled_and_the_rest_still_run() -> None:
+    lane = SerialLane("c")
+    gate = threading.Event()
+    ran: list[str] = []
+    lane.submit(gate.wait)  # running: never cancelled
+    background = lane.submit(lambda: ran.append("background"), priority=BACKGROUND)
+    urgent = lane.submit(lambda: ran.append("urgent"), priority=URGENT)
+    normal = lane.submit(lambda: ran.append("normal"))
+    assert lane.cancel_queued(BACKGROUND) == 1
+    last = lane.submit(lambda: ran.append("last"), priority=BACKGROUND)
+    gate.set()
+    last.result(timeout=5)
+    assert background.cancelled() and urgent.done() and normal.done()
+    assert ran == ["urgent", "normal", "last"]
+    lane.shutdown()
