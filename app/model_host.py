@@ -167,7 +167,8 @@ class ModelHost(QObject):
         self.lanes.run(self.lanes.model, clear, priority=URGENT, on_error=self.lanes.report)
 
     def close(self) -> None:
-        """Free the model after the model lane's queued work (call once, at shutdown).
+        """Free the model after the model lane's queued urgent and normal work (call once, at
+        shutdown).
 
         Background work not yet started is dropped first: it ran after the close, on a freed model,
         and crashed the app (a read-ahead queued as a reply ended; CI, ``test_real_model``). It is

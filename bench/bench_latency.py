@@ -396,7 +396,7 @@ def main() -> int:
     # in turns too: measured once each, one after the other, the same code gave 0.96 and 0.90 for
     # streaming ÷ raw (6655d1a, f181a85) on a machine whose speed drifts by 10-20% within minutes
     # The raw side samples as the app does (its repeat penalty, bench_degenerate.py): the ratio is the
-    # app's streaming path against llama-cpp-python alone. Until 4da0469 raw ran without the penalty,
+    # app's streaming path against llama-cpp-python alone. Before 654bb96 raw ran without the penalty,
     # so the ratio also held the penalty's own cost, reported now on its own (raw_without_penalty).
     penalty = float(model.sampling.get("repeat_penalty", 1.0))
     # Each round measures raw, app, app, raw and takes the means: a machine that slows (or speeds up)
