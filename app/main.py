@@ -112,14 +112,13 @@ def main(argv: list[str] | None = None) -> int:
 def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
     started = time.perf_counter()
     from PySide6.QtCore import QSettings, QTimer
-    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from app import theme
     from app.controller import ChatController
     from app.first_paint import when_first_view_drawn
     from app.gc import GarbageCollector
-    from app.resources import icon_path, stylesheet
+    from app.resources import app_icon, stylesheet
     from app.welcome import WELCOMED, show_welcome
     from app.window import MainWindow
     from memory.retrieval.service import open_memory
@@ -143,7 +142,7 @@ def run_gui(model_override: Path | None, quit_when_shown: bool = False) -> int:
         )
         return 1
     collector = GarbageCollector(app)  # Qt objects must only ever be freed on this thread
-    app.setWindowIcon(QIcon(str(icon_path())))
+    app.setWindowIcon(app_icon())
     looks = stylesheet()
     settings_store = SettingsStore(home / "settings.json")
     theme.choose(app, settings_store.load().appearance, looks)  # light or dark, as the system is

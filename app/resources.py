@@ -1,17 +1,20 @@
-"""Icons and the stylesheet, from the core's resource lookup (one code path, frozen or not)."""
+"""The window icon and the stylesheet, read from the ``resources`` package (one lookup, frozen or not)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from PySide6.QtGui import QIcon, QPixmap
 
-from memory.runtime.resources import resources_dir
+from memory.runtime.resources import resource
 
 
-def icon_path() -> Path:
-    # PNG, not the SVG source: it needs no image plugin, so it shows the same frozen or not
-    return resources_dir() / "icons" / "memoir.png"
+def app_icon() -> QIcon:
+    # PNG, not the SVG source: it needs no image plugin, so it shows the same frozen or not. Read as
+    # bytes, so the icon needs no file path (a resource need not be a file on disk).
+    pixmap = QPixmap()
+    pixmap.loadFromData(resource("icons", "memoir.png").read_bytes(), "PNG")
+    return QIcon(pixmap)
 
 
 def stylesheet() -> str:
-    path = resources_dir() / "style.qss"
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    sheet = resource("style.qss")
+    return sheet.read_text(encoding="utf-8") if sheet.is_file() else ""

@@ -1,6 +1,7 @@
 """``memoir --self-test``: the whole path without a window, summarised as JSON.
 
-It is what proves a build (frozen or not) carries everything: the model answers with a memory
+It is what proves a build (frozen or not) carries everything: the prompts and reflection examples
+are read from the ``resources`` package, the model answers with a memory
 recalled from an earlier conversation, the receipt is kept, a preference is written and read back
 (through SQLite and preferences.md), and the search index is rebuilt from SQLite. Everything happens
 in a throwaway data folder; the user's own data is never touched.
@@ -30,6 +31,8 @@ QUESTION = "In one short sentence: what is the capital of France?"
 EARLIER = "My dog is called Biscuit and she loves chasing waves at the beach."
 EARLIER_REPLY = "Biscuit sounds like a happy dog!"
 RECALL_QUESTION = "What is my dog called?"
+PROMPTS = ("cipher", "extract", "preferences", "update")
+EXAMPLES = ("self_disclosure.txt", "small_talk.txt")
 PREFERENCE = "Keep answers short and friendly."
 PREFERENCE_EDITED = "Keep answers short, friendly and in plain words."
 
@@ -50,6 +53,7 @@ def run_self_test(model_path: Path | None = None) -> tuple[bool, dict[str, Any]]
         home = Path(tmp)
         store = Store(home / "memoir.db")
         try:
+            _resources(summary)
             model = _load(path, home, summary)
             try:
                 _turn(store, model, summary)
@@ -63,6 +67,17 @@ def run_self_test(model_path: Path | None = None) -> tuple[bool, dict[str, Any]]
         finally:
             store.close()
     return summary["ok"], summary
+
+
+def _resources(summary: dict[str, Any]) -> None:
+    """Every prompt and example file, read the way reflection and preferences read them."""
+    from memory.reflection.disclosure import examples
+    from memory.runtime.resources import prompt
+
+    lines = {name: len(examples(name)) for name in EXAMPLES}
+    sizes = {name: len(prompt(name)) for name in PROMPTS}
+    _check(all(lines.values()) and all(sizes.values()), "the prompts and examples are readable")
+    summary["resources"] = {"prompts": sizes, "examples": lines}
 
 
 def _check(condition: bool, step: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memory.embed.minilm import Embedder
-from memory.runtime.resources import resources_dir
+from memory.runtime.resources import resource
 from memory.store.database import Message
 
 # The score: cosine to the nearest self-disclosure example minus SMALL_TALK_WEIGHT times cosine to the
@@ -51,7 +51,7 @@ def statements(text: str) -> list[str]:
 
 
 def examples(name: str = "self_disclosure.txt") -> list[str]:
-    text = (resources_dir() / "reflection" / name).read_text(encoding="utf-8")
+    text = resource("reflection", name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

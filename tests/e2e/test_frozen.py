@@ -28,6 +28,7 @@ def test_the_frozen_bundle_passes_its_self_test(tmp_path: Path) -> None:
     assert summary["model"].startswith(str(bundle)), "the model must come from inside the bundle"
     assert "OnnxMiniLMEmbedder" in summary["embedder"], "the faster embedder is bundled"
     assert any(r["text"].startswith("My dog is called Biscuit") for r in summary["receipts"])
+    assert set(summary["resources"]["prompts"]) == {"cipher", "extract", "preferences", "update"}
     sizes = dist.size_report(bundle)
     assert sizes["total_mb"] <= dist.SIZE_BUDGET_MB, sizes
     # the frozen app keeps the user's data where the unfrozen one does, private to the user

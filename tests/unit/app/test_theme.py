@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from app import theme
 from app.controller import ModelState
-from app.resources import stylesheet
+from app.resources import app_icon, stylesheet
 from tests.fake_model import FakeChatModel
 from tests.gui import make_window, type_and_send
 
@@ -24,6 +24,11 @@ def app_theme(qapp: QApplication) -> Iterator[QApplication]:
     yield qapp
     theme.choose(qapp, "light", stylesheet())  # the next test starts light, as the suite does
     theme.choose(qapp, "system")
+
+
+def test_the_window_icon_is_read_from_the_resources_package(qapp: QApplication) -> None:
+    icon = app_icon()
+    assert not icon.isNull() and icon.availableSizes(), "the PNG decoded from the package's bytes"
 
 
 def test_every_colour_in_the_stylesheet_comes_from_the_theme() -> None:

