@@ -19,6 +19,7 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -167,37 +168,47 @@ def lexical_feedback(d: dict, fused: np.ndarray, terms: int) -> np.ndarray:
         for i in top[qi]:
             for w in set(content_words(d["turns"][i]["text"])) - own:
                 counts[w] = counts.get(w, 0.0) + d["idf"].get(w, 0.0)
-        extra = sorted(counts, key=lambda w: -counts[w])[:terms]
+        extra = sorted(counts, key=lambda w: (-counts[w], w))[:terms]  # ties by word: set order varies
         if extra:
             out[qi] = d["conn_bm25"](" ".join([*own, *extra]))
     return out
 
 
-def evaluate(data: list[dict], cfg: dict) -> dict:
+def fused_scores(d: dict, cfg: dict) -> np.ndarray:
+    """Each query's score for each turn, as the Retriever fuses them (one row per question)."""
+    sims = d["qv"] @ d["vectors"].T
+    fused = cfg["wd"] * dense_all(sims, DEPTH) + d["bm25"]
+    if cfg["prf"]:
+        top = np.argsort(-fused, axis=1)[:, : cfg["prf_m"]]
+        centroid = d["vectors"][top].mean(axis=1)
+        moved = d["qv"] + cfg["prf"] * centroid
+        moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+        moved_sims = moved @ d["vectors"].T
+        if cfg.get("prf_pool"):  # re-score the first round's candidates only (no second search)
+            pool = fused > 0
+            fused = cfg["wd"] * np.where(pool, np.maximum(0.0, moved_sims - 0.2) / 0.8, 0.0) + d["bm25"]
+        else:
+            fused = cfg["wd"] * dense_all(moved_sims, DEPTH) + d["bm25"]
+    if cfg.get("lexprf"):
+        fused = fused + cfg["lexprf"] * lexical_feedback(d, fused, cfg.get("lexprf_terms", 5))
+    fused = spread(fused, d["sessions"], cfg["spread"])
+    if cfg["session"]:
+        session = session_scores(d, fused, cfg)
+        fused = fused + cfg["session"] * session[:, d["session_index"]] * (fused > 0)
+    return fused
+
+
+Reorder = Callable[[dict, int, np.ndarray], list[int]]
+
+
+def evaluate(data: list[dict], cfg: dict, reorder: Reorder | None = None) -> dict:
+    """Recall at each k; ``reorder(d, question_index, scores)`` may replace the plain score order."""
     rows = []
     for d in data:
-        sims = d["qv"] @ d["vectors"].T
-        fused = cfg["wd"] * dense_all(sims, DEPTH) + d["bm25"]
-        if cfg["prf"]:
-            top = np.argsort(-fused, axis=1)[:, : cfg["prf_m"]]
-            centroid = d["vectors"][top].mean(axis=1)
-            moved = d["qv"] + cfg["prf"] * centroid
-            moved /= np.linalg.norm(moved, axis=1, keepdims=True)
-            moved_sims = moved @ d["vectors"].T
-            if cfg.get("prf_pool"):  # re-score the first round's candidates only (no second search)
-                pool = fused > 0
-                fused = cfg["wd"] * np.where(pool, np.maximum(0.0, moved_sims - 0.2) / 0.8, 0.0) + d["bm25"]
-            else:
-                fused = cfg["wd"] * dense_all(moved_sims, DEPTH) + d["bm25"]
-        if cfg.get("lexprf"):
-            fused = fused + cfg["lexprf"] * lexical_feedback(d, fused, cfg.get("lexprf_terms", 5))
-        fused = spread(fused, d["sessions"], cfg["spread"])
-        if cfg["session"]:
-            session = session_scores(d, fused, cfg)
-            fused = fused + cfg["session"] * session[:, d["session_index"]] * (fused > 0)
-        order = np.argsort(-fused, axis=1)[:, : max(KS)]
+        fused = fused_scores(d, cfg)
         for qi, q in enumerate(d["questions"]):
-            got = [d["turns"][i]["dia_id"] for i in order[qi]]
+            order = reorder(d, qi, fused[qi]) if reorder else list(np.argsort(-fused[qi]))
+            got = [d["turns"][i]["dia_id"] for i in order[: max(KS)]]
             rows.append({"category": q.category, **{f"r@{k}": recall(got, q.evidence, k) for k in KS}})
     out = {k: round(float(np.mean([r[k] for r in rows])), 4) for k in ("r@1", "r@5", "r@10", "r@25")}
     for c in (1, 3):
