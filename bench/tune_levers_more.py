@@ -10,6 +10,9 @@ Each trial changes one thing:
 - ``depth``: how many hits each side contributes (the app: 50);
 - ``list_cap``: questions that ask for several things ("What activities…", "…both…") keep at most
   N turns per conversation in their top 25 (evidence for a list is spread across conversations);
+- ``dense_by_best``: the dense side divided by the query's best dense gain, as the BM25 side is by its
+  best score (then each side's best hit scores its full weight), over floors, dense weights and
+  conversation weights around the app's;
 - ``query_form``: the dense query without its question words, or as its content words only, alone
   or averaged with the question's own vector.
 Prints one JSON line per trial (the first line is the provenance); asserts nothing.
@@ -18,6 +21,7 @@ Prints one JSON line per trial (the first line is the provenance); asserts nothi
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import re
 import sqlite3
@@ -117,6 +121,22 @@ def spread2(share2: float) -> Callable[[np.ndarray, np.ndarray, float], np.ndarr
     return spread
 
 
+def by_best(floor: float) -> Callable[[np.ndarray, int], np.ndarray]:
+    """The dense side divided by the query's best dense gain, as BM25 is by its best score."""
+    plain = levers.dense_all
+
+    def dense(sims: np.ndarray, depth: int) -> np.ndarray:
+        gain = plain(sims, depth, floor)
+        return gain / np.maximum(gain.max(axis=1, keepdims=True), 1e-9)
+
+    return dense
+
+
+def per_conversation(data: list[dict], cfg: dict) -> dict:
+    """R@10 of each conversation alone (does a lever hold on each, or ride on one?)."""
+    return {"r@10_each": [levers.evaluate([d], cfg)["r@10"] for d in data]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, required=True)
@@ -135,7 +155,7 @@ def main() -> None:
         print(json.dumps({**trial, **result}), flush=True)
 
     data = build()
-    emit({"trial": "the app's levers"}, levers.evaluate(data, APP))
+    emit({"trial": "the app's levers"} | per_conversation(data, APP), levers.evaluate(data, APP))
     plain_bm25 = [d["bm25"] for d in data]
     for window in (2, 5):
         pairs = [pair_scores(d, window) for d in data]
@@ -155,6 +175,11 @@ def main() -> None:
             emit({"trial": "floor", "floor": floor}, levers.evaluate(data, APP))
     for cap in (1, 2, 3):
         emit({"trial": "list_cap", "cap": cap}, levers.evaluate(data, APP, capped(cap)))
+    for floor, weight, conversations in itertools.product((0.1, 0.2, 0.3), (0.7, 0.8, 0.9), (0.8, 1.0, 1.2)):
+        with mock.patch.object(levers, "dense_all", by_best(floor)):
+            cfg = {**APP, "wd": weight, "session": conversations}
+            trial = {"trial": "dense_by_best", "floor": floor, "wd": weight, "session": conversations}
+            emit(trial | per_conversation(data, cfg), levers.evaluate(data, cfg))
     own = [d["qv"] for d in data]
     forms = {
         "no question words": lambda t: QUESTION_WORDS.sub("", t).rstrip("?"),
@@ -167,6 +192,8 @@ def main() -> None:
                 moved = mix * other + (1 - mix) * vectors
                 d["qv"] = moved / np.linalg.norm(moved, axis=1, keepdims=True)
             emit({"trial": "query_form", "form": name, "mix": mix}, levers.evaluate(data, APP))
+    for d, vectors in zip(data, own, strict=True):
+        d["qv"] = vectors
     for depth in (30, 80, 120):
         with mock.patch.object(levers, "DEPTH", depth):
             emit({"trial": "depth", "depth": depth}, levers.evaluate(build(), APP))

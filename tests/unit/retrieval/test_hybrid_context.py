@@ -122,3 +122,18 @@ def test_a_topic_memorys_turns_gain_a_share_of_its_score(memory: MemoryService, 
     topic = "The user hiked a glacier on the Icelandic south coast"
     assert shared[ANSWER] == pytest.approx(alone.get(ANSWER, 0.0) + 0.5 * alone[topic])
     assert shared[QUESTION] == pytest.approx(alone[QUESTION])  # not among the topic's sources
+
+
+def test_the_dense_side_is_divided_by_its_best_as_bm25_is(memory: MemoryService) -> None:
+    """Each side's best hit scores its full weight, however near the nearest memory is."""
+    memory.retriever.fusion = replace(OFF, lexical_weight=0.0)
+    query = "hike glacier iceland"
+    near = dict(memory.retriever.dense(query, 10))
+    floor, weight = OFF.dense_floor, OFF.dense_weight
+    best = max(similarity - floor for similarity in near.values())
+    assert 0.0 < best < 1.0 - floor, "the nearest memory is no perfect match"
+    hits = memory.search(query, k=10)
+    for hit in hits:
+        expected = weight * max(0.0, near.get(hit.item.id, floor) - floor) / best
+        assert hit.score == pytest.approx(expected)
+    assert max(hit.score for hit in hits) == pytest.approx(weight)
