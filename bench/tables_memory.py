@@ -34,16 +34,21 @@ def _provenance(runs: list[dict[str, Any]]) -> str:
     return f"Commit {', '.join(commits)}; {', '.join(cpus)}. Commands: {commands}."
 
 
+BEFORE = (
+    ("before_levers", "hybrid before the levers"),
+    ("before_dense_by_best", "hybrid before dense was divided by its best"),
+)
+
+
 def locomo() -> str:
     runs = [(split, _load(f"turn_recall_{split}.json")) for split in ("tune", "check", "all")]
     rows = []
     for split, run in runs:
-        before = RESULTS / f"turn_recall_{split}_before_levers.json"
-        if before.exists():  # the same retriever before the levers below were added
-            old = _load(before.name)
-            rows.append(
-                (split, f"hybrid before the levers (`{old['commit'][:7]}`)", old, old["methods"]["hybrid"])
-            )
+        for suffix, label in BEFORE:  # the same retriever before later changes, oldest first
+            before = RESULTS / f"turn_recall_{split}_{suffix}.json"
+            if before.exists():
+                old = _load(before.name)
+                rows.append((split, f"{label} (`{old['commit'][:7]}`)", old, old["methods"]["hybrid"]))
         rows += [(split, method, run, summary) for method, summary in run["methods"].items()]
     lines = [
         "| split | questions | method | R@1 | R@5 | R@10 | R@25 | multi-hop R@5 | open-domain R@5 "
