@@ -68,7 +68,8 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("check, Q8_0 through the Assistant", "loop_check_q8.json"),
     ("check, retrieval levers and short memory block, earlier prior", "loop_check_levers.json"),
     ("check, prior refitted on tune", "loop_check_refit.json"),
-    ("check, the app as it is now (one thing shown once)", "loop_check_now.json"),
+    ("check, one thing shown once", "loop_check_one_thing.json"),
+    ("check, the app as it is now (dense side divided by its best)", "loop_check_now.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
