@@ -126,6 +126,7 @@ def sample_data(
     idf = {w: float(np.log(len(turns) / n)) for w, n in df.items()}
     return {
         "conn_bm25": one_bm25,
+        "lex": lex,
         "idf": idf,
         "turns": turns,
         "questions": questions,
@@ -216,19 +217,22 @@ def evaluate(data: list[dict], cfg: dict, reorder: Reorder | None = None) -> dic
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def setup(script: str, doc: str | None) -> tuple[list[dict], CachedEmbedder]:
+    """The command line of a levers script: the split's conversations and the embedding cache, after
+    printing the provenance line its results file starts with."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--split", default="tune")
     parser.add_argument("--cache", type=Path, default=Path("/tmp/memoir-tune-embeddings.npz"))
     args = parser.parse_args()
     samples = report.select(json.loads(args.data.read_text()), args.split)
-    print(
-        json.dumps(
-            report.provenance(args.data, args.split, f"python bench/tune_levers.py --split {args.split}")
-        )
-    )
-    embedder = CachedEmbedder(args.cache)
+    command = f"python bench/{script} --split {args.split}"
+    print(json.dumps(report.provenance(args.data, args.split, command)))
+    return samples, CachedEmbedder(args.cache)
+
+
+def main() -> None:
+    samples, embedder = setup("tune_levers.py", __doc__)
     lex_layout = TurnText(previous=True)
     data = [sample_data(s, embedder, lex_layout, False) for s in samples]
     # The grid that chose the app's levers (bm25: conversations by BM25 alone, as the app does;

@@ -20,11 +20,9 @@ Prints one JSON line per trial (the first line is the provenance); asserts nothi
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import re
-import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import replace
@@ -38,9 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import tune_levers as levers  # noqa: E402
-from bench.tune_retrieval import CachedEmbedder  # noqa: E402
-from memory.evaluation import report  # noqa: E402
-from memory.store.items import TurnText, turn_index_text  # noqa: E402
+from bench.tune_retrieval import bm25_scores  # noqa: E402
+from memory.store.items import TurnText  # noqa: E402
 from memory.store.lexical import content_words  # noqa: E402
 
 APP = {"mode": "bm25", "wd": 0.8, "spread": 0.3, "session": 1.0, "prf": 0.3, "prf_m": 3}
@@ -59,31 +56,17 @@ QUESTION_WORDS = re.compile(
 
 def pair_scores(d: dict, window: int) -> np.ndarray:
     """Normalised BM25 of each question's adjacent content-word pairs (NEAR groups), per turn."""
-    conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
-    texts = [
-        turn_index_text(
-            t["text"],
-            speaker=t["speaker"],
-            when=t["when"],
-            caption=t.get("blip_caption"),
-            previous=t["previous"],
-            layout=LAYOUT,
-        )
-        for t in d["turns"]
-    ]
-    conn.executemany("INSERT INTO f(rowid, t) VALUES (?, ?)", list(enumerate(texts)))
-    out = np.zeros((len(d["questions"]), len(texts)))
-    for qi, q in enumerate(d["questions"]):
-        words = content_words(q.text)
-        query = " OR ".join(f'NEAR("{a}" "{b}", {window})' for a, b in pairwise(words))
-        if not query:
-            continue
-        hits = conn.execute(
-            "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (query, levers.DEPTH)
-        ).fetchall()
-        for row, score in hits:
-            out[qi, row] = score / (hits[0][1] or 1.0)
+
+    def near_pairs(question: str) -> str:
+        words = content_words(question)
+        return " OR ".join(f'NEAR("{a}" "{b}", {window})' for a, b in pairwise(words))
+
+    questions = [q.text for q in d["questions"]]
+    hits = bm25_scores(d["lex"], questions, levers.DEPTH, match=near_pairs)
+    out = np.zeros((len(questions), len(d["lex"])))
+    for qi, found in enumerate(hits):
+        for row, score in found:
+            out[qi, row] = score / (found[0][1] or 1.0)
     return out
 
 
@@ -138,15 +121,7 @@ def per_conversation(data: list[dict], cfg: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--split", default="tune")
-    parser.add_argument("--cache", type=Path, default=Path("/tmp/memoir-tune-embeddings.npz"))
-    args = parser.parse_args()
-    samples = report.select(json.loads(args.data.read_text()), args.split)
-    command = f"python bench/tune_levers_more.py --split {args.split}"
-    print(json.dumps(report.provenance(args.data, args.split, command)))
-    embedder = CachedEmbedder(args.cache)
+    samples, embedder = levers.setup("tune_levers_more.py", __doc__)
 
     def build() -> list[dict]:
         return [levers.sample_data(s, embedder, LAYOUT, False, dated=True) for s in samples]

@@ -12,6 +12,7 @@ import itertools
 import json
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,13 +57,16 @@ def turns_of(sample: dict) -> list[dict]:
     return rows
 
 
-def bm25_scores(texts: list[str], queries: list[str], depth: int) -> list[list[tuple[int, float]]]:
+def bm25_scores(
+    texts: list[str], queries: list[str], depth: int, match: Callable[[str], str] = fts_query
+) -> list[list[tuple[int, float]]]:
+    """FTS5 BM25 hits of each query (``match`` turns it into an FTS5 query; "" finds nothing)."""
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE f USING fts5(t, tokenize='porter unicode61')")
     conn.executemany("INSERT INTO f(rowid, t) VALUES (?, ?)", list(enumerate(texts)))
     out = []
     for q in queries:
-        fq = fts_query(q)
+        fq = match(q)
         rows = (
             conn.execute(
                 "SELECT rowid, -bm25(f) FROM f WHERE f MATCH ? ORDER BY bm25(f) LIMIT ?", (fq, depth)
