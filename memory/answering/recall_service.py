@@ -154,7 +154,7 @@ class Recall:
         None when nothing was found. Memoir's own replies count only when the user asks what Memoir
         said; questions never do."""
         words = search_words(self.store, message)
-        hits = self.memory.retriever.search(words, k=SEARCH_DEPTH)
+        hits = self.memory.retriever.search(words, k=SEARCH_DEPTH, going_on=message.conversation_id)
         allowed = set(sources.FACTS)
         if sources.asks_about_memoir(message.content):
             allowed.add(sources.ASSISTANT)

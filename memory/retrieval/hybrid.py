@@ -146,23 +146,35 @@ class Retriever:
         return self.items.search_bm25(query, k, where, params)
 
     def search(
-        self, query: str, k: int = 10, filters: Filters = Filters(), method: str = "hybrid"
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters = Filters(),
+        method: str = "hybrid",
+        going_on: int | None = None,
     ) -> list[Hit]:
         """Top ``k`` items for ``query``; ``method`` is "hybrid", "dense" or "bm25". Never from
-        inside a store transaction: the lexical side waits for the store on another thread."""
+        inside a store transaction: the lexical side waits for the store on another thread.
+
+        ``going_on``: the conversation the query is asked in. Its turns are no candidates, and they
+        are left out before the scores are scaled: once indexed, the message itself would be every
+        side's best hit and set the scale for all the others (so the ranking would hang on whether
+        indexing or the reply came first)."""
         start = time.perf_counter()
         depth = max(k, self.fusion.depth)
         found: dict[int, MemoryItem] = {}
         # The lexical side (SQLite, which lets go of the GIL) runs beside the embedding and the
         # vector search: at 100,000 items that hides most of its ~12 ms (bench/bench_scale.py).
-        words = self._beside.submit(self._words_side, query, depth, filters, method)
+        words = self._beside.submit(self._words_side, query, depth, filters, method, going_on)
         vector = self.embedder.embed([query])[0] if method in ("hybrid", "dense") else None
         dense = self.dense_near(vector, depth, filters, found) if vector is not None else []
         lexical, conversations = words.result()
         self._fetch([i for i, _ in lexical], found)
+        dense, lexical = _elsewhere(dense, found, going_on), _elsewhere(lexical, found, going_on)
         scores, ranks = self._fuse(dense, lexical, {i: item.kind for i, item in found.items()})
         if vector is not None and method == "hybrid" and self.fusion.feedback and dense:
-            dense = self._feedback(vector, scores, depth, filters, found) or dense
+            moved = self._feedback(vector, scores, depth, filters, found)
+            dense = _elsewhere(moved, found, going_on) or dense
             scores, ranks = self._fuse(dense, lexical, {i: item.kind for i, item in found.items()})
         if method == "hybrid":
             self._in_context(conversations, scores, ranks, found)
@@ -197,12 +209,13 @@ class Retriever:
         return self.dense_near(moved / np.linalg.norm(moved), depth, filters, found)
 
     def _words_side(
-        self, query: str, depth: int, filters: Filters, method: str
+        self, query: str, depth: int, filters: Filters, method: str, going_on: int | None
     ) -> tuple[list[tuple[int, float]], dict[int, float]]:
-        """BM25 candidates and (for hybrid) the conversations that match ``query`` best."""
+        """BM25 candidates and (for hybrid) the other conversations that match ``query`` best."""
         lexical = self.lexical(query, depth, filters) if method in ("hybrid", "bm25") else []
-        wanted = method == "hybrid" and self.fusion.conversation_weight
-        return lexical, conversation_text.search(self.items.store, query, depth) if wanted else {}
+        if not (method == "hybrid" and self.fusion.conversation_weight):
+            return lexical, {}
+        return lexical, conversation_text.search(self.items.store, query, depth, leave_out=going_on)
 
     def _in_context(
         self,
@@ -272,6 +285,19 @@ class Retriever:
             scores[item_id] = scores.get(item_id, 0.0) + f.dense_weight * gain / best
             ranks.setdefault(item_id, [None, None])[0] = rank
         return scores, ranks
+
+
+def _elsewhere(
+    hits: list[tuple[int, float]], found: dict[int, MemoryItem], going_on: int | None
+) -> list[tuple[int, float]]:
+    """``hits`` without the turns of the conversation going on (see Retriever.search)."""
+    if going_on is None:
+        return hits
+    return [
+        (i, s)
+        for i, s in hits
+        if not (i in found and found[i].kind == TURN and found[i].conversation_id == going_on)
+    ]
 
 
 def spread(

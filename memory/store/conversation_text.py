@@ -95,9 +95,11 @@ def _day(occurred_at: str) -> str:
         return ""
 
 
-def search(store: Store, text: str, k: int) -> dict[int, float]:
+def search(store: Store, text: str, k: int, leave_out: int | None = None) -> dict[int, float]:
     """The best ``k`` conversations for ``text``, each scored by BM25 divided by the best's score
-    (1.0 for the best). Stale rows are rebuilt first (the conversation going on is, after each turn)."""
+    (1.0 for the best). Stale rows are rebuilt first (the conversation going on is, after each turn).
+    ``leave_out`` (the conversation asked in, which holds the query's own words) is dropped before
+    the best is taken."""
     words = content_words(text)
     if not words:
         return {}
@@ -108,8 +110,9 @@ def search(store: Store, text: str, k: int) -> dict[int, float]:
     rows = store.query(
         "SELECT rowid AS id, -bm25(conversation_fts) AS score FROM conversation_fts"
         " WHERE conversation_fts MATCH ? ORDER BY bm25(conversation_fts) LIMIT ?",
-        (query, k),
+        (query, k + (leave_out is not None)),
     )
+    rows = [r for r in rows if r["id"] != leave_out][:k]
     if not rows:
         return {}
     top = rows[0]["score"] or 1.0

@@ -323,3 +323,19 @@ def test_a_follow_ups_stored_query_is_its_own_words(store: Store, memory: Memory
     assert recollection.shown
     rows = store.query("SELECT query FROM recollections WHERE message_id = ?", (followed.id,))
     assert rows[0]["query"] == "Why?"
+
+
+def test_a_message_indexed_before_its_reply_gets_the_same_memories(store: Store, memory: MemoryService) -> None:
+    """Indexing the message races the reply in the app; whichever comes first, the same candidates
+    with the same scores (the message would otherwise be its own best hit and set the scale)."""
+    recall = Recall(memory, learning=False)
+    conv = store.create_conversation().id
+    message = store.add_message(conv, "user", "What is my greyhound Biscuit scared of?")
+    before = recall.candidates(message)
+    memory.remember_message(message)
+    memory.indexer.sync()
+    after = recall.candidates(message)
+    assert before is not None and after is not None
+    assert [i.id for i in after.items] == [i.id for i in before.items]
+    # BM25's word statistics now count the message too, which moves scores by a fraction of a percent
+    assert after.base.tolist() == pytest.approx(before.base.tolist(), rel=0.01)

@@ -137,3 +137,19 @@ def test_the_dense_side_is_divided_by_its_best_as_bm25_is(memory: MemoryService)
         expected = weight * max(0.0, near.get(hit.item.id, floor) - floor) / best
         assert hit.score == pytest.approx(expected)
     assert max(hit.score for hit in hits) == pytest.approx(weight)
+
+
+def test_the_conversation_going_on_is_no_candidate_and_sets_no_scale(memory: MemoryService) -> None:
+    """Its turns (the message itself, once indexed) would be each side's best and scale the rest."""
+    trip = memory.store.query("SELECT id FROM conversations WHERE title = 'Trip'")[0]["id"]
+    hill = "A hike up the hill behind the garden"
+    query = "Which glacier did we hike in Iceland?"  # the trip's own first message, word for word
+    memory.retriever.fusion = replace(OFF, conversation_weight=1.0)
+    everywhere = {hit.item.text: hit.score for hit in memory.retriever.search(query, k=10)}
+    assert max(everywhere, key=everywhere.__getitem__) == query
+    elsewhere = {hit.item.text: hit.score for hit in memory.retriever.search(query, k=10, going_on=trip)}
+    assert set(elsewhere) <= {hill, "The tomatoes need staking"}
+    # the garden's hike is now the best hit on both sides (the words the two conversations share
+    # carry no weight at the conversation stage, so the garden gains nothing there)
+    assert elsewhere[hill] == pytest.approx(OFF.dense_weight + OFF.lexical_weight)
+    assert everywhere[hill] < elsewhere[hill]

@@ -30,6 +30,22 @@ def test_a_conversation_is_found_by_words_of_any_of_its_turns(store: Store) -> N
     assert max(found.values()) == 1.0 and min(found.values()) > 0
 
 
+def test_the_conversation_asked_in_is_left_out_before_the_best_is_taken(store: Store) -> None:
+    items = ItemStore(store)
+    asked, paris, rome, other = (store.create_conversation(t).id for t in ("Now", "Paris", "Rome", "Cello"))
+    turn(items, asked, "Which museum did we visit, the one with the long queue?")
+    turn(items, paris, "The museum queue was long")
+    turn(items, rome, "A small museum near the station")
+    turn(items, other, "My sister plays the cello")
+    for text in ("Tomatoes need sun", "The bus was late", "I bake bread on Sundays"):
+        turn(items, store.create_conversation().id, text)  # so that museum is no common word
+    query = "Which museum did we visit, the one with the long queue?"
+    assert conversation_text.search(store, query, 10)[asked] == 1.0
+    found = conversation_text.search(store, query, 10, leave_out=asked)
+    assert asked not in found and found[paris] == 1.0 and 0 < found[rome] < 1.0
+    assert list(conversation_text.search(store, query, 1, leave_out=asked)) == [paris]
+
+
 def test_only_active_turns_count(store: Store) -> None:
     items = ItemStore(store)
     conv = store.create_conversation().id
