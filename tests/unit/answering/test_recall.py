@@ -325,7 +325,9 @@ def test_a_follow_ups_stored_query_is_its_own_words(store: Store, memory: Memory
     assert rows[0]["query"] == "Why?"
 
 
-def test_a_message_indexed_before_its_reply_gets_the_same_memories(store: Store, memory: MemoryService) -> None:
+def test_a_message_indexed_before_its_reply_gets_the_same_memories(
+    store: Store, memory: MemoryService
+) -> None:
     """Indexing the message races the reply in the app; whichever comes first, the same candidates
     with the same scores (the message would otherwise be its own best hit and set the scale)."""
     recall = Recall(memory, learning=False)
