@@ -11,9 +11,11 @@ from typing import Any
 
 from memory.llm.engine import Interrupted
 from memory.preferences.preference_store import PreferenceStore
-from memory.reflection.prospective import Plan, Reflector, Stats
+from memory.reflection.plan import Plan, Stats
+from memory.reflection.prospective import Reflector
 from memory.store.database import Message, Store, now
 from memory.store.items import TOPIC, ItemStore
+from memory.store.sources import USER
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -121,7 +123,9 @@ class ReflectionJobs:
         with self.store.transaction() as conn:
             for text, category, evidence in plan.preferences:
                 preferences.propose(text, category, "chat", evidence, 0.5, self.auto_accept, conn=conn)
-            missing = [m for t, m in plan.merges.items() if not self._exists(conn, t)]
+            # merged into a memory the user forgot meanwhile: what was merged in is added alone
+            gone = {t for t in plan.merges if not self._exists(conn, t)}
+            missing = [part for t in gone for part in plan.merges[t].parts]
             for memory in [*plan.adds, *missing]:
                 cursor = conn.execute(
                     "INSERT INTO memory_items (kind, text, index_text, embed_text, conversation_id,"
@@ -145,7 +149,8 @@ class ReflectionJobs:
                     [(cursor.lastrowid, m) for m in memory.message_ids],
                 )
             for target, memory in plan.merges.items():
-                self._merge(conn, target, memory, stamp)
+                if target not in gone:
+                    self._merge(conn, target, memory, stamp)
             conn.execute(
                 "INSERT INTO reflection_state (conversation_id, reflected_upto) VALUES (?, ?)"
                 " ON CONFLICT(conversation_id) DO UPDATE"
@@ -158,22 +163,23 @@ class ReflectionJobs:
 
     @staticmethod
     def _merge(conn: Any, target: int, memory: Any, stamp: str) -> None:
-        row = conn.execute("SELECT text, message_ids FROM memory_items WHERE id = ?", (target,)).fetchone()
-        if row is None:  # forgotten meanwhile: apply() already added the memory as new
-            return
+        row = conn.execute(
+            "SELECT text, message_ids, source FROM memory_items WHERE id = ?", (target,)
+        ).fetchone()
         if row[0] != memory.summary:  # a repeat only adds sources: no text to keep
+            reason = "joined with more of your words" if memory.source == USER else "merged by reflection"
             conn.execute(
                 "INSERT INTO memory_versions (item_id, text, message_ids, replaced_at, reason)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (target, row[0], row[1], stamp, "merged by reflection"),
+                (target, row[0], row[1], stamp, reason),
             )
         refs = sorted({*json.loads(row[1]), *memory.message_ids})
-        # a repeat keeps whose words they were; merged text is the model's (memory.sources)
-        source = "source" if row[0] == memory.summary else "'reflection'"
+        # a repeat keeps whose words they were; new text is the model's, or the user's words joined
+        source = row[2] if row[0] == memory.summary else memory.source
         conn.execute(
             "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, message_ids = ?,"
-            f" updated_at = ?, indexed_hash = NULL, source = {source} WHERE id = ?",
-            (memory.summary, memory.summary, memory.summary, json.dumps(refs), stamp, target),
+            " updated_at = ?, indexed_hash = NULL, source = ? WHERE id = ?",
+            (memory.summary, memory.summary, memory.summary, json.dumps(refs), stamp, source, target),
         )
         conn.executemany(
             "INSERT OR IGNORE INTO memory_item_messages (item_id, message_id) VALUES (?, ?)",
@@ -182,7 +188,10 @@ class ReflectionJobs:
 
     @staticmethod
     def _exists(conn: Any, item_id: int) -> bool:
-        return conn.execute("SELECT 1 FROM memory_items WHERE id = ?", (item_id,)).fetchone() is not None
+        """Still there and not forgotten (a forgotten memory waits for its purge; merged into, it
+        would take what was merged in with it, or bring the forgotten words back on Undo)."""
+        row = conn.execute("SELECT 1 FROM memory_items WHERE id = ? AND status = 'active'", (item_id,))
+        return row.fetchone() is not None
 
     def _last_time(self, job: Job) -> str:
         rows = self.store.query("SELECT created_at FROM messages WHERE id = ?", (job.upto_message_id,))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +15,8 @@ import numpy as np
 from memory.llm.engine import ChatModel
 from memory.llm.repetition import stub_or_loop
 from memory.reflection.disclosure import DisclosureSelector
+from memory.reflection.joining import JOIN_FLOOR, join
+from memory.reflection.plan import Extracted, Plan, Stats
 from memory.retrieval.hybrid import Filters, Retriever
 from memory.runtime.resources import prompt
 from memory.runtime.text import fence_safe, fill
@@ -76,36 +77,6 @@ UPDATE_SCHEMA: dict[str, Any] = {
     },
     "required": ["action", "index", "merged_summary"],
 }
-
-
-@dataclass
-class Extracted:
-    summary: str
-    message_ids: list[int]
-    source: str = REFLECTION  # USER when the text is the user's own words (a fallback or a statement)
-
-
-@dataclass
-class Stats:
-    windows: int = 0
-    extractions: int = 0  # model answers
-    valid: int = 0  # memories that passed validation
-    rejected: int = 0
-    fallbacks: int = 0  # summaries replaced by the user's own words (see validate)
-    statements: int = 0  # the user's own self-disclosures kept (see memory/reflection/disclosure.py)
-    preferences: int = 0  # preferences proposed (validated)
-    added: int = 0
-    merged: int = 0
-
-
-@dataclass
-class Plan:
-    """What a job will write, applied in one transaction (so a crash applies none of it)."""
-
-    adds: list[Extracted] = field(default_factory=list)
-    merges: dict[int, Extracted] = field(default_factory=dict)  # target item id -> merged memory
-    preferences: list[tuple[str, str, list[int]]] = field(default_factory=list)  # text, category, messages
-    stats: Stats = field(default_factory=Stats)
 
 
 def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
@@ -187,7 +158,8 @@ class Reflector:
     """Runs extraction and update with a model; knows nothing about jobs or transactions.
 
     With a ``selector``, the user's own self-disclosing sentences become memories next to the model's
-    validated summaries (and a summary that fails validation is dropped rather than replaced).
+    validated summaries (and a summary that fails validation is dropped rather than replaced); a
+    sentence near a memory of the user's words joins it (``join_floor``, memory/reflection/joining.py).
     """
 
     def __init__(
@@ -199,6 +171,7 @@ class Reflector:
         selector: DisclosureSelector | None = None,
         merge_floor: float = MERGE_FLOOR,
         learn_preferences: bool = False,
+        join_floor: float | None = JOIN_FLOOR,
     ) -> None:
         self.model = model
         self.retriever = retriever
@@ -207,6 +180,7 @@ class Reflector:
         self.selector = selector
         self.merge_floor = merge_floor
         self.learn_preferences = learn_preferences
+        self.join_floor = join_floor  # None: each kept sentence of the user's is a memory of its own
 
     def windows(self, messages: list[Message]) -> list[list[Message]]:
         """Consecutive slices whose prompt leaves room for the answer in the model's context."""
@@ -236,15 +210,16 @@ class Reflector:
                 should_stop=should_stop,
             )
             result.stats.extractions += 1
+            user_texts = [m.content for m in window if m.role == "user"]
             found = validate(answer, window, seen, result.stats, fallback=self.selector is None)
+            for memory in found:  # the model's summaries: added, or merged where the model says so
+                self._decide(memory, result, should_stop, user_texts)
             for statement in self.selector.select(window) if self.selector else []:
                 key = statement.text.casefold().rstrip(".")
                 if key not in seen:
                     seen.add(key)
                     result.stats.statements += 1
-                    found.append(Extracted(statement.text, [statement.message_id], USER))
-            for memory in found:
-                self._decide(memory, result, should_stop)
+                    self._gather(Extracted(statement.text, [statement.message_id], USER), result)
             if self.learn_preferences:
                 self._preferences(window, result, should_stop)
         return result
@@ -268,7 +243,23 @@ class Reflector:
             plan.preferences.append((phrase, str(entry.get("category", "other")), own))
             plan.stats.preferences += 1
 
-    def _decide(self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool]) -> None:
+    def _gather(self, statement: Extracted, plan: Plan) -> None:
+        """The user's own sentence: a repeat only adds its source; otherwise it joins the nearest
+        memory of the user's words (memory/reflection/joining.py) or stands as a memory of its own.
+        The model is never asked to rewrite the user's words."""
+        candidates = self._candidates(statement, plan)
+        same = next(((key, text) for key, text in candidates if _same(text, statement.summary)), None)
+        if same is not None:
+            plan.merge(same[0], Extracted(same[1], [], USER), statement)
+        elif self.join_floor is None or not join(
+            statement, plan, self.retriever, MAX_SUMMARY, self.join_floor
+        ):
+            plan.adds.append(statement)
+            plan.stats.added += 1
+
+    def _decide(
+        self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool], user_texts: list[str]
+    ) -> None:
         candidates = self._candidates(memory, plan)
         if not candidates:
             plan.adds.append(memory)
@@ -276,7 +267,7 @@ class Reflector:
             return
         same = next(((key, text) for key, text in candidates if _same(text, memory.summary)), None)
         if same is not None:  # already known, word for word: only its sources grow, no question asked
-            self._merge_into(same[0], Extracted(same[1], memory.message_ids, memory.source), plan)
+            plan.merge(same[0], Extracted(same[1], [], memory.source), memory)
             return
         listing = "\n".join(f"{n}. {fence_safe(text)}" for n, (_, text) in enumerate(candidates, 1))
         text = fill(prompt("update"), candidates=listing, memory=fence_safe(memory.summary))
@@ -297,24 +288,15 @@ class Reflector:
             plan.stats.added += 1
             return
         assert isinstance(index, int)
-        key, _ = candidates[index - 1]
-        self._merge_into(key, Extracted(merged, memory.message_ids), plan)
-
-    @staticmethod
-    def _merge_into(key: int | str, memory: Extracted, plan: Plan) -> None:
-        """Merge ``memory`` (its text is the merged text) into a stored item or an earlier add."""
-        merged = memory.summary
-        plan.stats.merged += 1
-        if isinstance(key, str):  # merging into a memory planned earlier in this same job
-            target = plan.adds[int(key)]
-            if target.summary != merged:
-                target.source = REFLECTION  # the words are the model's now
-            target.summary = merged
-            target.message_ids = sorted({*target.message_ids, *memory.message_ids})
+        key, target = candidates[index - 1]
+        # the merged text is held to what the summary was held to: the words of the user's turns
+        # (and of the memory merged into); the model invents ("a golden retriever") while merging too
+        if grounding(merged, [*user_texts, target]) < 0.5 or stub_or_loop(merged) or is_question(merged):
+            plan.adds.append(memory)
+            plan.stats.added += 1
+            plan.stats.unmerged += 1
             return
-        previous = plan.merges.get(key)  # two merges into one target: the second builds on the first
-        refs = {*memory.message_ids, *(previous.message_ids if previous else [])}
-        plan.merges[key] = Extracted(merged, sorted(refs))
+        plan.merge(key, Extracted(merged, []), memory)
 
     def _candidates(self, memory: Extracted, plan: Plan) -> list[tuple[int | str, str]]:
         """The most similar topic memories (as this job would leave them, its own adds included),

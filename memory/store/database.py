@@ -172,9 +172,17 @@ class Store:
         from memory.store.forgetting import forget_item
 
         with self.transaction() as conn:
-            items = conn.execute("SELECT id FROM memory_items WHERE conversation_id = ?", (conversation_id,))
-            for (item_id,) in items.fetchall():  # shown with replies in other conversations too
+            # its own items, and memories of other conversations that took in its words (a sentence
+            # joined, a merge): their text cannot be unpicked, so they go too
+            items = conn.execute(
+                "SELECT id FROM memory_items WHERE conversation_id = ? UNION"
+                " SELECT im.item_id FROM memory_item_messages im JOIN messages m ON m.id = im.message_id"
+                " WHERE m.conversation_id = ?",
+                (conversation_id, conversation_id),
+            ).fetchall()
+            for (item_id,) in items:  # shown with replies in other conversations too
                 forget_item(conn, item_id)
+                conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         self.scrub()
 
