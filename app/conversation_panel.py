@@ -97,7 +97,8 @@ class ConversationPanel(QWidget):
         if dialogs.confirm(
             self,
             "Delete conversation",
-            f"Delete “{conversation.title}” and all its messages? This cannot be undone.",
+            f"Delete “{conversation.title}”, all its messages and every memory that holds its words?"
+            " This cannot be undone.",
             "Delete",
         ):
             self.delete_requested.emit(conversation.id)

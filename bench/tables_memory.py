@@ -75,9 +75,14 @@ def profile() -> str:
     ]
     selector = _load("profile_selector_check.json")
     rows.append(("the self-disclosure selector alone (no model)", "check", _only(selector)))
+    before = RESULTS / "profile_check_before_joining.json"
+    if before.exists():
+        old = _load(before.name)
+        name = f"reflection before the user's sentences were joined (`{old['commit'][:7]}`)"
+        rows.append((name, "check", old))
     if (RESULTS / "profile_check.json").exists():
         run = _load("profile_check.json")
-        rows.append(("**reflection as the app does it (SmolLM2 + selector)**", "check", run))
+        rows.append(("**reflection as the app does it (SmolLM2 + selector, sentences joined)**", "check", run))
     lines = [
         "| what is scored | split | episodes | coverage | precision | F1 | leakage | items/episode |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -102,6 +107,30 @@ def profile() -> str:
         )
     runs = {r["command"]: r for r in [*(r for _, _, r in rows), selector, sweep]}
     return "\n".join(lines) + "\n\n" + _provenance(list(runs.values())) + "\n"
+
+
+def profile_join() -> str:
+    """The join floor (memory/reflection/joining.py), chosen on tune with the selector alone."""
+    provenance, *rows = [
+        json.loads(line) for line in (RESULTS / "tune_profile.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    names = {"none": "each sentence a memory of its own", "join": "joined", "keep": "only its source added"}
+    lines = [
+        "| a kept sentence near a memory of the user's words (cosine ≥ floor) | floor | coverage "
+        "| precision | F1 | leakage | items/episode |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        if r["chars"] != 300:
+            continue
+        floor = "—" if r["lever"] == "none" else str(r["floor"])
+        name = names[r["lever"]]
+        name = f"**{name}**" if (r["lever"], r["floor"]) == ("join", 0.35) else name
+        lines.append(
+            f"| {name} | {floor} | {_r(r['coverage'])} | {_r(r['precision'])} | {_r(r['f1'])} "
+            f"| {_r(r['leakage'])} | {r['items_per_episode']} |"
+        )
+    return "\n".join(lines) + "\n\n" + _provenance([provenance]) + "\n"
 
 
 def _only(selector_run: dict[str, Any]) -> dict[str, Any]:

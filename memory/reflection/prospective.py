@@ -17,6 +17,7 @@ from memory.llm.repetition import stub_or_loop
 from memory.reflection.disclosure import DisclosureSelector
 from memory.reflection.joining import JOIN_FLOOR, join
 from memory.reflection.plan import Extracted, Plan, Stats
+from memory.reflection.schemas import EXTRACT_SCHEMA, PREFERENCE_SCHEMA, UPDATE_SCHEMA
 from memory.retrieval.hybrid import Filters, Retriever
 from memory.runtime.resources import prompt
 from memory.runtime.text import fence_safe, fill
@@ -26,57 +27,10 @@ from memory.store.lexical import stems
 from memory.store.sources import REFLECTION, USER, is_question
 
 MAX_SUMMARY = 300
-MAX_MEMORIES = 5
 CANDIDATES = 5
 # Only memories at least this similar (MiniLM cosine) are shown to the model as merge candidates; the
 # profile benchmark treats 0.6 as "the same fact". Below it the answer is Add, without asking.
 MERGE_FLOOR = 0.6
-EXTRACT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "memories": {
-            "type": "array",
-            "maxItems": MAX_MEMORIES,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "summary": {"type": "string", "maxLength": 160},
-                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 8},
-                },
-                "required": ["summary", "references"],
-            },
-        }
-    },
-    "required": ["memories"],
-}
-PREFERENCE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "preferences": {
-            "type": "array",
-            "maxItems": 4,
-            "items": {
-                "type": "object",
-                "properties": {
-                    "text": {"type": "string", "maxLength": 120},
-                    "category": {"enum": ["style", "format", "topics", "facts about me", "people", "other"]},
-                    "references": {"type": "array", "items": {"type": "integer"}, "maxItems": 6},
-                },
-                "required": ["text", "category", "references"],
-            },
-        }
-    },
-    "required": ["preferences"],
-}
-UPDATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "action": {"enum": ["Add", "Merge"]},
-        "index": {"type": "integer"},
-        "merged_summary": {"type": "string", "maxLength": 240},
-    },
-    "required": ["action", "index", "merged_summary"],
-}
 
 
 def numbered(messages: list[Message], speakers: dict[str, str]) -> str:

@@ -10,7 +10,8 @@ import pytest
 from memory.llm.engine import Interrupted
 from memory.reflection.disclosure import DisclosureSelector
 from memory.reflection.jobs import MAX_ATTEMPTS, ReflectionJobs
-from memory.reflection.prospective import EXTRACT_SCHEMA, Reflector
+from memory.reflection.prospective import Reflector
+from memory.reflection.schemas import EXTRACT_SCHEMA
 from memory.retrieval.hybrid import Filters
 from memory.retrieval.service import MemoryService
 from memory.store.database import Store
