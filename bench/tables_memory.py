@@ -40,6 +40,12 @@ BEFORE = (
 )
 
 
+PROFILE_BEFORE = (
+    ("before_joining", "before the user's sentences were joined"),
+    ("joined", 'with sentences joined, before summaries that ask or speak to "you" were refused'),
+)
+
+
 def locomo() -> str:
     runs = [(split, _load(f"turn_recall_{split}.json")) for split in ("tune", "check", "all")]
     rows = []
@@ -75,14 +81,15 @@ def profile() -> str:
     ]
     selector = _load("profile_selector_check.json")
     rows.append(("the self-disclosure selector alone (no model)", "check", _only(selector)))
-    before = RESULTS / "profile_check_before_joining.json"
-    if before.exists():
-        old = _load(before.name)
-        name = f"reflection before the user's sentences were joined (`{old['commit'][:7]}`)"
-        rows.append((name, "check", old))
+    for suffix, label in PROFILE_BEFORE:  # the app's reflection before later changes, oldest first
+        if (RESULTS / f"profile_check_{suffix}.json").exists():
+            old = _load(f"profile_check_{suffix}.json")
+            rows.append((f"reflection {label} (`{old['commit'][:7]}`)", "check", old))
     if (RESULTS / "profile_check.json").exists():
         run = _load("profile_check.json")
-        rows.append(("**reflection as the app does it (SmolLM2 + selector, sentences joined)**", "check", run))
+        rows.append(("**reflection as the app does it (SmolLM2 + selector)**", "check", run))
+    if (RESULTS / "profile_tune.json").exists():
+        rows.append(("reflection as the app does it", "tune", _load("profile_tune.json")))
     lines = [
         "| what is scored | split | episodes | coverage | precision | F1 | leakage | items/episode |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
