@@ -45,6 +45,7 @@ RUNS: dict[str, tuple[str, list[str], bool]] = {
     "profile_raw_check": (MSC, ["profile", "--split", "check", "--raw-turns"], False),
     "profile_raw_all": (MSC, ["profile", "--split", "all", "--raw-turns"], False),
     "profile_check": (MSC, ["profile", "--split", "check"], True),
+    "profile_tune": (MSC, ["profile", "--split", "tune"], True),
     "loop_check_now": (LOCOMO, ["loop", "--split", "check", "--threads", "2"], True),
 }
 

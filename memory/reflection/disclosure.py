@@ -50,6 +50,15 @@ def statements(text: str) -> list[str]:
     return out
 
 
+def speaks_to_someone(text: str) -> bool:
+    """True if any sentence of ``text`` asks something or speaks to "you": about the other person or
+    the exchange ("Good evening. How are you?"), not a statement about the user."""
+    return any(
+        part.strip().endswith("?") or _SECOND_PERSON.search(part)
+        for part in _SENTENCE.split(" ".join(text.split()))
+    )
+
+
 def examples(name: str = "self_disclosure.txt") -> list[str]:
     text = resource("reflection", name).read_text(encoding="utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]

@@ -14,7 +14,7 @@ import numpy as np
 
 from memory.llm.engine import ChatModel
 from memory.llm.repetition import stub_or_loop
-from memory.reflection.disclosure import DisclosureSelector
+from memory.reflection.disclosure import DisclosureSelector, speaks_to_someone
 from memory.reflection.joining import JOIN_FLOOR, join
 from memory.reflection.plan import Extracted, Plan, Stats
 from memory.reflection.schemas import EXTRACT_SCHEMA, PREFERENCE_SCHEMA, UPDATE_SCHEMA
@@ -60,7 +60,8 @@ def validate(
     """Keep memories that are about the user, grounded in their turns, and new.
 
     Parsing is not being right: references must name real turns, at least one of them a user's turn
-    that tells rather than only asks; a summary must not be a question, a stub or a loop, and most of
+    that tells rather than only asks; a summary must not ask anything or speak to "you" (it would be
+    about the other person or the exchange), nor be a stub or a loop, and most of
     its words must come from the user's own turns (more than from the assistant's). When the summary
     fails but its user turns are real, the user's own words become the memory (if ``fallback``): the
     model chose the turns, nothing invented is stored. Without ``fallback`` such a memory is dropped
@@ -85,6 +86,7 @@ def validate(
         user_share = grounding(summary, user_texts)
         if (
             is_question(summary)
+            or speaks_to_someone(summary)  # held to the selector's rule for the user's sentences
             or stub_or_loop(summary)
             or len(summary) > MAX_SUMMARY
             or user_share < 0.5

@@ -179,3 +179,27 @@ def test_a_model_merge_that_is_not_in_the_users_words_is_added_instead(
     texts = [r["text"] for r in topics(store)]
     assert "The user's Biscuit is scared of stairs." in texts
     assert not any("golden retriever" in str(t) for t in texts)
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "Good evening. How are you?",  # a greeting copied from the user's turn
+        "I love ice cream! Do you think you will get their fudge?",
+        "Oh I know you are a bit of a foodie.",  # about the other person
+    ],
+)
+def test_a_summary_that_asks_or_speaks_to_you_is_not_a_memory(
+    store: Store, memory: MemoryService, summary: str
+) -> None:
+    conv = told(store, summary)
+    model = FakeChatModel()
+    model.json_replies = [{"memories": [{"summary": summary, "references": [1]}]}]
+    model.default_json = {"memories": []}
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(conv)
+    assert job is not None
+    nothing_kept = DisclosureSelector(FakeEmbedder(), threshold=float("inf"))  # only the summary counts
+    stats = jobs.run(job, Reflector(model, memory.retriever, selector=nothing_kept))
+    assert stats is not None and stats.valid == 0 and stats.rejected == 1
+    assert topics(store) == []
