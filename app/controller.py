@@ -73,6 +73,8 @@ class ChatController(QObject):
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
         self.conversations = Conversations(self.assistant, self.lanes, self.forget_states)
+        # memories went with the conversation: an open memory browser must not list them
+        self.conversations.deleted.connect(lambda _id: self.memories_changed.emit())
         self.reflection = Reflection(
             self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
         )

@@ -20,6 +20,7 @@ class Conversations(QObject):
     messages_loaded = Signal(int, object)  # conversation id, messages
     receipts_loaded = Signal(int, object)  # conversation id, {reply id: [Receipt]}
     receipts_changed = Signal(int, object)  # reply id, [Receipt]
+    deleted = Signal(int)  # conversation id: its memories, and others that held its words, are gone
 
     def __init__(self, assistant: Assistant, lanes: Lanes, forget_states: Callable[[], None]) -> None:
         super().__init__()
@@ -116,6 +117,7 @@ class Conversations(QObject):
 
         def deleted(_: object) -> None:
             self.refresh()
+            self.deleted.emit(conversation_id)
             self._forget_states()
             memory = self.assistant.memory
             if memory is not None:

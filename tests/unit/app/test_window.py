@@ -276,3 +276,25 @@ def test_settings_dialog_offers_browse_for_both_model_files_and_cancel_changes_n
     assert len([b for b in dialog.findChildren(QPushButton) if b.text() == "Browse…"]) == 2
     dialog.reject()
     assert dialog.settings() == original
+
+
+def test_deleting_a_conversation_empties_an_open_memory_browser_of_its_memories(
+    qtbot: QtBot, memoir_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = FakeChatModel(["Nice, enjoy Porto!"])
+    model.default_json = {"memories": [{"summary": "The user is moving to Porto.", "references": [1]}]}
+    w = make_window(qtbot, memoir_home, model)
+    qtbot.waitUntil(lambda: w.controller.state == ModelState.READY and w.controller.memory is not None)
+    with qtbot.waitSignal(w.controller.reply_finished, timeout=5000):
+        type_and_send(qtbot, w, "I am moving to Porto in May")
+    with qtbot.waitSignal(w.controller.memories_changed, timeout=5000):
+        w.remember_action.trigger()
+    qtbot.waitUntil(lambda: not w.controller.reflection.running, timeout=5000)
+    browser = w.memory_actions
+    browser.dock.show()
+    browser.panel.refresh()
+    qtbot.waitUntil(lambda: browser.panel.model.rowCount() > 0, timeout=5000)
+    monkeypatch.setattr(dialogs, "confirm", lambda *a: True)
+    w.conversations.delete_current()
+    qtbot.waitUntil(lambda: browser.panel.model.rowCount() == 0, timeout=5000)
+    w.controller.shutdown()
