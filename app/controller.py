@@ -73,12 +73,14 @@ class ChatController(QObject):
         self.preference_ops = PreferenceOps(self, settings_store.path.parent / "preferences.md")
         self._opening: MemoryService | None = None
         self.conversations = Conversations(self.assistant, self.lanes, self.forget_states)
-        # memories went with the conversation: an open memory browser must not list them
+        # memories went with the conversation: an open memory browser must not list them, and what
+        # other conversations lost with them is learned back by a reflection pass
         self.conversations.deleted.connect(lambda _id: self.memories_changed.emit())
         self.reflection = Reflection(
             self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
         )
         self.reflection.progressed.connect(self.reflection_progressed)
+        self.conversations.deleted.connect(lambda _id: self.reflection.run())
         self.reflection.memories_changed.connect(self.memories_changed)
         self.reflection.preferences_changed.connect(lambda: self.preference_ops.load(write_file=True))
         self.reflection.problem.connect(self.problem)

@@ -20,7 +20,9 @@ class Conversations(QObject):
     messages_loaded = Signal(int, object)  # conversation id, messages
     receipts_loaded = Signal(int, object)  # conversation id, {reply id: [Receipt]}
     receipts_changed = Signal(int, object)  # reply id, [Receipt]
-    deleted = Signal(int)  # conversation id: its memories, and others that held its words, are gone
+    # conversation id: its memories, and others that held its words, are gone (and the conversations
+    # those held words of are queued to be reflected on again)
+    deleted = Signal(int)
 
     def __init__(self, assistant: Assistant, lanes: Lanes, forget_states: Callable[[], None]) -> None:
         super().__init__()
@@ -127,7 +129,7 @@ class Conversations(QObject):
 
         self.lanes.run(
             self.lanes.io,
-            self.store.delete_conversation,
+            self.assistant.delete_conversation,
             conversation_id,
             on_done=deleted,
             on_error=self.lanes.report,

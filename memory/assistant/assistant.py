@@ -110,6 +110,16 @@ class Assistant:
         # the list shows conversations by their last activity, so it changes with every message too
         return conversation, message, Changes(conversations=True, messages=frozenset({conversation.id}))
 
+    def delete_conversation(self, conversation_id: int) -> list[int]:
+        """Delete it with its memories, those of other conversations that held its words included,
+        and queue those other conversations to be reflected on again; returns their ids."""
+        others = self.store.delete_conversation(conversation_id)
+        if self.memory is not None:  # otherwise their words stay in their turns, unreflected
+            jobs = self.jobs()
+            for other in others:
+                jobs.reflect_again(other)
+        return others
+
     def reply(
         self,
         conversation_id: int,

@@ -73,6 +73,13 @@ class ReflectionJobs:
                 )
         return self.next_pending(conversation_id)
 
+    def reflect_again(self, conversation_id: int) -> Job | None:
+        """Queue all of the conversation's turns again (after memories that held its words were
+        deleted with another conversation): repeats of what is still known only add sources."""
+        with self.store.transaction() as conn:
+            conn.execute("DELETE FROM reflection_state WHERE conversation_id = ?", (conversation_id,))
+        return self.enqueue(conversation_id)
+
     def next_pending(self, conversation_id: int | None = None) -> Job | None:
         where = "status = 'pending'" + (" AND conversation_id = ?" if conversation_id is not None else "")
         params: tuple[Any, ...] = (conversation_id,) if conversation_id is not None else ()

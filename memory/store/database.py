@@ -166,25 +166,42 @@ class Store:
                 (title, now(), conversation_id),
             )
 
-    def delete_conversation(self, conversation_id: int) -> None:
+    def delete_conversation(self, conversation_id: int) -> list[int]:
         """Delete it with everything derived from it, and scrub the file of its words (its vectors
-        leave the index at the next sync; ``MemoryService.compact`` rewrites the index files)."""
+        leave the index at the next sync; ``MemoryService.compact`` rewrites the index files).
+        Returns the other conversations whose words were in a memory that went with it (a memory
+        cannot be unpicked): reflecting on them again learns back what was theirs."""
         from memory.store.forgetting import forget_item
 
         with self.transaction() as conn:
             # its own items, and memories of other conversations that took in its words (a sentence
-            # joined, a merge): their text cannot be unpicked, so they go too
-            items = conn.execute(
-                "SELECT id FROM memory_items WHERE conversation_id = ? UNION"
-                " SELECT im.item_id FROM memory_item_messages im JOIN messages m ON m.id = im.message_id"
-                " WHERE m.conversation_id = ?",
-                (conversation_id, conversation_id),
-            ).fetchall()
-            for (item_id,) in items:  # shown with replies in other conversations too
+            # joined, a merge)
+            items = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM memory_items WHERE conversation_id = ? UNION"
+                    " SELECT im.item_id FROM memory_item_messages im"
+                    " JOIN messages m ON m.id = im.message_id WHERE m.conversation_id = ?",
+                    (conversation_id, conversation_id),
+                )
+            ]
+            marks = ",".join("?" * len(items))
+            others = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT DISTINCT m.conversation_id FROM memory_item_messages im"
+                    " JOIN messages m ON m.id = im.message_id JOIN memory_items i ON i.id = im.item_id"
+                    f" WHERE im.item_id IN ({marks}) AND i.kind != 'turn' AND m.conversation_id != ?"
+                    " ORDER BY m.conversation_id",
+                    (*items, conversation_id),
+                )
+            ]
+            for item_id in items:  # shown with replies in other conversations too
                 forget_item(conn, item_id)
                 conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         self.scrub()
+        return others
 
     # Messages ------------------------------------------------------------------------------
 

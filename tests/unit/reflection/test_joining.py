@@ -203,3 +203,23 @@ def test_a_summary_that_asks_or_speaks_to_you_is_not_a_memory(
     stats = jobs.run(job, Reflector(model, memory.retriever, selector=nothing_kept))
     assert stats is not None and stats.valid == 0 and stats.rejected == 1
     assert topics(store) == []
+
+
+def test_the_other_conversation_is_reflected_on_again_and_gets_its_own_words_back(
+    store: Store, memory: MemoryService
+) -> None:
+    from memory.assistant.assistant import Assistant
+
+    first = told(store, NAPS)
+    reflect(memory, first, quiet_model())
+    second = told(store, RAIN)
+    reflect(memory, second, quiet_model())
+    assistant = Assistant(store)
+    assistant.attach(memory)
+    assert assistant.delete_conversation(second) == [first]
+    memory.indexer.sync()
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.next_pending()
+    assert job is not None and job.conversation_id == first
+    jobs.run(job, reflector(memory, quiet_model()))
+    assert [(r["text"], r["source"]) for r in topics(store)] == [(NAPS, USER)]
