@@ -181,8 +181,10 @@ class ReflectionJobs:
                 (target, row[0], row[1], stamp, reason),
             )
         refs = sorted({*json.loads(row[1]), *memory.message_ids})
-        # a repeat keeps whose words they were; new text is the model's, or the user's words joined
-        source = row[2] if row[0] == memory.summary else memory.source
+        # new text is the model's, or the user's words joined; a repeat keeps whose words they were,
+        # unless it is the user's own sentence: then a summary that copied it word for word is theirs
+        repeat = row[0] == memory.summary
+        source = row[2] if repeat and memory.source != USER else memory.source
         conn.execute(
             "UPDATE memory_items SET text = ?, index_text = ?, embed_text = ?, message_ids = ?,"
             " updated_at = ?, indexed_hash = NULL, source = ? WHERE id = ?",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from memory.store.sources import REFLECTION
+from memory.store.sources import REFLECTION, USER
 
 
 @dataclass
@@ -59,8 +59,8 @@ class Plan:
         self.stats.merged += 1
         if isinstance(key, str):
             target = self.adds[int(key)]
-            if target.summary != merged.summary:
-                target.source = merged.source
+            if target.summary != merged.summary or merged.source == USER:
+                target.source = merged.source  # new words, or the same words found in the user's turn
             target.summary = merged.summary
             target.message_ids = sorted({*target.message_ids, *original.message_ids})
             return
@@ -68,6 +68,6 @@ class Plan:
         refs = {*original.message_ids, *(previous.message_ids if previous else [])}
         # a repeat of text merged earlier in this job keeps whose words that text is
         same = previous is not None and previous.summary == merged.summary
-        source = previous.source if previous is not None and same else merged.source
+        source = previous.source if previous is not None and same and merged.source != USER else merged.source
         parts = [*(previous.parts if previous else []), original]
         self.merges[key] = Extracted(merged.summary, sorted(refs), source, parts)

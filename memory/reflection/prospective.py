@@ -175,7 +175,8 @@ class Reflector:
                 if key not in seen:
                     seen.add(key)
                     result.stats.statements += 1
-                    self._gather(Extracted(statement.text, [statement.message_id], USER), result)
+                # a repeat too: its turn becomes a source, and a summary that copied it is theirs
+                self._gather(Extracted(statement.text, [statement.message_id], USER), result)
             if self.learn_preferences:
                 self._preferences(window, result, should_stop)
         return result

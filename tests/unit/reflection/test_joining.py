@@ -3,6 +3,7 @@ and what a merge may hold: only the user's words, nothing of a memory or convers
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,32 @@ def test_the_other_conversation_is_reflected_on_again_and_gets_its_own_words_bac
     assert job is not None and job.conversation_id == first
     jobs.run(job, reflector(memory, quiet_model()))
     assert [(r["text"], r["source"]) for r in topics(store)] == [(NAPS, USER)]
+
+
+def test_a_summary_that_copied_the_users_sentence_is_their_words_and_can_be_joined(
+    store: Store, memory: MemoryService
+) -> None:
+    model = FakeChatModel()
+    model.json_replies = [{"memories": [{"summary": NAPS, "references": [1]}]}]  # copied word for word
+    model.default_json = {"memories": []}
+    reflect(memory, told(store, NAPS), model)
+    assert [(r["text"], r["source"]) for r in topics(store)] == [(NAPS, USER)]
+    reflect(memory, told(store, RAIN), quiet_model())
+    assert [(r["text"], r["source"]) for r in topics(store)] == [(f"{NAPS} {RAIN}", USER)]
+
+
+def test_a_stored_summary_the_user_later_says_word_for_word_becomes_their_words(
+    store: Store, memory: MemoryService
+) -> None:
+    model = FakeChatModel()
+    model.json_replies = [{"memories": [{"summary": NAPS, "references": [1]}]}]
+    model.default_json = {"memories": []}
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(told(store, "My greyhound Biscuit naps on the sofa all day long"))
+    assert job is not None
+    jobs.run(job, Reflector(model, memory.retriever))  # no selector: the summary alone
+    memory.indexer.sync()
+    assert [(r["text"], r["source"]) for r in topics(store)] == [(NAPS, REFLECTION)]
+    reflect(memory, told(store, NAPS), quiet_model())
+    [row] = topics(store)
+    assert (row["text"], row["source"], len(json.loads(str(row["message_ids"])))) == (NAPS, USER, 2)
