@@ -76,6 +76,7 @@ class ChatController(QObject):
         # memories went with the conversation: an open memory browser must not list them, and what
         # other conversations lost with them is learned back by a reflection pass
         self.conversations.deleted.connect(lambda _id: self.memories_changed.emit())
+        self.conversations.deleted.connect(lambda _id: self.preference_ops.load())  # proposals it held
         self.reflection = Reflection(
             self.assistant, self.lanes, lambda: self.model, self._model_ready, lambda: self.settings
         )

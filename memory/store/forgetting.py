@@ -1,5 +1,6 @@
 """What forgetting leaves behind: a placeholder wherever a receipt or a stored memory block held the
-text of a memory that is gone (forgotten, or deleted with its conversation)."""
+text of a memory that is gone (forgotten, or deleted with its conversation); and no learned
+preference that only a deleted conversation's turns stood behind."""
 
 from __future__ import annotations
 
@@ -34,3 +35,23 @@ def forget_in_blocks(conn: sqlite3.Connection, item_id: int) -> None:
 
 def _placeholder(positions: set[str], entry: re.Match[str]) -> str:
     return f"[{entry.group(1)}] {FORGOTTEN_TEXT}" if entry.group(1) in positions else entry.group(0)
+
+
+def forget_evidence(conn: sqlite3.Connection, conversation_id: int) -> None:
+    """Learned preferences lose the conversation's turns as evidence. One learned only from them
+    goes too unless the user took it up (accepted, or switched off): a proposal, or a rejected or
+    deleted one kept so it is not proposed again, holds the conversation's words and nothing else."""
+    turns = {
+        row[0]
+        for row in conn.execute("SELECT id FROM messages WHERE conversation_id = ?", (conversation_id,))
+    }
+    rows = conn.execute("SELECT id, status, evidence FROM preferences WHERE user_written = 0").fetchall()
+    for pref_id, status, evidence in rows:
+        refs = json.loads(evidence)
+        kept = [r for r in refs if r not in turns]
+        if len(kept) == len(refs):
+            continue
+        if not kept and status not in ("active", "disabled"):
+            conn.execute("DELETE FROM preferences WHERE id = ?", (pref_id,))
+        else:
+            conn.execute("UPDATE preferences SET evidence = ? WHERE id = ?", (json.dumps(kept), pref_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 from memory.answering.memory_block import Note, render
 from memory.store.forgetting import FORGOTTEN_TEXT, forget_in_blocks
@@ -40,3 +41,30 @@ def test_a_topic_and_the_users_words_under_it_are_replaced() -> None:
 def test_blocks_stored_in_the_earlier_form_are_cleaned_too() -> None:
     after = blocks_after_forgetting(OLD_BLOCK, [17, 18], 17)
     assert "cello" not in after and f"[1] {FORGOTTEN_TEXT}" in after and "I keep bees." in after
+
+
+def test_preferences_learned_only_from_a_deleted_conversation_go_with_it(tmp_path: Path) -> None:
+    from memory.preferences.preference_store import PreferenceStore
+    from memory.store.database import Store
+
+    store = Store(tmp_path / "memoir.db")
+    gone, stays = store.create_conversation(), store.create_conversation()
+    said = store.add_message(gone.id, "user", "My greyhound is scared of the stairs.").id
+    kept = store.add_message(stays.id, "user", "Keep answers short.").id
+    prefs = PreferenceStore(store)
+    proposed = prefs.propose("Mention the greyhound's stairs fear.", "topics", "chat", [said])
+    rejected = prefs.propose("Ask about greyhound stairs.", "topics", "chat", [said])
+    accepted = prefs.propose("Answer about greyhounds first.", "topics", "chat", [said])
+    both = prefs.propose("Keep answers short and about dogs.", "style", "chat", [said, kept])
+    assert None not in (proposed, rejected, accepted, both)
+    prefs.reject(rejected)  # type: ignore[arg-type]
+    prefs.accept(accepted)  # type: ignore[arg-type]
+    assert store.delete_conversation(gone.id) == []
+    left = {p.text: (p.status, p.evidence) for p in prefs.all()}
+    assert left == {
+        "Answer about greyhounds first.": ("active", ()),  # the user took it up: theirs now
+        "Keep answers short and about dogs.": ("proposed", (kept,)),
+    }
+    store.close()
+    data = (tmp_path / "memoir.db").read_bytes()
+    assert b"stairs fear" not in data and b"Ask about greyhound stairs" not in data
