@@ -82,6 +82,11 @@ def profile() -> str:
     ]
     selector = _load("profile_selector_check.json")
     rows.append(("the self-disclosure selector alone (no model)", "check", _only(selector)))
+    joined = RESULTS / "tune_profile_check.jsonl"
+    if joined.exists():  # bench/tune_profile.py --split check: the same, with the app's join floor
+        provenance, *trials = [json.loads(line) for line in joined.read_text(encoding="utf-8").splitlines()]
+        row = next(t for t in trials if (t["lever"], t["floor"], t["chars"]) == ("join", 0.35, 300))
+        rows.append(("the selector alone, sentences joined (no model)", "check", {**provenance, **row}))
     for suffix, label in PROFILE_BEFORE:  # the app's reflection before later changes, oldest first
         if (RESULTS / f"profile_check_{suffix}.json").exists():
             old = _load(f"profile_check_{suffix}.json")
