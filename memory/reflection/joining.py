@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from memory.embed.minilm import Embedder
 from memory.reflection.plan import Extracted, Plan
 from memory.retrieval.hybrid import Filters, Retriever
 from memory.store.items import TOPIC
@@ -23,20 +24,42 @@ JOIN_FLOOR = 0.35
 NEAREST = 10  # stored topics looked at; the model's summaries among them are never joined
 
 
+def nearby(text: str, plan: Plan, retriever: Retriever) -> list[tuple[int | str, str, str]]:
+    """The memories ``text`` may repeat or join, as ``plan`` would leave them: (key, text, source)
+    of the stored topics nearest it and of this job's adds. The user's edits are left out: they are
+    never merged over."""
+    near = retriever.dense(text, NEAREST, Filters(kinds=(TOPIC,)))
+    stored = retriever.items.many([i for i, _ in near])
+    found: list[tuple[int | str, str, str]] = []
+    for item_id, _ in near:
+        item = stored.get(item_id)
+        if item is None or item.user_edited:
+            continue
+        planned = plan.merges.get(item_id)
+        source = planned.source if planned is not None else item.source
+        found.append((item_id, plan.text_of(item_id, item.text), source))
+    return found + [(str(n), add.summary, add.source) for n, add in enumerate(plan.adds)]
+
+
 def join(
-    memory: Extracted, plan: Plan, retriever: Retriever, max_chars: int, floor: float = JOIN_FLOOR
+    memory: Extracted,
+    near: list[tuple[int | str, str, str]],
+    plan: Plan,
+    embedder: Embedder,
+    max_chars: int,
+    floor: float = JOIN_FLOOR,
 ) -> bool:
-    """Join ``memory`` (a sentence of the user's) into the nearest memory of the user's words, stored
-    or added earlier in this job, whose joined text fits ``max_chars``. False when there is none
-    ``floor`` alike: the caller adds it as a memory of its own."""
+    """Join ``memory`` (a sentence of the user's) into the most alike of the ``near`` memories that
+    hold only the user's words and still fit ``max_chars`` once joined. False when none is ``floor``
+    alike: the caller adds it as a memory of its own."""
     targets = [
         (key, text)
-        for key, text in _users_words(memory.summary, plan, retriever)
-        if len(text) + 1 + len(memory.summary) <= max_chars
+        for key, text, source in near
+        if source == USER and len(text) + 1 + len(memory.summary) <= max_chars
     ]
     if not targets:
         return False
-    vectors = np.asarray(retriever.embedder.embed([memory.summary, *(text for _, text in targets)]))
+    vectors = np.asarray(embedder.embed([memory.summary, *(text for _, text in targets)]))
     sims = vectors[1:] @ vectors[0]
     best = int(np.argmax(sims))
     if sims[best] < floor:
@@ -45,21 +68,3 @@ def join(
     plan.merge(key, Extracted(f"{text} {memory.summary}", [], USER), memory)
     plan.stats.joined += 1
     return True
-
-
-def _users_words(text: str, plan: Plan, retriever: Retriever) -> list[tuple[int | str, str]]:
-    """Memories that will hold only the user's own words once ``plan`` is applied, with that text:
-    the stored topics nearest ``text`` and this job's adds. The user's edits are not joined to."""
-    near = retriever.dense(text, NEAREST, Filters(kinds=(TOPIC,)))
-    stored = retriever.items.many([i for i, _ in near])
-    found: list[tuple[int | str, str]] = []
-    for item_id, _ in near:
-        item = stored.get(item_id)
-        if item is None or item.user_edited:
-            continue
-        planned = plan.merges.get(item_id)
-        source = planned.source if planned is not None else item.source
-        if source == USER:
-            found.append((item_id, plan.text_of(item_id, item.text)))
-    found += [(str(n), add.summary) for n, add in enumerate(plan.adds) if add.source == USER]
-    return found

@@ -15,7 +15,7 @@ import numpy as np
 from memory.llm.engine import ChatModel
 from memory.llm.repetition import stub_or_loop
 from memory.reflection.disclosure import DisclosureSelector, speaks_to_someone
-from memory.reflection.joining import JOIN_FLOOR, join
+from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan, Stats
 from memory.reflection.schemas import EXTRACT_SCHEMA, PREFERENCE_SCHEMA, UPDATE_SCHEMA
 from memory.retrieval.hybrid import Filters, Retriever
@@ -204,12 +204,12 @@ class Reflector:
         """The user's own sentence: a repeat only adds its source; otherwise it joins the nearest
         memory of the user's words (memory/reflection/joining.py) or stands as a memory of its own.
         The model is never asked to rewrite the user's words."""
-        candidates = self._candidates(statement, plan)
-        same = next(((key, text) for key, text in candidates if _same(text, statement.summary)), None)
+        near = nearby(statement.summary, plan, self.retriever)  # one search for both questions
+        same = next(((key, text) for key, text, _ in near if _same(text, statement.summary)), None)
         if same is not None:
             plan.merge(same[0], Extracted(same[1], [], USER), statement)
         elif self.join_floor is None or not join(
-            statement, plan, self.retriever, MAX_SUMMARY, self.join_floor
+            statement, near, plan, self.retriever.embedder, MAX_SUMMARY, self.join_floor
         ):
             plan.adds.append(statement)
             plan.stats.added += 1
