@@ -127,8 +127,10 @@ def run(
             if model is not None:
                 topics = believed(memory, preferences=False)
                 topic_scores.append(score(topics, episode["user_facts"], episode["partner_facts"], embedder))
-            if out:
-                out.write(json.dumps({"id": episode["id"], "items": items}) + "\n")
+            if out:  # which of the items are preferences, to read what they add
+                held = believed(memory, preferences=False) if model is not None else items
+                extra = [i for i in items if i not in held]
+                out.write(json.dumps({"id": episode["id"], "items": items, "preferences": extra}) + "\n")
             memory.close()
             store.close()
     if out:
