@@ -14,6 +14,7 @@ import numpy as np
 
 from memory.llm.engine import ChatModel
 from memory.llm.repetition import stub_or_loop
+from memory.reflection.checks import grounding, stated_preferences
 from memory.reflection.disclosure import DisclosureSelector, speaks_to_someone
 from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan, Stats
@@ -23,7 +24,6 @@ from memory.runtime.resources import prompt
 from memory.runtime.text import fence_safe, fill
 from memory.store.database import Message
 from memory.store.items import TOPIC
-from memory.store.lexical import stems
 from memory.store.sources import REFLECTION, USER, is_question
 
 MAX_SUMMARY = 300
@@ -45,15 +45,6 @@ def _same(a: str, b: str) -> bool:
     return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
 
 
-def grounding(summary: str, texts: list[str]) -> float:
-    """Share of the summary's content words (Porter stems) found in ``texts``."""
-    words = stems(summary) - {"user"}
-    if not words:
-        return 0.0
-    seen = set().union(*(stems(text) for text in texts))
-    return len(words & seen) / len(words)
-
-
 def validate(
     answer: Any, messages: list[Message], seen: set[str], stats: Stats, fallback: bool = True
 ) -> list[Extracted]:
@@ -69,7 +60,6 @@ def validate(
     """
     found = []
     raw = answer.get("memories", []) if isinstance(answer, dict) else []
-    user_texts = [m.content for m in messages if m.role == "user"]
     other_texts = [m.content for m in messages if m.role != "user"]
     for entry in raw if isinstance(raw, list) else []:
         summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
@@ -83,7 +73,8 @@ def validate(
         if not own:
             stats.rejected += 1
             continue
-        user_share = grounding(summary, user_texts)
+        # grounded in the turns it cites: they are the sources the user is shown for it
+        user_share = grounding(summary, [messages[t - 1].content for t in own])
         if (
             is_question(summary)
             or speaks_to_someone(summary)  # held to the selector's rule for the user's sentences
@@ -183,21 +174,13 @@ class Reflector:
 
     def _preferences(self, window: list[Message], plan: Plan, should_stop: Callable[[], bool]) -> None:
         """Preferences stated in the window: grounded in the user's own turns, like memories."""
-        text = fill(prompt("preferences"), turns=numbered(window, self.speakers))
+        instructions = prompt("preferences")
+        text = fill(instructions, turns=numbered(window, self.speakers))
         answer = self.model.complete_json(
             [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
         )
-        raw = answer.get("preferences", []) if isinstance(answer, dict) else []
-        user_texts = [m.content for m in window if m.role == "user"]
-        for entry in raw if isinstance(raw, list) else []:
-            if not isinstance(entry, dict):
-                continue
-            phrase = " ".join(str(entry.get("text", "")).split())
-            refs = [r for r in entry.get("references", []) if isinstance(r, int) and 1 <= r <= len(window)]
-            own = [window[r - 1].id for r in refs if window[r - 1].role == "user"]
-            if not own or stub_or_loop(phrase, min_words=2) or grounding(phrase, user_texts) < 0.5:
-                continue
-            plan.preferences.append((phrase, str(entry.get("category", "other")), own))
+        for found in stated_preferences(answer, window, instructions):
+            plan.preferences.append(found)
             plan.stats.preferences += 1
 
     def _gather(self, statement: Extracted, plan: Plan) -> None:

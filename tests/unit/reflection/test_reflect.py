@@ -91,7 +91,7 @@ def test_malformed_output_is_validated_away(store: Store, memory: MemoryService)
                 {"summary": "   ", "references": [1]},  # blank: the user's own words instead
                 {"summary": "x" * 400, "references": [1]},  # too long: the same words, a duplicate
                 {"summary": "The user adopted a greyhound.", "references": [1]},
-                {"summary": "the user adopted a greyhound", "references": [3]},  # a duplicate
+                {"summary": "the user adopted a greyhound", "references": [1, 3]},  # a duplicate
                 "not even an object",
             ]
         }
