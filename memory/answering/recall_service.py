@@ -31,6 +31,7 @@ from memory.retrieval.reranker_store import RerankerStore
 from memory.retrieval.service import MemoryService
 from memory.store import sources
 from memory.store.database import Message, Store, now
+from memory.store.forgetting import FORGOTTEN_TEXT
 from memory.store.items import TOPIC, TURN, MemoryItem
 from memory.store.lexical import content_words, stem_words
 
@@ -236,7 +237,7 @@ class Recall:
                         n,
                         item_id if item else None,
                         item.kind if item else TOPIC,
-                        item.text if item else "",
+                        item.text if item else FORGOTTEN_TEXT,  # forgotten since it was shown
                         None if decision.used is None else int(decision.used),
                         item.source if item else None,
                         decision.how,

@@ -16,7 +16,7 @@ import numpy as np
 from memory.retrieval.hybrid import Filters
 from memory.retrieval.service import MemoryService
 from memory.store.database import now
-from memory.store.forgetting import forget_item
+from memory.store.forgetting import forget_items
 from memory.store.items import TOPIC, TURN
 
 FORGOTTEN = "forgotten"
@@ -191,9 +191,8 @@ class MemoryBook:
         them."""
         with self.store.transaction() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM memory_items WHERE status = ?", (FORGOTTEN,))]
-            for item_id in ids:
-                forget_item(conn, item_id)
-                conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))  # versions cascade
+            forget_items(conn, ids)
+            conn.executemany("DELETE FROM memory_items WHERE id = ?", [(i,) for i in ids])  # versions cascade
         if ids:
             self.store.scrub()
         return len(ids)

@@ -171,7 +171,7 @@ class Store:
         leave the index at the next sync; ``MemoryService.compact`` rewrites the index files).
         Returns the other conversations whose words were in a memory that went with it (a memory
         cannot be unpicked): reflecting on them again learns back what was theirs."""
-        from memory.store.forgetting import forget_evidence, forget_item
+        from memory.store.forgetting import forget_evidence, forget_items
 
         with self.transaction() as conn:
             # its own items, and memories of other conversations that took in its words (a sentence
@@ -196,9 +196,8 @@ class Store:
                     (*items, conversation_id),
                 )
             ]
-            for item_id in items:  # shown with replies in other conversations too
-                forget_item(conn, item_id)
-                conn.execute("DELETE FROM memory_items WHERE id = ?", (item_id,))
+            forget_items(conn, items)  # shown with replies in other conversations too
+            conn.executemany("DELETE FROM memory_items WHERE id = ?", [(i,) for i in items])
             forget_evidence(conn, conversation_id)
             conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         self.scrub()

@@ -7,30 +7,46 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Collection
 from functools import partial
 
 FORGOTTEN_TEXT = "(a memory you forgot)"
+NO_ITEM = 0  # in a recollection's shown list, where a forgotten memory was: row ids start at 1
 # a numbered line and the indented lines under it (the user's words a topic came from; in blocks
 # stored before memory_block.py, "    from <date>, User: …")
 _ENTRY = re.compile(r"^\[(\d+)\] .*(?:\n    .*)*", re.MULTILINE)
 
 
+def forget_items(conn: sqlite3.Connection, item_ids: Collection[int]) -> None:
+    """Before ``item_ids`` are deleted: their receipts and the blocks that showed them keep no text,
+    and no recollection names them any more. Row ids are reused once the highest is deleted, so a
+    memory learned later could otherwise take a forgotten one's place in an old recollection: be
+    credited with a reply it was never shown to, or teach the reranker with another's features."""
+    gone = set(item_ids)
+    if not gone:
+        return
+    conn.executemany(
+        "UPDATE receipts SET item_id = NULL, text = ? WHERE item_id = ?", [(FORGOTTEN_TEXT, i) for i in gone]
+    )
+    rows = conn.execute("SELECT message_id, block, candidates, shown FROM recollections").fetchall()
+    for message_id, block, candidates, shown in rows:
+        listed, pool = json.loads(shown), json.loads(candidates)
+        if gone.isdisjoint(listed) and gone.isdisjoint(i for i, _ in pool):
+            continue
+        positions = {str(n) for n, i in enumerate(listed, 1) if i in gone}
+        conn.execute(
+            "UPDATE recollections SET block = ?, candidates = ?, shown = ? WHERE message_id = ?",
+            (
+                _ENTRY.sub(partial(_placeholder, positions), block),
+                json.dumps([[i, score] for i, score in pool if i not in gone]),
+                json.dumps([NO_ITEM if i in gone else i for i in listed]),  # positions stay numbered
+                message_id,
+            ),
+        )
+
+
 def forget_item(conn: sqlite3.Connection, item_id: int) -> None:
-    """Before ``item_id`` is deleted: its receipts and the blocks that showed it keep no text."""
-    forget_in_blocks(conn, item_id)
-    conn.execute("UPDATE receipts SET item_id = NULL, text = ? WHERE item_id = ?", (FORGOTTEN_TEXT, item_id))
-
-
-def forget_in_blocks(conn: sqlite3.Connection, item_id: int) -> None:
-    """Replace ``item_id``'s entry in every stored memory block that showed it (its numbered line
-    and the source lines under it) with a placeholder; the rest of the block stays as it was."""
-    rows = conn.execute(
-        "SELECT message_id, block, shown FROM recollections WHERE shown LIKE ?", (f"%{item_id}%",)
-    ).fetchall()
-    for message_id, block, shown in rows:
-        positions = {str(n) for n, i in enumerate(json.loads(shown), 1) if i == item_id}
-        block = _ENTRY.sub(partial(_placeholder, positions), block)
-        conn.execute("UPDATE recollections SET block = ? WHERE message_id = ?", (block, message_id))
+    forget_items(conn, (item_id,))
 
 
 def _placeholder(positions: set[str], entry: re.Match[str]) -> str:

@@ -149,6 +149,26 @@ def test_a_forgotten_memory_leaves_a_placeholder_in_its_receipt(store: Store, me
     assert receipt.text not in str(store.query("SELECT * FROM receipts"))
 
 
+def test_a_regenerated_reply_never_credits_a_memory_that_took_a_forgotten_ones_id(
+    store: Store, memory: MemoryService
+) -> None:
+    """SQLite hands out the highest id again once it is deleted; the stored recollection a
+    regenerated reply reuses must not name the newcomer."""
+    chat, recall = ChatService(store), Recall(memory, learning=False)
+    conv = store.create_conversation()
+    result = ask(chat, FakeChatModel(["[1]"]), recall, conv.id, "greyhound stairs")
+    newest = max(r["id"] for r in store.query("SELECT id FROM memory_items"))
+    shown = [r.item_id for r in result.receipts]
+    assert newest in shown  # the fixture's last memory was shown
+    memory.items.delete(newest)
+    assert memory.items.add(TOPIC, "Grows tomatoes on the balcony.") == newest
+    chat.forget_last_reply(conv.id)
+    again = chat.reply(conv.id, FakeChatModel(["[1] [2] [3] [4] [5]"]), Settings(), recall=recall)
+    assert newest not in [r.item_id for r in again.receipts]
+    assert all("tomatoes" not in r.text for r in again.receipts)
+    assert "(a memory you forgot)" in [r.text for r in again.receipts]
+
+
 def test_broken_memory_still_answers_and_says_so(store: Store, memory: MemoryService) -> None:
     chat, recall = ChatService(store), Recall(memory, learning=False)
 

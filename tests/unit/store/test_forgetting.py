@@ -1,4 +1,5 @@
-"""A forgotten memory's entry leaves every stored block, with the lines under it, in either form."""
+"""A forgotten memory's entry leaves every stored block, with the lines under it, in either form, and
+its id leaves every recollection; preferences learned only from a deleted conversation go with it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sqlite3
 from pathlib import Path
 
 from memory.answering.memory_block import Note, render
-from memory.store.forgetting import FORGOTTEN_TEXT, forget_in_blocks
+from memory.store.forgetting import FORGOTTEN_TEXT, NO_ITEM, forget_items
+from memory.store.items import TOPIC, ItemStore
 
 OLD_BLOCK = (
     "Notes from earlier conversations with the user.\n<<<MEMORIES\n"
@@ -18,9 +20,11 @@ OLD_BLOCK = (
 
 def blocks_after_forgetting(block: str, shown: list[int], item_id: int) -> str:
     conn = sqlite3.connect(":memory:")
-    conn.execute("CREATE TABLE recollections (message_id, block, shown)")
-    conn.execute("INSERT INTO recollections VALUES (1, ?, ?)", (block, json.dumps(shown)))
-    forget_in_blocks(conn, item_id)
+    conn.execute("CREATE TABLE recollections (message_id, block, candidates, shown)")
+    pool = json.dumps([[i, 0.5] for i in shown])
+    conn.execute("INSERT INTO recollections VALUES (1, ?, ?, ?)", (block, pool, json.dumps(shown)))
+    conn.execute("CREATE TABLE receipts (item_id, text)")
+    forget_items(conn, [item_id])
     return str(conn.execute("SELECT block FROM recollections").fetchone()[0])
 
 
@@ -68,3 +72,34 @@ def test_preferences_learned_only_from_a_deleted_conversation_go_with_it(tmp_pat
     store.close()
     data = (tmp_path / "memoir.db").read_bytes()
     assert b"stairs fear" not in data and b"Ask about greyhound stairs" not in data
+
+
+def test_a_memory_that_takes_a_forgotten_ones_id_is_never_in_its_recollections(tmp_path: Path) -> None:
+    """SQLite gives the highest id again once it is deleted: the old recollection must not name it,
+    or a regenerated reply would be credited with a memory it was never shown."""
+    from memory.store.database import Store
+
+    store = Store(tmp_path / "memoir.db")
+    items = ItemStore(store)
+    conv = store.create_conversation()
+    asked = store.add_message(conv.id, "user", "What do I play?").id
+    kept, gone = items.add(TOPIC, "Plays the cello."), items.add(TOPIC, "Keeps bees.")
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO recollections (message_id, query, block, candidates, shown, created_at)"
+            " VALUES (?, ?, ?, ?, ?, '')",
+            (
+                asked,
+                "What do I play?",
+                OLD_BLOCK,
+                json.dumps([[kept, 0.9], [gone, 0.8]]),
+                json.dumps([kept, gone]),
+            ),
+        )
+    items.delete(gone)
+    assert items.add(TOPIC, "Grows tomatoes.") == gone  # the same id, a different memory
+    row = store.query("SELECT candidates, shown, block FROM recollections")[0]
+    assert json.loads(row["candidates"]) == [[kept, 0.9]]
+    assert json.loads(row["shown"]) == [kept, NO_ITEM]  # the block's numbering stays
+    assert f"[2] {FORGOTTEN_TEXT}" in row["block"] and "[1] (2026-01-02) Plays the cello." in row["block"]
+    store.close()
