@@ -41,6 +41,12 @@ def _day(stamp: str) -> str:
     return stamp[:16].replace("T", " ")
 
 
+def _titles(entry: Entry) -> str:
+    """“A”, or “A” and “B”, or “A”, “B” and “C”: every conversation the memory's words come from."""
+    titles = [f"“{t}”" for t in entry.conversation_titles or (entry.conversation_title,)]
+    return titles[0] if len(titles) == 1 else f"{', '.join(titles[:-1])} and {titles[-1]}"
+
+
 class MemoryTableModel(QAbstractTableModel):
     """Entries as rows; the Memory column is editable (the edit is a request, applied by the core)."""
 
@@ -98,7 +104,7 @@ class MemoryTableModel(QAbstractTableModel):
             return entry.text
         if role == Qt.ItemDataRole.ToolTipRole:
             return (
-                f"{entry.text}\n\nFrom “{entry.conversation_title}”, {_day(entry.occurred_at)}\n"
+                f"{entry.text}\n\nFrom {_titles(entry)}, {_day(entry.occurred_at)}\n"
                 f"{sources.label(entry.source).capitalize()}. Shown with {entry.uses} answer(s), used by "
                 f"{entry.cited}, helpful {entry.helpful}, "
                 f"not relevant {entry.not_relevant}; {entry.versions} earlier version(s)"

@@ -78,6 +78,9 @@ class Entry:
     not_relevant: int
     versions: int
     source: str = "user"  # whose words (memory.sources)
+    # every conversation its turns come from, in the order they were said: a memory joined or
+    # merged across conversations holds words from each
+    conversation_titles: tuple[str, ...] = ()
     score: float | None = None  # search relevance, when it came from a search
 
 
@@ -88,7 +91,11 @@ SELECT i.id, i.kind, i.text, i.conversation_id, coalesce(c.title, '') AS convers
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.cited = 1) AS cited,
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.feedback = 1) AS helpful,
        (SELECT count(*) FROM receipts r WHERE r.item_id = i.id AND r.feedback = -1) AS not_relevant,
-       (SELECT count(*) FROM memory_versions v WHERE v.item_id = i.id) AS versions, i.source
+       (SELECT count(*) FROM memory_versions v WHERE v.item_id = i.id) AS versions, i.source,
+       (SELECT json_group_array(title) FROM (
+            SELECT c2.title AS title FROM memory_item_messages im JOIN messages m ON m.id = im.message_id
+            JOIN conversations c2 ON c2.id = m.conversation_id WHERE im.item_id = i.id
+            GROUP BY c2.id ORDER BY min(m.id))) AS conversation_titles
 FROM memory_items i LEFT JOIN conversations c ON c.id = i.conversation_id
 """
 
@@ -97,6 +104,7 @@ def _entry(row: dict[str, object], score: float | None = None) -> Entry:
     values = dict(row)
     values["message_ids"] = tuple(json.loads(str(values["message_ids"])))
     values["user_edited"] = bool(values["user_edited"])
+    values["conversation_titles"] = tuple(json.loads(str(values["conversation_titles"] or "[]")))
     return Entry(**values, score=score)  # type: ignore[arg-type]
 
 

@@ -36,6 +36,18 @@ def test_memory_table_model_passes_the_model_tester(qtmodeltester: ModelTester) 
     assert requested == [(1, "The user has a shy greyhound.")]
 
 
+def test_the_tooltip_names_every_conversation_a_memory_holds_words_from(qtbot: QtBot) -> None:
+    model = MemoryTableModel()
+    joined = Entry(
+        1, TOPIC, "I have a greyhound. He hates rain.", 1, "Dogs", (1, 5), "2026-01-01T10:00", "", "",
+        False, 0, 0, 0, 0, 0, conversation_titles=("Dogs", "Rainy walks"),
+    )  # fmt: skip
+    model.set_entries([joined, entry(2, "The user likes tea.")])
+    tip = model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "From “Dogs” and “Rainy walks”, 2026-01-01 10:00" in tip
+    assert "From “Dogs”, 2026-01-02 10:00" in model.data(model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+
+
 @pytest.fixture
 def window(qtbot: QtBot, memoir_home: Path) -> MainWindow:
     model = FakeChatModel(["Noted."])

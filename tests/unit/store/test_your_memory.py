@@ -52,6 +52,19 @@ def test_edit_keeps_the_old_text_and_marks_it_the_users(memory: MemoryService) -
         book.edit(item, "   ")
 
 
+def test_an_entry_names_every_conversation_its_words_come_from(memory: MemoryService) -> None:
+    store = memory.store
+    later = store.create_conversation("Rainy walks")
+    said = store.add_message(later.id, "user", "He hates the rain.").id
+    item = memory.items.add(
+        TOPIC, "Biscuit is scared of stairs. He hates the rain.", conversation_id=1, message_ids=[1, said]
+    )
+    entry = MemoryBook(memory).entry(item)
+    assert entry is not None and entry.conversation_titles == ("Dogs", "Rainy walks")
+    alone = MemoryBook(memory).entry(topic_id(memory))
+    assert alone is not None and alone.conversation_titles == ("Dogs",)
+
+
 def test_forget_removes_from_both_stores_and_undo_brings_it_back(memory: MemoryService) -> None:
     book, item = MemoryBook(memory), topic_id(memory)
     book.forget(item)
