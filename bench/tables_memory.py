@@ -44,6 +44,7 @@ PROFILE_BEFORE = (
     ("before_joining", "before the user's sentences were joined"),
     ("joined", 'with sentences joined, before summaries that ask or speak to "you" were refused'),
     ("refused", "with those summaries refused, before a summary copying the user's words was theirs"),
+    ("copied", "with such a summary theirs, before grounding in the turns cited"),
 )
 
 
