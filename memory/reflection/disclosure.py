@@ -34,11 +34,15 @@ _FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|i'll|my|me|mine|myself)\b", re.IG
 _SECOND_PERSON = re.compile(r"\b(you|your|you're|you've|you'd|you'll|yours|yourself|u)\b", re.IGNORECASE)
 
 
+def sentences(text: str) -> list[str]:
+    """``text`` cut into sentences, and clauses starting with "I" ("…, I read them on my phone")."""
+    return [part.strip() for part in _SENTENCE.split(" ".join(text.split())) if part.strip()]
+
+
 def statements(text: str) -> list[str]:
     """First-person, non-question sentences (or clauses starting with "I") of ``text``."""
     out = []
-    for part in _SENTENCE.split(" ".join(text.split())):
-        sentence = part.strip()
+    for sentence in sentences(text):
         if (
             len(sentence.split()) >= MIN_WORDS
             and len(sentence) <= MAX_CHARS
@@ -53,10 +57,7 @@ def statements(text: str) -> list[str]:
 def speaks_to_someone(text: str) -> bool:
     """True if any sentence of ``text`` asks something or speaks to "you": about the other person or
     the exchange ("Good evening. How are you?"), not a statement about the user."""
-    return any(
-        part.strip().endswith("?") or _SECOND_PERSON.search(part)
-        for part in _SENTENCE.split(" ".join(text.split()))
-    )
+    return any(part.endswith("?") or _SECOND_PERSON.search(part) for part in sentences(text))
 
 
 def examples(name: str = "self_disclosure.txt") -> list[str]:

@@ -18,6 +18,7 @@ from memory.reflection.checks import grounding, stated_preferences
 from memory.reflection.disclosure import DisclosureSelector, speaks_to_someone
 from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan, Stats
+from memory.reflection.requests import RequestSelector, as_preference
 from memory.reflection.schemas import EXTRACT_SCHEMA, PREFERENCE_SCHEMA, UPDATE_SCHEMA
 from memory.retrieval.hybrid import Filters, Retriever
 from memory.runtime.resources import prompt
@@ -107,6 +108,8 @@ class Reflector:
     With a ``selector``, the user's own self-disclosing sentences become memories next to the model's
     validated summaries (and a summary that fails validation is dropped rather than replaced); a
     sentence near a memory of the user's words joins it (``join_floor``, memory/reflection/joining.py).
+    With ``requests``, what the user asked of every answer is proposed as a preference in their words
+    next to the model's proposals (memory/reflection/requests.py).
     """
 
     def __init__(
@@ -119,6 +122,7 @@ class Reflector:
         merge_floor: float = MERGE_FLOOR,
         learn_preferences: bool = False,
         join_floor: float | None = JOIN_FLOOR,
+        requests: RequestSelector | None = None,
     ) -> None:
         self.model = model
         self.retriever = retriever
@@ -128,6 +132,7 @@ class Reflector:
         self.merge_floor = merge_floor
         self.learn_preferences = learn_preferences
         self.join_floor = join_floor  # None: each kept sentence of the user's is a memory of its own
+        self.requests = requests  # the user's standing requests, proposed in their words
 
     def windows(self, messages: list[Message]) -> list[list[Message]]:
         """Consecutive slices whose prompt leaves room for the answer in the model's context."""
@@ -179,9 +184,11 @@ class Reflector:
         answer = self.model.complete_json(
             [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
         )
-        for found in stated_preferences(answer, window, instructions):
-            plan.preferences.append(found)
-            plan.stats.preferences += 1
+        found = stated_preferences(answer, window, instructions)
+        for request in self.requests.select(window) if self.requests else []:
+            found.append((as_preference(request.text), request.category, [request.message_id]))
+        plan.preferences += found
+        plan.stats.preferences += len(found)
 
     def _gather(self, statement: Extracted, plan: Plan) -> None:
         """The user's own sentence: a repeat only adds its source; otherwise it joins the nearest
@@ -272,4 +279,5 @@ def reflector(
         speakers,
         selector=DisclosureSelector(retriever.embedder),
         learn_preferences=preferences,
+        requests=RequestSelector(retriever.embedder),
     )
