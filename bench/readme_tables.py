@@ -277,6 +277,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "locomo": tables_memory.locomo,
     "profile": tables_memory.profile,
     "profile_join": tables_memory.profile_join,
+    "requests": tables_memory.requests,
     "perf": tables_perf.perf,
     "topics": tables_memory.topics,
     "block_size": tables_memory.block_size,

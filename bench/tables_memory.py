@@ -147,6 +147,29 @@ def profile_join() -> str:
     return "\n".join(lines) + "\n\n" + _provenance([provenance]) + "\n"
 
 
+def requests() -> str:
+    """The request selector (memory/reflection/requests.py): the grid on tune at the chosen weight,
+    and the chosen constants on check."""
+    provenance, *rows = _lines("tune_requests.jsonl")
+    check_provenance, *check = _lines("tune_requests_check.jsonl")
+    lines = [
+        "| split | one-off weight | threshold | precision | recall | F1 | false proposals per MSC episode |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    chosen = (check[0]["weight"], check[0]["threshold"])
+    for r in [*(r for r in rows if r["weight"] == chosen[0]), *check]:
+        bold = "**" if (r["weight"], r["threshold"]) == chosen else ""
+        lines.append(
+            f"| {bold}{r['split']}{bold} | {r['weight']} | {r['threshold']} | {_r(r['precision'])} "
+            f"| {_r(r['recall'])} | {_r(r['f1'])} | {r['msc_proposals_per_episode']} |"
+        )
+    return "\n".join(lines) + "\n\n" + _provenance([provenance, check_provenance]) + "\n"
+
+
+def _lines(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (RESULTS / name).read_text(encoding="utf-8").splitlines()]
+
+
 def _only(selector_run: dict[str, Any]) -> dict[str, Any]:
     """A selector run at one threshold, as a row."""
     (scores,) = selector_run["selector"].values()
