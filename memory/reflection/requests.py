@@ -38,6 +38,7 @@ _DIRECTIVE = re.compile(
     r"|(?:can|could|would|will) you (?:always|please|stop|never)\b)",
     re.IGNORECASE,
 )
+_POLITE = re.compile(r"(?:please\s+)?(?:can|could|would|will) you\b", re.IGNORECASE)
 
 
 @dataclass
@@ -59,7 +60,10 @@ def requests_examples() -> list[tuple[str, str]]:
 
 
 def is_request_shaped(sentence: str) -> bool:
-    return MIN_WORDS <= len(sentence.split()) <= MAX_WORDS and _DIRECTIVE.search(sentence) is not None
+    """Said as a request; a question only as a polite one ("Could you stop adding emojis?")."""
+    if not MIN_WORDS <= len(sentence.split()) <= MAX_WORDS or _DIRECTIVE.search(sentence) is None:
+        return False
+    return not sentence.endswith("?") or _POLITE.match(sentence) is not None
 
 
 class RequestSelector:

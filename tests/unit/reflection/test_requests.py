@@ -39,6 +39,7 @@ def message(n: int, role: str, text: str) -> Message:
         ("I grow tomatoes on my balcony.", False),
         ("How are you today?", False),
         ("Stop", False),  # one word
+        ("No es cargo for you then hey?", False),  # a question, and not a polite request
     ],
 )
 def test_a_request_is_said_as_one(sentence: str, shaped: bool) -> None:
