@@ -45,6 +45,7 @@ PROFILE_BEFORE = (
     ("joined", 'with sentences joined, before summaries that ask or speak to "you" were refused'),
     ("refused", "with those summaries refused, before a summary copying the user's words was theirs"),
     ("copied", "with such a summary theirs, before grounding in the turns cited"),
+    ("grounded", "grounded in the turns cited, before the user's requests were proposed"),
 )
 
 
