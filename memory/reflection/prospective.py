@@ -15,7 +15,7 @@ import numpy as np
 from memory.llm.engine import ChatModel
 from memory.llm.repetition import stub_or_loop
 from memory.reflection.checks import grounding, stated_preferences
-from memory.reflection.disclosure import DisclosureSelector, speaks_to_someone
+from memory.reflection.disclosure import DisclosureSelector, sentences, speaks_to_someone
 from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan, Stats
 from memory.reflection.requests import RequestSelector, as_preference
@@ -184,11 +184,21 @@ class Reflector:
         answer = self.model.complete_json(
             [{"role": "user", "content": text}], PREFERENCE_SCHEMA, max_tokens=400, should_stop=should_stop
         )
-        found = stated_preferences(answer, window, instructions)
+        # a fact a memory already holds is not asked about again as a preference (one fact, one place)
+        found = [f for f in stated_preferences(answer, window, instructions) if not self._held(f[0], plan)]
         for request in self.requests.select(window) if self.requests else []:
             found.append((as_preference(request.text), request.category, [request.message_id]))
         plan.preferences += found
         plan.stats.preferences += len(found)
+
+    def _held(self, text: str, plan: Plan) -> bool:
+        """Whether a memory (stored, or this job's) has a sentence that says the same (MiniLM cosine
+        at least MERGE_FLOOR, the profile benchmark's "same fact")."""
+        held = [s for _, memory, _ in nearby(text, plan, self.retriever) for s in sentences(memory)]
+        if not held:
+            return False
+        vectors = np.asarray(self.retriever.embedder.embed([text, *held]))
+        return bool((vectors[1:] @ vectors[0]).max() >= self.merge_floor)
 
     def _gather(self, statement: Extracted, plan: Plan) -> None:
         """The user's own sentence: a repeat only adds its source; otherwise it joins the nearest

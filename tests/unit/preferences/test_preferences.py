@@ -211,3 +211,27 @@ def test_reflection_proposes_the_preferences_the_user_stated(store: Store, tmp_p
     [pref] = PreferenceStore(store).all()
     assert (pref.text, pref.status, pref.origin) == ("Keep answers short.", "proposed", "chat")
     assert pref.evidence == (store.messages(conv.id)[0].id,)
+
+
+def test_a_fact_a_memory_holds_is_not_proposed_again_as_a_preference(store: Store, tmp_path: Path) -> None:
+    """One fact, one place: SmolLM2 proposes what the user told about themselves as a preference,
+    though the memory of their words already holds it."""
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "I am a musician. Please use plain words.")
+    store.add_message(conv.id, "assistant", "Great!")
+    model = FakeChatModel()
+    model.json_replies = [
+        {"memories": [{"summary": "I am a musician.", "references": [1]}]},
+        {
+            "preferences": [
+                {"text": "I am a musician.", "category": "facts about me", "references": [1]},
+                {"text": "Use plain words.", "category": "style", "references": [1]},
+            ]
+        },
+    ]
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(conv.id)
+    assert job is not None
+    jobs.run(job, Reflector(model, memory.retriever, learn_preferences=True))
+    assert [p.text for p in PreferenceStore(store).all()] == ["Use plain words."]
