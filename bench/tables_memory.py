@@ -46,6 +46,7 @@ PROFILE_BEFORE = (
     ("refused", "with those summaries refused, before a summary copying the user's words was theirs"),
     ("copied", "with such a summary theirs, before grounding in the turns cited"),
     ("grounded", "grounded in the turns cited, before the user's requests were proposed"),
+    ("requests", "with the user's requests proposed, before facts memories hold were no proposals"),
 )
 
 
