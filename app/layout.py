@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QSplitter
 
 CHAT_MIN_WIDTH = 480  # a reply and its receipt buttons, readable side by side
 SIDE_MIN_WIDTH = 320
@@ -45,3 +46,23 @@ def save_geometry(window: QMainWindow, splitter: QSplitter, ui_state: QSettings 
     if ui_state is not None:
         ui_state.setValue("geometry", window.saveGeometry())
         ui_state.setValue("splitter", splitter.saveState())
+
+
+def panel_action(dock: QDockWidget, text: str, shortcut: str) -> QAction:
+    """The menu item for a side panel: it opens the panel in front, and closes it only when it is in
+    front. Qt's toggleViewAction closes a panel whose tab is behind another one, and opens one behind
+    the tab that was showing (seen under Xvfb: Ctrl+Shift+M with Preferences open did nothing visible)."""
+    action = QAction(text, dock, checkable=True)
+    action.setShortcut(QKeySequence(shortcut))
+
+    def triggered() -> None:
+        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+            dock.hide()
+        else:
+            dock.show()
+            dock.raise_()
+        action.setChecked(dock.isVisible())
+
+    action.triggered.connect(triggered)
+    dock.visibilityChanged.connect(lambda _shown: action.setChecked(not dock.isHidden()))
+    return action

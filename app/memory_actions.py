@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QProgressDialog, QPushButton
 
 from app import dialogs
+from app.layout import panel_action
 from app.memory_dialogs import AboutMeDialog, SearchDialog, history_html
 from app.memory_panel import MemoryPanel
 from app.ops import call_in_gui
@@ -55,9 +56,7 @@ class MemoryActions(QObject):
         return act
 
     def _menus(self) -> None:
-        self.browser_action = self.dock.toggleViewAction()
-        self.browser_action.setText("&Memory Browser")
-        self.browser_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.browser_action = panel_action(self.dock, "&Memory Browser", "Ctrl+Shift+M")
         self.find_action = self._action("&Find in Conversation…", self.find_here, "Ctrl+F")
         self.search_action = self._action("&Search All Conversations…", self.search_all, "Ctrl+Shift+F")
         self.about_action = self._action("What Do You Know About &Me?", self.ops.about_me)

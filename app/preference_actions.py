@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
 
 from app import dialogs
+from app.layout import panel_action
 from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
 from memory.preferences.preference_store import Preference
@@ -38,9 +38,7 @@ class PreferenceActions(QObject):
         self.dock.setObjectName("preferencesDock")
         self.dock.setWidget(self.panel)
         nav.add_side_panel(self.dock)
-        self.panel_action = self.dock.toggleViewAction()
-        self.panel_action.setText("&Preferences Panel")
-        self.panel_action.setShortcut(QKeySequence("Ctrl+Shift+P"))
+        self.panel_action = panel_action(self.dock, "&Preferences Panel", "Ctrl+Shift+P")
         memory_menu = nav.menu("memory")
         memory_menu.insertAction(memory_menu.actions()[0], self.panel_action)
         self._deleted: list[tuple[int, str]] = []
