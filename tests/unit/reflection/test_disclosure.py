@@ -81,3 +81,9 @@ def test_a_clause_is_kept_as_a_memory_that_reads_on_its_own() -> None:
     assert as_memory("and I walk them daily.") == "I walk them daily."
     assert as_memory("But my sister lives in Lisbon.") == "My sister lives in Lisbon."
     assert as_memory("Sometimes I bake bread.") == "Sometimes I bake bread."  # only a joining word goes
+
+
+def test_a_clause_that_points_back_into_a_sentence_to_you_is_not_kept_alone() -> None:
+    text = "Please keep your answers short, I read them on my phone. Your tips were great, I grow basil now."
+    assert statements(text) == ["I grow basil now."]
+    assert statements("I love this book, I read it twice.") == ["I love this book", "I read it twice."]
