@@ -208,6 +208,39 @@ def test_reflection_with_the_real_model_always_gives_valid_memories(
     memory.close()
 
 
+def test_the_app_reflector_proposes_the_users_request_and_nothing_from_the_prompt(
+    smollm2: Path, store: Store, tmp_path: Path
+) -> None:
+    """SmolLM2, asked for preferences, hands back the prompt's own examples ("I'm vegetarian", "keep
+    it short"); the app's reflector refuses those and proposes the user's request in their words."""
+    from memory.embed.embedders import default_embedder
+    from memory.preferences.preference_store import PreferenceStore
+    from memory.reflection.jobs import ReflectionJobs
+    from memory.reflection.prospective import reflector
+    from memory.retrieval.service import MemoryService
+
+    memory = MemoryService(store, tmp_path / "index", default_embedder())
+    conv = store.create_conversation()
+    for role, text in [
+        ("user", "Please don't use bullet points, I find them hard to read."),
+        ("assistant", "Understood."),
+        ("user", "I keep a small vegetable garden and I walk my dog every morning."),
+        ("assistant", "Lovely!"),
+    ]:
+        store.add_message(conv.id, role, text)
+    model = LlamaChatModel.load(smollm2, n_ctx=4096)
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(conv.id)
+    assert job is not None
+    jobs.run(job, reflector(model, memory.retriever))
+    model.close()
+    said = store.messages(conv.id)[0].id
+    proposed = {p.text: p.evidence for p in PreferenceStore(store).all()}
+    assert proposed.get("Please don't use bullet points.") == (said,)
+    assert not {"I'm vegetarian", "I'm vegetarian.", "I am a vegetarian.", "keep it short"} & set(proposed)
+    memory.close()
+
+
 def test_an_answer_with_memories_gets_receipts_and_keeps_the_prefix(
     smollm2: Path, store: Store, tmp_path: Path
 ) -> None:
