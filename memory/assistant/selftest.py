@@ -32,7 +32,7 @@ EARLIER = "My dog is called Biscuit and she loves chasing waves at the beach."
 EARLIER_REPLY = "Biscuit sounds like a happy dog!"
 RECALL_QUESTION = "What is my dog called?"
 PROMPTS = ("cipher", "extract", "preferences", "update")
-EXAMPLES = ("self_disclosure.txt", "small_talk.txt")
+EXAMPLES = ("self_disclosure.txt", "small_talk.txt", "answer_requests.txt", "one_off.txt")
 PREFERENCE = "Keep answers short and friendly."
 PREFERENCE_EDITED = "Keep answers short, friendly and in plain words."
 

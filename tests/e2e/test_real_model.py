@@ -125,6 +125,12 @@ def test_self_test_command_prints_json_and_exits_zero(smollm2: Path, tmp_path: P
     assert summary["ok"] is True and summary["reply"] and summary["streamed_updates"] > 1
     assert any(r["text"].startswith("My dog is called Biscuit") for r in summary["receipts"])
     assert summary["preference"].endswith("in plain words.") and summary["rebuilt_items"] == 2
+    assert set(summary["resources"]["examples"]) == {
+        "self_disclosure.txt",
+        "small_talk.txt",
+        "answer_requests.txt",
+        "one_off.txt",
+    }
 
 
 def test_self_test_names_a_missing_bundled_model(tmp_path: Path) -> None:
