@@ -24,16 +24,18 @@ JOIN_FLOOR = 0.35
 NEAREST = 10  # stored topics looked at; the model's summaries among them are never joined
 
 
-def nearby(text: str, plan: Plan, retriever: Retriever) -> list[tuple[int | str, str, str]]:
+def nearby(
+    text: str, plan: Plan, retriever: Retriever, edited: bool = False
+) -> list[tuple[int | str, str, str]]:
     """The memories ``text`` may repeat or join, as ``plan`` would leave them: (key, text, source)
-    of the stored topics nearest it and of this job's adds. The user's edits are left out: they are
-    never merged over."""
+    of the stored topics nearest it and of this job's adds. The user's edits are left out unless
+    ``edited``: they are never merged over."""
     near = retriever.dense(text, NEAREST, Filters(kinds=(TOPIC,)))
     stored = retriever.items.many([i for i, _ in near])
     found: list[tuple[int | str, str, str]] = []
     for item_id, _ in near:
         item = stored.get(item_id)
-        if item is None or item.user_edited:
+        if item is None or (item.user_edited and not edited):
             continue
         planned = plan.merges.get(item_id)
         source = planned.source if planned is not None else item.source

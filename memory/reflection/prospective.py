@@ -194,7 +194,8 @@ class Reflector:
     def _held(self, text: str, plan: Plan) -> bool:
         """Whether a memory (stored, or this job's) has a sentence that says the same (MiniLM cosine
         at least MERGE_FLOOR, the profile benchmark's "same fact")."""
-        held = [s for _, memory, _ in nearby(text, plan, self.retriever) for s in sentences(memory)]
+        near = nearby(text, plan, self.retriever, edited=True)  # a memory the user wrote holds it too
+        held = [s for _, memory, _ in near for s in sentences(memory)]
         if not held:
             return False
         vectors = np.asarray(self.retriever.embedder.embed([text, *held]))

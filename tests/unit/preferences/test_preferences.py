@@ -235,3 +235,25 @@ def test_a_fact_a_memory_holds_is_not_proposed_again_as_a_preference(store: Stor
     assert job is not None
     jobs.run(job, Reflector(model, memory.retriever, learn_preferences=True))
     assert [p.text for p in PreferenceStore(store).all()] == ["Use plain words."]
+
+
+def test_a_fact_held_by_a_memory_the_user_wrote_is_not_proposed_either(store: Store, tmp_path: Path) -> None:
+    from memory.retrieval.book import MemoryBook
+    from memory.store.items import TOPIC
+
+    memory = MemoryService(store, tmp_path / "index", FakeEmbedder())
+    item = memory.items.add(TOPIC, "I play the cello.")
+    MemoryBook(memory).edit(item, "I am a musician.")  # now the user's own text
+    memory.indexer.sync()
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "I am a musician.")
+    model = FakeChatModel()
+    model.json_replies = [
+        {"memories": []},
+        {"preferences": [{"text": "I am a musician.", "category": "facts about me", "references": [1]}]},
+    ]
+    jobs = ReflectionJobs(store, memory.items)
+    job = jobs.enqueue(conv.id)
+    assert job is not None
+    jobs.run(job, Reflector(model, memory.retriever, learn_preferences=True))
+    assert PreferenceStore(store).all() == []
