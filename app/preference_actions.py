@@ -42,6 +42,7 @@ class PreferenceActions(QObject):
         memory_menu = nav.menu("memory")
         memory_menu.insertAction(memory_menu.actions()[0], self.panel_action)
         self._deleted: list[tuple[int, str]] = []
+        self._proposed: set[int] | None = None  # the proposals known so far (None: not loaded yet)
         self._undo_timer = QTimer(self, singleShot=True, interval=UNDO_SECONDS * 1000)
         self._undo_button = QPushButton("Undo Delete")
         self._undo_button.hide()
@@ -67,9 +68,28 @@ class PreferenceActions(QObject):
         p.model.edit_requested.connect(lambda i, t: self.ops.change("edit", i, t))
         p.model.category_requested.connect(lambda i, c: self.ops.change("set_category", i, c))
         self.ops.changed.connect(p.set_preferences)
+        self.ops.changed.connect(self._announce)
         self.ops.problem.connect(self._on_problem)
         self._undo_timer.timeout.connect(self._close_undo)
         self._undo_button.clicked.connect(self.undo_delete)
+
+    def _announce(self, prefs: list[Preference]) -> None:
+        """Say when proposals wait (at start) or arrive (from reflection), unless the panel is in
+        front; the menu item counts them, so they are not missed with the panel closed."""
+        proposed = {p.id: p.text for p in prefs if p.status == "proposed"}
+        count = f" ({len(proposed)} to review)" if proposed else ""
+        self.panel_action.setText(f"&Preferences Panel{count}")
+        new = [text for pref_id, text in proposed.items() if pref_id not in (self._proposed or set())]
+        first = self._proposed is None
+        self._proposed = set(proposed)
+        if not new or (self.dock.isVisible() and not self.dock.visibleRegion().isEmpty()):
+            return
+        where = "review in Memory → Preferences Panel (Ctrl+Shift+P)"
+        if first:
+            self.nav.tell(f"{len(new)} preference proposal(s) waiting for you: {where}.", 10000)
+        else:
+            quoted = f"“{new[0]}”" + (f" and {len(new) - 1} more" if len(new) > 1 else "")
+            self.nav.tell(f"Memoir learned a preference from your chat, {quoted}: {where}.", 15000)
 
     def _on_action(self, name: str, args: tuple[Any, ...]) -> None:
         if name == "delete":

@@ -78,6 +78,33 @@ def test_add_edit_disable_pin_delete_undo(
     assert "[pinned] [off] Keep answers very short." in text  # the file follows
 
 
+def test_new_proposals_are_announced_and_counted_in_the_menu(qtbot: QtBot, window: MainWindow) -> None:
+    """With the panel closed, a proposal reflection made is not missed: the status bar says so and
+    the menu item counts what waits; with the panel in front nothing is announced."""
+    store, ops, actions = (
+        window.controller.preferences,
+        window.controller.preference_ops,
+        window.preference_actions,
+    )
+    with qtbot.waitSignal(ops.changed, timeout=5000):
+        ops.load()
+    assert actions.panel_action.text() == "&Preferences Panel"
+    store.propose("Please keep your answers short.", "style", "chat", [])
+    with qtbot.waitSignal(ops.changed, timeout=5000):
+        ops.load()
+    said = window.statusBar().currentMessage()
+    assert "“Please keep your answers short.”" in said and "Preferences Panel" in said
+    assert actions.panel_action.text() == "&Preferences Panel (1 to review)"
+    window.statusBar().clearMessage()
+    actions.panel_action.trigger()
+    qtbot.waitUntil(lambda: not actions.dock.visibleRegion().isEmpty())
+    store.propose("Use metric units.", "format", "chat", [])
+    with qtbot.waitSignal(ops.changed, timeout=5000):
+        ops.load()
+    assert window.statusBar().currentMessage() == ""  # the user is looking at the inbox
+    assert actions.panel_action.text() == "&Preferences Panel (2 to review)"
+
+
 def test_inbox_accept_edit_accept_and_reject(
     qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
