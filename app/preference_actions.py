@@ -89,7 +89,7 @@ class PreferenceActions(QObject):
             self.nav.tell(f"{len(new)} preference proposal(s) waiting for you: {where}.", 10000)
         else:
             quoted = f"“{new[0]}”" + (f" and {len(new) - 1} more" if len(new) > 1 else "")
-            self.nav.tell(f"Memoir learned a preference from your chat, {quoted}: {where}.", 15000)
+            self.nav.tell(f"A preference proposed from your chat, {quoted}, waits for you: {where}.", 15000)
 
     def _on_action(self, name: str, args: tuple[Any, ...]) -> None:
         if name == "delete":
