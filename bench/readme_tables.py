@@ -71,7 +71,8 @@ LOOP_RUNS = (  # (label, results file): the first thresholds, the ones chosen on
     ("check, one thing shown once", "loop_check_one_thing.json"),
     ("check, dense divided by its best (the question set the scale)", "loop_check_dense_by_best.json"),
     ("check, the conversation asked in left out", "loop_check_left_out.json"),
-    ("check, the app as it is now (the user's sentences joined)", "loop_check_now.json"),
+    ("check, the user's sentences joined", "loop_check_joined.json"),
+    ("check, the app as it is now (summaries grounded in the turns they cite)", "loop_check_now.json"),
 )
 ARMS = ("before", "prior", "attributed", "oracle")
 
