@@ -221,9 +221,9 @@ def test_the_app_reflector_proposes_the_users_request_and_nothing_from_the_promp
     it short"); the app's reflector refuses those and proposes the user's request in their words."""
     from memory.embed.embedders import default_embedder
     from memory.preferences.preference_store import PreferenceStore
-    from memory.reflection.jobs import ReflectionJobs
     from memory.reflection.prospective import reflector
     from memory.retrieval.service import MemoryService
+    from tests.reflecting import reflect_on
 
     memory = MemoryService(store, tmp_path / "index", default_embedder())
     conv = store.create_conversation()
@@ -235,10 +235,7 @@ def test_the_app_reflector_proposes_the_users_request_and_nothing_from_the_promp
     ]:
         store.add_message(conv.id, role, text)
     model = LlamaChatModel.load(smollm2, n_ctx=4096)
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(conv.id)
-    assert job is not None
-    jobs.run(job, reflector(model, memory.retriever))
+    reflect_on(memory, conv.id, reflector(model, memory.retriever))
     model.close()
     said = store.messages(conv.id)[0].id
     proposed = {p.text: p.evidence for p in PreferenceStore(store).all()}

@@ -21,6 +21,7 @@ from memory.runtime.settings import Settings
 from memory.store.database import Store
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
+from tests.reflecting import reflect_on
 
 
 @pytest.fixture
@@ -230,10 +231,7 @@ def test_a_fact_a_memory_holds_is_not_proposed_again_as_a_preference(store: Stor
             ]
         },
     ]
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(conv.id)
-    assert job is not None
-    jobs.run(job, Reflector(model, memory.retriever, learn_preferences=True))
+    reflect_on(memory, conv.id, Reflector(model, memory.retriever, learn_preferences=True))
     assert [p.text for p in PreferenceStore(store).all()] == ["Use plain words."]
 
 
@@ -252,8 +250,5 @@ def test_a_fact_held_by_a_memory_the_user_wrote_is_not_proposed_either(store: St
         {"memories": []},
         {"preferences": [{"text": "I am a musician.", "category": "facts about me", "references": [1]}]},
     ]
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(conv.id)
-    assert job is not None
-    jobs.run(job, Reflector(model, memory.retriever, learn_preferences=True))
+    reflect_on(memory, conv.id, Reflector(model, memory.retriever, learn_preferences=True))
     assert PreferenceStore(store).all() == []

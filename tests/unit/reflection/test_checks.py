@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from memory.reflection.checks import copies_instructions, grounding, stated_preferences
-from memory.reflection.jobs import ReflectionJobs
 from memory.reflection.prospective import Reflector
 from memory.retrieval.service import MemoryService
 from memory.runtime.resources import prompt
@@ -14,6 +13,7 @@ from memory.store.database import Message, Store
 from memory.store.items import TOPIC
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
+from tests.reflecting import reflect_on
 
 INSTRUCTIONS = 'Style ("keep it short"), facts ("I\'m vegetarian"), or ("Keep answers short.").'
 
@@ -83,9 +83,6 @@ def test_a_summary_is_grounded_in_the_turns_it_cites(store: Store, tmp_path: Pat
     model.json_replies = [
         {"memories": [{"summary": "The user's sister Ana moved to Oslo.", "references": [1]}]}
     ]
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(turns[0].conversation_id)
-    assert job is not None
-    jobs.run(job, Reflector(model, memory.retriever, merge_floor=-1.0))
+    reflect_on(memory, turns[0].conversation_id, Reflector(model, memory.retriever, merge_floor=-1.0))
     rows = store.query("SELECT text FROM memory_items WHERE kind = ?", (TOPIC,))
     assert [r["text"] for r in rows] == ["We had a long week at work."]

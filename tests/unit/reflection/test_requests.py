@@ -11,7 +11,6 @@ import pytest
 from memory.embed.embedders import default_embedder
 from memory.preferences.preference_store import PreferenceStore
 from memory.reflection.disclosure import examples
-from memory.reflection.jobs import ReflectionJobs
 from memory.reflection.prospective import Reflector
 from memory.reflection.requests import RequestSelector, as_preference, is_request_shaped, requests_examples
 from memory.retrieval.service import MemoryService
@@ -19,6 +18,7 @@ from memory.store.database import Message, Store
 from tests.conftest import shared_file
 from tests.fake_model import FakeChatModel
 from tests.fakes import FakeEmbedder
+from tests.reflecting import reflect_on
 
 LABELLED = Path(__file__).resolve().parents[3] / "bench" / "data" / "answer_requests.jsonl"
 
@@ -78,13 +78,10 @@ def test_reflection_proposes_the_users_request_in_their_words(store: Store, tmp_
         {"memories": []},
         {"preferences": [{"text": "I'm vegetarian", "category": "style", "references": [1]}]},
     ]
-    jobs = ReflectionJobs(store, memory.items)
-    job = jobs.enqueue(conv.id)
-    assert job is not None
     reflector = Reflector(
         model, memory.retriever, learn_preferences=True, requests=RequestSelector(default_embedder())
     )
-    jobs.run(job, reflector)
+    reflect_on(memory, conv.id, reflector)
     [pref] = PreferenceStore(store).all()
     assert (pref.text, pref.category, pref.status, pref.evidence) == (
         "Please keep your answers short.",
