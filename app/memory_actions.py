@@ -148,8 +148,9 @@ class MemoryActions(QObject):
 
         self.ops.versions(item_id, show)
 
-    def show_about(self, groups: list[Any]) -> AboutMeDialog:
-        dialog = AboutMeDialog(groups, self.nav.jump_to, self.w)
+    def show_about(self, about: tuple[list[Any], list[Any]]) -> AboutMeDialog:
+        groups, preferences = about
+        dialog = AboutMeDialog(groups, self.nav.jump_to, self.w, preferences)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 
 from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QLineEdit, QTextBrowser, QVBoxLayout, QWidget
 
 from app import theme
+from memory.preferences.preference_store import Preference
 from memory.retrieval.book import Entry
 from memory.store import sources
 from memory.store.message_search import MARK_END, MARK_START, Found
@@ -79,13 +80,24 @@ class SearchDialog(QDialog):
         self._jump(int(conversation), int(message))
 
 
-def about_html(groups: list[tuple[str, list[Entry]]]) -> str:
-    if not groups:
+def about_html(groups: list[tuple[str, list[Entry]]], preferences: Sequence[Preference] = ()) -> str:
+    in_use = [p for p in preferences if p.status == "active"]
+    waiting = len([p for p in preferences if p.status == "proposed"])
+    if not groups and not in_use and not waiting:
         return "<p>Nothing yet. Memoir remembers what you tell it once a conversation ends.</p>"
     parts = [
         "<p>What Memoir believes about you, from your conversations."
         " Click a line to see where it came from.</p>"
     ]
+    if in_use or waiting:  # first: these shape every answer
+        parts.append("<h3>How you like to be answered</h3>")
+        if in_use:
+            parts.append("<ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in in_use) + "</ul>")
+        if waiting:
+            parts.append(
+                f"<p><i>{waiting} proposed from your chats wait for you in Memory → Preferences Panel;"
+                " none is used until you accept it.</i></p>"
+            )
     for name, entries in groups:
         parts.append(f"<h3>{escape(name)}</h3><ul>")
         for e in entries:
@@ -106,13 +118,14 @@ class AboutMeDialog(QDialog):
         groups: list[tuple[str, list[Entry]]],
         jump: Callable[[int, int], None],
         parent: QWidget | None = None,
+        preferences: Sequence[Preference] = (),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("What Memoir Knows About You")
         self.resize(620, 520)
         self._jump = jump
         self.text = Browser(self._open)
-        self.text.setHtml(about_html(groups))
+        self.text.setHtml(about_html(groups, preferences))
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)

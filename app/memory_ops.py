@@ -30,7 +30,7 @@ Progress = Callable[[int, int], bool]
 
 class MemoryOps(QObject):
     entries_loaded = Signal(str, object)  # query, [Entry]
-    about_loaded = Signal(object)  # [(category, [Entry])]
+    about_loaded = Signal(object)  # ([(category, [Entry])], [Preference] in use or proposed)
     messages_found = Signal(str, object)  # query, [Found]
     changed = Signal()  # memories were edited, forgotten, imported or wiped
     failed = Signal(str)  # a message for the user
@@ -119,7 +119,11 @@ class MemoryOps(QObject):
         self._io(self._book_call, "versions", item_id, on_done=on_done)
 
     def about_me(self) -> None:
-        self._io(lambda: self._book().about_me(), on_done=self.about_loaded.emit)
+        def about() -> tuple[list[Any], list[Any]]:
+            shown = [p for p in self.c.preferences.all() if p.status in ("active", "proposed")]
+            return self._book().about_me(), shown
+
+        self._io(about, on_done=self.about_loaded.emit)
 
     def _book_call(self, name: str, *args: Any) -> Any:
         return getattr(self._book(), name)(*args)

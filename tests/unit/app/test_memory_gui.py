@@ -132,13 +132,19 @@ def test_search_all_conversations_and_jump(qtbot: QtBot, window: MainWindow) -> 
 
 def test_about_me_lists_memories_with_links(qtbot: QtBot, window: MainWindow) -> None:
     ops = window.controller.memory_ops
+    prefs = window.controller.preferences
+    prefs.accept(prefs.propose("Please keep your answers short.", "style", "chat", []))  # type: ignore[arg-type]
+    prefs.propose("Use metric units.", "format", "chat", [])  # waits for the user
     with qtbot.waitSignal(ops.about_loaded, timeout=5000) as loaded:
         window.memory_actions.about_action.trigger()
-    [(_category, entries)] = loaded.args[0]  # (categories need real embeddings: tested in the core)
+    [(_category, entries)] = loaded.args[0][0]  # (categories need real embeddings: tested in the core)
     assert entries[0].text == "The user has a cat called Mochi."
     qtbot.waitUntil(lambda: bool(window.findChildren(AboutMeDialog)))
     dialog = window.findChildren(AboutMeDialog)[-1]
-    assert "The user has a cat called Mochi." in dialog.text.toPlainText()
+    shown = dialog.text.toPlainText()
+    assert "The user has a cat called Mochi." in shown
+    assert "How you like to be answered" in shown and "Please keep your answers short." in shown
+    assert "Use metric units." not in shown and "1 proposed from your chats wait for you" in shown
     with qtbot.waitSignal(window.controller.conversations.messages_loaded, timeout=5000):
         dialog._open(f"memoir-message:{window.current_id}:1")
 
