@@ -80,6 +80,10 @@ class SearchDialog(QDialog):
         self._jump(int(conversation), int(message))
 
 
+def _proposals(n: int) -> str:
+    return f"{n} proposal" if n == 1 else f"{n} proposals"
+
+
 def about_html(groups: list[tuple[str, list[Entry]]], preferences: Sequence[Preference] = ()) -> str:
     in_use = [p for p in preferences if p.status == "active"]
     waiting = len([p for p in preferences if p.status == "proposed"])
@@ -95,8 +99,8 @@ def about_html(groups: list[tuple[str, list[Entry]]], preferences: Sequence[Pref
             parts.append("<ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in in_use) + "</ul>")
         if waiting:
             parts.append(
-                f"<p><i>{waiting} proposed from your chats wait for you in Memory → Preferences Panel;"
-                " none is used until you accept it.</i></p>"
+                f"<p><i>{_proposals(waiting)} from your chats {'waits' if waiting == 1 else 'wait'} for you"
+                " in Memory → Preferences Panel; none is used until you accept it.</i></p>"
             )
     for name, entries in groups:
         parts.append(f"<h3>{escape(name)}</h3><ul>")

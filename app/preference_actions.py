@@ -86,7 +86,9 @@ class PreferenceActions(QObject):
             return
         where = "review in Memory → Preferences Panel (Ctrl+Shift+P)"
         if first:
-            self.nav.tell(f"{len(new)} preference proposal(s) waiting for you: {where}.", 10000)
+            n = len(new)
+            waiting = "1 preference proposal waits" if n == 1 else f"{n} preference proposals wait"
+            self.nav.tell(f"{waiting} for you: {where}.", 10000)
         else:
             quoted = f"“{new[0]}”" + (f" and {len(new) - 1} more" if len(new) > 1 else "")
             self.nav.tell(f"A preference proposed from your chat, {quoted}, waits for you: {where}.", 15000)

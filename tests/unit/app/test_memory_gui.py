@@ -144,7 +144,7 @@ def test_about_me_lists_memories_with_links(qtbot: QtBot, window: MainWindow) ->
     shown = dialog.text.toPlainText()
     assert "The user has a cat called Mochi." in shown
     assert "How you like to be answered" in shown and "Please keep your answers short." in shown
-    assert "Use metric units." not in shown and "1 proposed from your chats wait for you" in shown
+    assert "Use metric units." not in shown and "1 proposal from your chats waits for you" in shown
     with qtbot.waitSignal(window.controller.conversations.messages_loaded, timeout=5000):
         dialog._open(f"memoir-message:{window.current_id}:1")
 
