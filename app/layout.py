@@ -48,6 +48,11 @@ def save_geometry(window: QMainWindow, splitter: QSplitter, ui_state: QSettings 
         ui_state.setValue("splitter", splitter.saveState())
 
 
+def in_front(dock: QDockWidget) -> bool:
+    """Shown, and not as a tab behind another panel (Qt counts that as visible too)."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
 def panel_action(dock: QDockWidget, text: str, shortcut: str) -> QAction:
     """The menu item for a side panel: it opens the panel in front, and closes it only when it is in
     front. Qt's toggleViewAction closes a panel whose tab is behind another one, and opens one behind
@@ -56,7 +61,7 @@ def panel_action(dock: QDockWidget, text: str, shortcut: str) -> QAction:
     action.setShortcut(QKeySequence(shortcut))
 
     def triggered() -> None:
-        if dock.isVisible() and not dock.visibleRegion().isEmpty():
+        if in_front(dock):
             dock.hide()
         else:
             dock.show()

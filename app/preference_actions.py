@@ -8,7 +8,7 @@ from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QDockWidget, QMessageBox, QPushButton
 
 from app import dialogs
-from app.layout import panel_action
+from app.layout import in_front, panel_action
 from app.memory_dialogs import history_html
 from app.preferences_panel import PreferencesPanel
 from memory.preferences.preference_store import Preference
@@ -82,7 +82,7 @@ class PreferenceActions(QObject):
         new = [text for pref_id, text in proposed.items() if pref_id not in (self._proposed or set())]
         first = self._proposed is None
         self._proposed = set(proposed)
-        if not new or (self.dock.isVisible() and not self.dock.visibleRegion().isEmpty()):
+        if not new or in_front(self.dock):
             return
         where = "review in Memory → Preferences Panel (Ctrl+Shift+P)"
         if first:

@@ -2,11 +2,12 @@
 
 Data: bench/data/answer_requests.jsonl, sentences written for Memoir and labelled (a standing request
 about how to answer, or not), alternately tune and check. A labelled text counts as proposed when any
-of its sentences scores at least the threshold. Each grid row also gives the proposals the selector
-would make from every user sentence of the MSC episodes of the split (people chatting, who never ask
-an assistant for anything: each proposal there is a false one).
+of its sentences scores at least the threshold. Each grid row also gives how many user turns of an
+MSC episode of the split would yield a proposal (people chatting, who never ask an assistant for
+anything: each is a false one; a turn with two such sentences counts once).
 
-    python bench/tune_requests.py --split tune     # the grid; the best F1 is chosen
+    python bench/tune_requests.py --split tune     # the grid: the best F1 with at most 0.15 of those
+                                                   # per episode is chosen
     python bench/tune_requests.py --split check    # the chosen constants only, after the choice
 
 Prints one JSON line per configuration; asserts nothing.
