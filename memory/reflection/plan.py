@@ -32,6 +32,7 @@ class Stats:
     statements: int = 0  # the user's own self-disclosures kept (see memory/reflection/disclosure.py)
     joined: int = 0  # of those, joined to a memory of the user's words (memory/reflection/joining.py)
     unmerged: int = 0  # model merges refused as not grounded in the user's words (added instead)
+    covered: int = 0  # summaries dropped: they stitched several of the user's kept sentences together
     preferences: int = 0  # preferences proposed (validated)
     added: int = 0
     merged: int = 0

@@ -18,7 +18,7 @@ from memory.reflection.checks import grounding, stated_preferences
 from memory.reflection.disclosure import DisclosureSelector, sentences, speaks_to_someone
 from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan, Stats
-from memory.reflection.requests import RequestSelector, as_preference
+from memory.reflection.requests import Request, RequestSelector, as_preference
 from memory.reflection.schemas import EXTRACT_SCHEMA, PREFERENCE_SCHEMA, UPDATE_SCHEMA
 from memory.retrieval.hybrid import Filters, Retriever
 from memory.runtime.resources import prompt
@@ -44,6 +44,14 @@ def numbered(messages: list[Message], speakers: dict[str, str]) -> str:
 def _same(a: str, b: str) -> bool:
     """The same words, ignoring case and punctuation."""
     return re.findall(r"\w+", a.casefold()) == re.findall(r"\w+", b.casefold())
+
+
+def _recombines(summary: str, said: list[str]) -> bool:
+    """Whether every word of a summary comes from the user's kept sentences only taken together:
+    it stitches words of several sentences into one claim, which SmolLM2 gets wrong ("My sister Ana
+    is a nurse there." and "I live in Lyon." became "I am a nurse, I live in Lyon.", in the app).
+    The sentences themselves are kept, in the user's words; a summary of one of them stays."""
+    return grounding(summary, said) == 1.0 and all(grounding(summary, [s]) < 1.0 for s in said)
 
 
 def validate(
@@ -163,10 +171,18 @@ class Reflector:
             )
             result.stats.extractions += 1
             user_texts = [m.content for m in window if m.role == "user"]
+            statements = self.selector.select(window) if self.selector else []
+            said = [s.text for s in statements]
+            asked = self.requests.select(window) if self.requests and self.learn_preferences else []
             found = validate(answer, window, seen, result.stats, fallback=self.selector is None)
             for memory in found:  # the model's summaries: added, or merged where the model says so
+                if _recombines(memory.summary, said):
+                    result.stats.covered += 1
+                    continue
                 self._decide(memory, result, should_stop, user_texts)
-            for statement in self.selector.select(window) if self.selector else []:
+            for statement in statements:
+                if any(_same(statement.text, as_preference(r.text)) for r in asked):
+                    continue  # a request of the user's is a preference, not a fact about them
                 key = statement.text.casefold().rstrip(".")
                 if key not in seen:
                     seen.add(key)
@@ -174,10 +190,12 @@ class Reflector:
                 # a repeat too: its turn becomes a source, and a summary that copied it is theirs
                 self._gather(Extracted(statement.text, [statement.message_id], USER), result)
             if self.learn_preferences:
-                self._preferences(window, result, should_stop)
+                self._preferences(window, result, should_stop, asked)
         return result
 
-    def _preferences(self, window: list[Message], plan: Plan, should_stop: Callable[[], bool]) -> None:
+    def _preferences(
+        self, window: list[Message], plan: Plan, should_stop: Callable[[], bool], asked: list[Request]
+    ) -> None:
         """Preferences stated in the window: grounded in the user's own turns, like memories."""
         instructions = prompt("preferences")
         text = fill(instructions, turns=numbered(window, self.speakers))
@@ -186,7 +204,7 @@ class Reflector:
         )
         # a fact a memory already holds is not asked about again as a preference (one fact, one place)
         found = [f for f in stated_preferences(answer, window, instructions) if not self._held(f[0], plan)]
-        for request in self.requests.select(window) if self.requests else []:
+        for request in asked:
             found.append((as_preference(request.text), request.category, [request.message_id]))
         plan.preferences += found
         plan.stats.preferences += len(found)

@@ -375,3 +375,16 @@ def test_a_memory_said_again_only_gains_sources(store: Store, memory: MemoryServ
     assert text == "The user adopted a greyhound." and len(refs) == 2
     item_id = memory.store.query("SELECT id FROM memory_items WHERE kind = ?", (TOPIC,))[0]["id"]
     assert jobs.versions(item_id) == []
+
+
+def test_a_summary_stitched_from_several_of_the_users_sentences_is_dropped(
+    store: Store, memory: MemoryService
+) -> None:
+    """Seen in the app: the sister's job became the user's. The user's own sentences stay."""
+    conv = chat(store, [("user", "I live in Lyon. My sister Ana is a nurse there."), ("assistant", "Nice!")])
+    model = FakeChatModel()
+    model.default_json = {"action": "Add", "index": 0, "merged_summary": ""}
+    model.json_replies = [{"memories": [{"summary": "I am a nurse, I live in Lyon.", "references": [1]}]}]
+    selector = DisclosureSelector(FakeEmbedder(), threshold=float("-inf"))
+    reflect(memory, model, conv, selector=selector, join_floor=None)
+    assert [t for t, _ in topics(memory)] == ["I live in Lyon.", "My sister Ana is a nurse there."]

@@ -10,7 +10,7 @@ import pytest
 
 from memory.embed.embedders import default_embedder
 from memory.preferences.preference_store import PreferenceStore
-from memory.reflection.disclosure import examples
+from memory.reflection.disclosure import DisclosureSelector, examples
 from memory.reflection.prospective import Reflector
 from memory.reflection.requests import RequestSelector, as_preference, is_request_shaped, requests_examples
 from memory.retrieval.service import MemoryService
@@ -107,3 +107,25 @@ def test_the_examples_are_memoirs_own_and_not_the_labelled_sentences() -> None:
     labelled = {_words(json.loads(row).get("text", "")) for row in LABELLED.read_text().splitlines()}
     assert [line for line in lines if _words(line) in labelled] == []
     assert all(category != "other" or "call me" in text.lower() for category, text in requests_examples())
+
+
+def test_a_request_is_a_preference_and_not_a_memory(store: Store, tmp_path: Path) -> None:
+    """Seen in the app: "Please use metric units with me" was also kept as a fact about the user."""
+    memory = MemoryService(store, tmp_path / "index", default_embedder())
+    conv = store.create_conversation()
+    store.add_message(conv.id, "user", "Please use metric units with me, I live in Lyon.")
+    store.add_message(conv.id, "assistant", "Sure!")
+    model = FakeChatModel()
+    model.json_replies = [{"memories": []}, {"preferences": []}]
+    embedder = memory.retriever.embedder
+    reflector = Reflector(
+        model,
+        memory.retriever,
+        selector=DisclosureSelector(embedder),
+        learn_preferences=True,
+        requests=RequestSelector(embedder),
+    )
+    reflect_on(memory, conv.id, reflector)
+    rows = store.query("SELECT text FROM memory_items WHERE kind = 'topic'")
+    assert [r["text"] for r in rows] == ["I live in Lyon."]
+    assert [p.text for p in PreferenceStore(store).all()] == ["Please use metric units with me."]
