@@ -25,7 +25,8 @@ from memory.preferences.cipher import Cipher
 from memory.preferences.preference_store import PreferenceStore
 from memory.preferences.prompt_block import PreferencePrompt
 from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import Stats, reflector
+from memory.reflection.plan import Stats
+from memory.reflection.prospective import reflector
 from memory.retrieval.service import MemoryService
 from memory.runtime.settings import Settings
 from memory.store.database import Conversation, Message, Store

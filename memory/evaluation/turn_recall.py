@@ -21,7 +21,8 @@ from memory.embed.minilm import Embedder
 from memory.evaluation.dataset import KS, Ingested, ingest, recall, turns_for
 from memory.llm.engine import ChatModel
 from memory.reflection.jobs import ReflectionJobs
-from memory.reflection.prospective import Stats, reflector
+from memory.reflection.plan import Stats
+from memory.reflection.prospective import reflector
 from memory.retrieval.hybrid import Fusion
 
 APP_FUSION = Fusion()  # the weights the app retrieves with

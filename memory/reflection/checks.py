@@ -1,7 +1,8 @@
 """What the model's answers must pass before Memoir keeps them: the model invents, so a summary or a
 preference is kept only when the user's own turns, the ones it cites, hold its words.
 
-These checks read text only; prospective.py asks the model and applies them.
+These checks read text only; prospective.py asks the model and applies them (``validate`` for the
+model's summaries, ``stated_preferences`` for its proposals).
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ import re
 from typing import Any
 
 from memory.llm.repetition import stub_or_loop
+from memory.reflection.disclosure import speaks_to_someone
+from memory.reflection.plan import Extracted, Stats
 from memory.store.database import Message
 from memory.store.lexical import stems
+from memory.store.sources import REFLECTION, USER, is_question
 
+MAX_SUMMARY = 300
 # "(\"keep it short\")": the examples a prompt gives in quotes within parentheses
 _EXAMPLE = re.compile(r'\("([^"]+)"\)')
 
@@ -66,4 +71,68 @@ def stated_preferences(
         ):
             continue
         found.append((phrase, str(entry.get("category", "other")), [m.id for m in cited]))
+    return found
+
+
+def recombines(summary: str, said: list[str]) -> bool:
+    """Whether every word of a summary comes from the user's kept sentences only taken together:
+    it stitches words of several sentences into one claim, which SmolLM2 gets wrong ("My sister Ana
+    is a nurse there." and "I live in Lyon." became "I am a nurse, I live in Lyon.", in the app).
+    The sentences themselves are kept, in the user's words; a summary of one of them stays."""
+    return grounding(summary, said) == 1.0 and all(grounding(summary, [s]) < 1.0 for s in said)
+
+
+def validate(
+    answer: Any, messages: list[Message], seen: set[str], stats: Stats, fallback: bool = True
+) -> list[Extracted]:
+    """Keep memories that are about the user, grounded in their turns, and new.
+
+    Parsing is not being right: references must name real turns, at least one of them a user's turn
+    that tells rather than only asks; a summary must not ask anything or speak to "you" (it would be
+    about the other person or the exchange), nor be a stub or a loop, and most of
+    its words must come from the user's own turns (more than from the assistant's). When the summary
+    fails but its user turns are real, the user's own words become the memory (if ``fallback``): the
+    model chose the turns, nothing invented is stored. Without ``fallback`` such a memory is dropped
+    (the selector keeps the user's words).
+    """
+    found = []
+    raw = answer.get("memories", []) if isinstance(answer, dict) else []
+    other_texts = [m.content for m in messages if m.role != "user"]
+    for entry in raw if isinstance(raw, list) else []:
+        summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
+        refs = entry.get("references", []) if isinstance(entry, dict) else []
+        turns = sorted({r for r in refs if isinstance(r, int) and 1 <= r <= len(messages)})
+        # what the user told, not what they asked: a question is a recall cue, never a fact (seen in
+        # the app: "Is my greyhound scared of stairs?" kept as a summary of the user's words)
+        own = [
+            t for t in turns if messages[t - 1].role == "user" and not is_question(messages[t - 1].content)
+        ]
+        if not own:
+            stats.rejected += 1
+            continue
+        # grounded in the turns it cites: they are the sources the user is shown for it
+        user_share = grounding(summary, [messages[t - 1].content for t in own])
+        if (
+            is_question(summary)
+            or speaks_to_someone(summary)  # held to the selector's rule for the user's sentences
+            or stub_or_loop(summary)
+            or len(summary) > MAX_SUMMARY
+            or user_share < 0.5
+            or grounding(summary, other_texts) > user_share
+        ):
+            if not fallback:
+                stats.rejected += 1
+                continue
+            summary = " ".join(" ".join(messages[t - 1].content.split()) for t in own)[:MAX_SUMMARY]
+            stats.fallbacks += 1
+            source = USER
+        else:
+            source = REFLECTION
+        key = summary.casefold().rstrip(".")
+        if not summary or key in seen:
+            stats.rejected += 1
+            continue
+        seen.add(key)
+        stats.valid += 1
+        found.append(Extracted(summary, [messages[t - 1].id for t in turns], source))
     return found
