@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
+from memory.answering import speaker_label
 from memory.answering.memory_block import GUIDE
 from memory.llm import repetition
 from memory.llm.engine import ChatModel, GenerationStats, TemplateRefused
@@ -244,16 +245,20 @@ class ChatService:
                 text += piece
                 if repetition.runaway(text):  # a loop to the token limit helps nobody: stop, keep one copy
                     looped, text = True, repetition.trim(text)
-                on_text(message_id, text)
+                visible = speaker_label.shown_so_far(text)
+                if visible is None:  # the first characters may be "A:", not the answer
+                    continue
+                on_text(message_id, visible)
                 if time.monotonic() - last_save >= SAVE_INTERVAL:
-                    self.store.update_message(message_id, content=text)
+                    self.store.update_message(message_id, content=visible)
                     last_save = time.monotonic()
         except ServerLost:  # what arrived is kept, marked as cut off
-            self.store.update_message(message_id, content=text, status=CUT_OFF)
+            self.store.update_message(message_id, content=speaker_label.shown(text), status=CUT_OFF)
             raise
         except Exception:
-            self.store.update_message(message_id, content=text, status="error")
+            self.store.update_message(message_id, content=speaker_label.shown(text), status="error")
             raise
+        text = speaker_label.shown(text)
         stats = generation.stats
         if looped:  # Memoir stopped it, not the user
             stats.stopped, stats.looped = False, True

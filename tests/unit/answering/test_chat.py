@@ -39,10 +39,10 @@ def test_stop_keeps_the_partial_reply_marked_stopped(store: Store) -> None:
             stop.set()
 
     result = chat.reply(
-        conv.id, FakeChatModel(["a b c d e f"]), Settings(), should_stop=stop.is_set, on_text=on_text
+        conv.id, FakeChatModel(["p q r s t u"]), Settings(), should_stop=stop.is_set, on_text=on_text
     )
     assert result.message.status == "stopped"
-    assert result.message.content == "a b"
+    assert result.message.content == "p q"
 
 
 def test_user_message_is_committed_before_generation(store: Store) -> None:
