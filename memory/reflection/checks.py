@@ -11,8 +11,9 @@ import re
 from typing import Any
 
 from memory.llm.repetition import stub_or_loop
-from memory.reflection.disclosure import speaks_to_someone
+from memory.reflection.disclosure import sentences, speaks_to_someone
 from memory.reflection.plan import Extracted, Stats
+from memory.reflection.requests import is_request_shaped
 from memory.store.database import Message
 from memory.store.lexical import stems
 from memory.store.sources import REFLECTION, USER, is_question
@@ -47,6 +48,13 @@ def copies_instructions(phrase: str, instructions: str, cited: list[str]) -> boo
     return not any(grounding(phrase, [text]) == 1.0 for text in cited)  # one turn said all of it
 
 
+def asks(phrase: str) -> bool:
+    """Whether ``phrase`` asks something other than a polite request ("Could you stop adding
+    emojis?" is one): a preference is an instruction or a fact, never a question. SmolLM2 proposed
+    a user's whole turn, "… Do you think you will get their fudge?", as their preference (MSC check)."""
+    return any(part.endswith("?") and not is_request_shaped(part) for part in sentences(phrase))
+
+
 def stated_preferences(
     answer: Any, window: list[Message], instructions: str
 ) -> list[tuple[str, str, list[int]]]:
@@ -66,6 +74,7 @@ def stated_preferences(
         if (
             not cited
             or stub_or_loop(phrase, min_words=2)
+            or asks(phrase)
             or grounding(phrase, texts) < 0.5
             or copies_instructions(phrase, instructions, texts)
         ):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from memory.reflection.checks import copies_instructions, grounding, stated_preferences
+from memory.reflection.checks import asks, copies_instructions, grounding, stated_preferences
 from memory.reflection.prospective import Reflector
 from memory.retrieval.service import MemoryService
 from memory.runtime.resources import prompt
@@ -64,6 +64,30 @@ def test_a_preference_is_kept_only_when_the_turns_it_cites_hold_its_words(store:
     }
     found = stated_preferences(answer, turns, INSTRUCTIONS)
     assert found == [("Keep answers short.", "style", [turns[2].id])]
+
+
+def test_a_question_is_no_preference_but_a_polite_request_is() -> None:
+    assert asks("I love ice cream! Do you think you will get their fudge?")
+    assert not asks("Could you stop adding emojis?")
+    assert not asks("I love ice cream. Keep answers short.")
+
+
+def test_a_proposal_that_asks_something_is_not_kept(store: Store) -> None:
+    turns = window(
+        store,
+        [
+            ("user", "I love ice cream! My mom bought me rocky road. Do you think you will get their fudge?"),
+            ("user", "Could you stop adding emojis?"),
+        ],
+    )
+    answer = {
+        "preferences": [  # the user's whole turn handed back as their preference (seen on MSC)
+            {"text": turns[0].content, "category": "facts about me", "references": [1]},
+            {"text": "Could you stop adding emojis?", "category": "style", "references": [2]},
+        ]
+    }
+    found = stated_preferences(answer, turns, INSTRUCTIONS)
+    assert found == [("Could you stop adding emojis?", "style", [turns[1].id])]
 
 
 def test_a_summary_is_grounded_in_the_turns_it_cites(store: Store, tmp_path: Path) -> None:
