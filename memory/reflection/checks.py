@@ -55,28 +55,48 @@ def asks(phrase: str) -> bool:
     return any(part.endswith("?") and not is_request_shaped(part) for part in sentences(phrase))
 
 
+def tells(message: Message) -> bool:
+    """A user turn that can be a preference's evidence: it tells something, or asks for something
+    of the answers ("Could you stop adding emojis?"); a plain question is a recall cue, never a fact
+    (seen in the app: "What is my dog called?" cited for "My dog is a Greyhound.", the reply's
+    invention)."""
+    if not is_question(message.content):
+        return True
+    return any(is_request_shaped(part) for part in sentences(message.content))
+
+
+def _holds(phrase: str, cited: list[str], others: list[str], instructions: str) -> bool:
+    """Whether the cited user turns hold ``phrase``: most of its words, and more of them than the
+    other speaker's turns do, and not merely one of the prompt's own examples."""
+    share = grounding(phrase, cited)
+    return (
+        share >= 0.5
+        and grounding(phrase, others) <= share  # the reply's words: its inventions are not the user's
+        and not copies_instructions(phrase, instructions, cited)
+    )
+
+
 def stated_preferences(
     answer: Any, window: list[Message], instructions: str
 ) -> list[tuple[str, str, list[int]]]:
     """The preferences in the model's ``answer`` that the user's cited turns hold, as (text, category,
     the ids of those turns). ``instructions`` is the prompt the model was given."""
     raw = answer.get("preferences", []) if isinstance(answer, dict) else []
+    others = [m.content for m in window if m.role != "user"]
     found = []
     for entry in raw if isinstance(raw, list) else []:
         if not isinstance(entry, dict):
             continue
         phrase = " ".join(str(entry.get("text", "")).split())
         refs = [r for r in entry.get("references", []) if isinstance(r, int) and 1 <= r <= len(window)]
-        cited = [window[r - 1] for r in refs if window[r - 1].role == "user"]
-        texts = [m.content for m in cited]
+        cited = [window[r - 1] for r in refs if window[r - 1].role == "user" and tells(window[r - 1])]
         # grounded in the turns it cites, not anywhere in the window: the model cites turns that
         # never said what it wrote, and the cited turns are what the user is shown as its evidence
         if (
             not cited
             or stub_or_loop(phrase, min_words=2)
             or asks(phrase)
-            or grounding(phrase, texts) < 0.5
-            or copies_instructions(phrase, instructions, texts)
+            or not _holds(phrase, [m.content for m in cited], others, instructions)
         ):
             continue
         found.append((phrase, str(entry.get("category", "other")), [m.id for m in cited]))

@@ -90,6 +90,32 @@ def test_a_proposal_that_asks_something_is_not_kept(store: Store) -> None:
     assert found == [("Could you stop adding emojis?", "style", [turns[1].id])]
 
 
+def test_a_reply_s_invention_is_no_preference_of_the_user_s(store: Store) -> None:
+    """Seen in the app: asked "What is my dog called?", SmolLM2 replied "Your dog is a Greyhound."
+    and reflection proposed "My dog is a Greyhound." with the question as its evidence."""
+    turns = window(
+        store,
+        [
+            ("user", "What is my dog called, and what does my sister do?"),
+            ("assistant", "Your dog is a Greyhound."),
+            ("user", "I walked my dog today."),
+            ("user", "Could you stop adding emojis?"),
+            ("assistant", "Sure, no more emojis."),
+            ("user", "Is my cat a Siamese?"),
+        ],
+    )
+    answer = {
+        "preferences": [
+            {"text": "My dog is a Greyhound.", "category": "facts about me", "references": [1]},
+            {"text": "My dog is a Greyhound.", "category": "facts about me", "references": [3]},
+            {"text": "Stop adding emojis.", "category": "style", "references": [4]},
+            {"text": "My cat is a Siamese.", "category": "facts about me", "references": [6]},
+        ]
+    }
+    found = stated_preferences(answer, turns, INSTRUCTIONS)
+    assert found == [("Stop adding emojis.", "style", [turns[3].id])]
+
+
 def test_a_summary_is_grounded_in_the_turns_it_cites(store: Store, tmp_path: Path) -> None:
     """Its cited turns are the sources the memory shows: a summary whose words another turn said is
     not kept under the wrong sources (without the selector, the cited turn's own words stand)."""
