@@ -32,6 +32,15 @@ def grounding(summary: str, texts: list[str]) -> float:
     return len(words & seen) / len(words)
 
 
+def borrowed(text: str, users: list[str], others: list[str]) -> bool:
+    """Whether ``text`` has a content word that the other speaker's turns say and no user turn does:
+    the reply's words, where a tiny model's inventions are ("Your dog is a Greyhound."), written
+    into what Memoir believes about the user."""
+    said = set().union(*(stems(t) for t in users))
+    heard = set().union(*(stems(t) for t in others))
+    return bool((stems(text) - {"user"} - said) & heard)
+
+
 def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.casefold())
 
@@ -65,13 +74,14 @@ def tells(message: Message) -> bool:
     return any(is_request_shaped(part) for part in sentences(message.content))
 
 
-def _holds(phrase: str, cited: list[str], others: list[str], instructions: str) -> bool:
-    """Whether the cited user turns hold ``phrase``: most of its words, and more of them than the
-    other speaker's turns do, and not merely one of the prompt's own examples."""
-    share = grounding(phrase, cited)
+def _holds(phrase: str, cited: list[str], window: list[Message], instructions: str) -> bool:
+    """Whether the cited user turns hold ``phrase``: most of its words, none of them the reply's
+    alone, and not merely one of the prompt's own examples."""
+    users = [m.content for m in window if m.role == "user"]
+    others = [m.content for m in window if m.role != "user"]
     return (
-        share >= 0.5
-        and grounding(phrase, others) <= share  # the reply's words: its inventions are not the user's
+        grounding(phrase, cited) >= 0.5
+        and not borrowed(phrase, users, others)
         and not copies_instructions(phrase, instructions, cited)
     )
 
@@ -82,7 +92,6 @@ def stated_preferences(
     """The preferences in the model's ``answer`` that the user's cited turns hold, as (text, category,
     the ids of those turns). ``instructions`` is the prompt the model was given."""
     raw = answer.get("preferences", []) if isinstance(answer, dict) else []
-    others = [m.content for m in window if m.role != "user"]
     found = []
     for entry in raw if isinstance(raw, list) else []:
         if not isinstance(entry, dict):
@@ -96,11 +105,25 @@ def stated_preferences(
             not cited
             or stub_or_loop(phrase, min_words=2)
             or asks(phrase)
-            or not _holds(phrase, [m.content for m in cited], others, instructions)
+            or not _holds(phrase, [m.content for m in cited], window, instructions)
         ):
             continue
         found.append((phrase, str(entry.get("category", "other")), [m.id for m in cited]))
     return found
+
+
+def merge_holds(merged: str, target: str, window: list[Message]) -> bool:
+    """Whether a merged text is held to what a summary is held to: most of its words from the
+    user's turns (and the memory merged into), none of them the reply's alone, no stub, no
+    question. The model invents while merging too ("a golden retriever")."""
+    users = [m.content for m in window if m.role == "user"] + [target]
+    others = [m.content for m in window if m.role != "user"]
+    return not (
+        grounding(merged, users) < 0.5
+        or borrowed(merged, users, others)
+        or stub_or_loop(merged)
+        or is_question(merged)
+    )
 
 
 def recombines(summary: str, said: list[str]) -> bool:
@@ -127,6 +150,7 @@ def validate(
     found = []
     raw = answer.get("memories", []) if isinstance(answer, dict) else []
     other_texts = [m.content for m in messages if m.role != "user"]
+    user_texts = [m.content for m in messages if m.role == "user"]
     for entry in raw if isinstance(raw, list) else []:
         summary = " ".join(str(entry.get("summary", "")).split()) if isinstance(entry, dict) else ""
         refs = entry.get("references", []) if isinstance(entry, dict) else []
@@ -148,6 +172,7 @@ def validate(
             or len(summary) > MAX_SUMMARY
             or user_share < 0.5
             or grounding(summary, other_texts) > user_share
+            or borrowed(summary, user_texts, other_texts)
         ):
             if not fallback:
                 stats.rejected += 1

@@ -12,8 +12,13 @@ from collections.abc import Callable
 import numpy as np
 
 from memory.llm.engine import ChatModel
-from memory.llm.repetition import stub_or_loop
-from memory.reflection.checks import MAX_SUMMARY, grounding, recombines, stated_preferences, validate
+from memory.reflection.checks import (
+    MAX_SUMMARY,
+    merge_holds,
+    recombines,
+    stated_preferences,
+    validate,
+)
 from memory.reflection.disclosure import DisclosureSelector, sentences
 from memory.reflection.joining import JOIN_FLOOR, join, nearby
 from memory.reflection.plan import Extracted, Plan
@@ -24,7 +29,7 @@ from memory.runtime.resources import prompt
 from memory.runtime.text import fence_safe, fill
 from memory.store.database import Message
 from memory.store.items import TOPIC
-from memory.store.sources import USER, is_question
+from memory.store.sources import USER
 
 CANDIDATES = 5
 # Only memories at least this similar (MiniLM cosine) are shown to the model as merge candidates; the
@@ -104,7 +109,6 @@ class Reflector:
                 should_stop=should_stop,
             )
             result.stats.extractions += 1
-            user_texts = [m.content for m in window if m.role == "user"]
             statements = self.selector.select(window) if self.selector else []
             said = [s.text for s in statements]
             asked = self.requests.select(window) if self.requests and self.learn_preferences else []
@@ -113,7 +117,7 @@ class Reflector:
                 if recombines(memory.summary, said):
                     result.stats.covered += 1
                     continue
-                self._decide(memory, result, should_stop, user_texts)
+                self._decide(memory, result, should_stop, window)
             for statement in statements:
                 if any(_same(statement.text, as_preference(r.text)) for r in asked):
                     continue  # a request of the user's is a preference, not a fact about them
@@ -168,7 +172,7 @@ class Reflector:
             plan.stats.added += 1
 
     def _decide(
-        self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool], user_texts: list[str]
+        self, memory: Extracted, plan: Plan, should_stop: Callable[[], bool], window: list[Message]
     ) -> None:
         candidates = self._candidates(memory, plan)
         if not candidates:
@@ -199,9 +203,7 @@ class Reflector:
             return
         assert isinstance(index, int)
         key, target = candidates[index - 1]
-        # the merged text is held to what the summary was held to: the words of the user's turns
-        # (and of the memory merged into); the model invents ("a golden retriever") while merging too
-        if grounding(merged, [*user_texts, target]) < 0.5 or stub_or_loop(merged) or is_question(merged):
+        if not merge_holds(merged, target, window):
             plan.adds.append(memory)
             plan.stats.added += 1
             plan.stats.unmerged += 1

@@ -388,3 +388,42 @@ def test_a_summary_stitched_from_several_of_the_users_sentences_is_dropped(
     selector = DisclosureSelector(FakeEmbedder(), threshold=float("-inf"))
     reflect(memory, model, conv, selector=selector, join_floor=None)
     assert [t for t, _ in topics(memory)] == ["I live in Lyon.", "My sister Ana is a nurse there."]
+
+
+def test_a_word_only_the_reply_said_never_enters_a_summary(store: Store, memory: MemoryService) -> None:
+    """Most of the summary's words are the user's, but "greyhound" is the reply's guess: the user's
+    own words stand instead."""
+    conv = chat(
+        store,
+        [
+            ("user", "I walked my dog Biscuit in the park today."),
+            ("assistant", "Your greyhound must love the park!"),
+        ],
+    )
+    model = FakeChatModel()
+    model.json_replies = [
+        {"memories": [{"summary": "The user walked their greyhound Biscuit in the park.", "references": [1]}]}
+    ]
+    reflect(memory, model, conv)
+    assert [t for t, _ in topics(memory)] == ["I walked my dog Biscuit in the park today."]
+
+
+def test_a_merge_with_a_word_only_the_reply_said_is_an_add(store: Store, memory: MemoryService) -> None:
+    first = chat(store, [("user", "I have a dog called Biscuit.")])
+    model = FakeChatModel()
+    first_summary = {"summary": "The user has a dog called Biscuit.", "references": [1]}
+    model.json_replies = [{"memories": [first_summary]}]
+    reflect(memory, model, first)
+    second = chat(
+        store,
+        [("user", "Biscuit loves the beach."), ("assistant", "A greyhound on the beach, how lovely!")],
+    )
+    model.json_replies = [
+        {"memories": [{"summary": "The user's dog Biscuit loves the beach.", "references": [1]}]},
+        {"action": "Merge", "index": 1, "merged_summary": "The user's greyhound Biscuit loves the beach."},
+    ]
+    reflect(memory, model, second)
+    assert [t for t, _ in topics(memory)] == [
+        "The user has a dog called Biscuit.",
+        "The user's dog Biscuit loves the beach.",
+    ]
