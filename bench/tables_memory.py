@@ -47,6 +47,7 @@ PROFILE_BEFORE = (
     ("copied", "with such a summary theirs, before grounding in the turns cited"),
     ("grounded", "grounded in the turns cited, before the user's requests were proposed"),
     ("requests", "with the user's requests proposed, before facts memories hold were no proposals"),
+    ("stitched", "with stitched summaries dropped, before questions and the replies' words were refused"),
 )
 
 
