@@ -108,6 +108,6 @@ class RequestSelector:
 
 def as_preference(sentence: str) -> str:
     """The user's sentence as a preference reads: capitalised, ending like a sentence."""
-    text = sentence.strip()
+    text = sentence.strip().rstrip(",;:- ")  # a clause cut at a comma ends as a sentence, not ",."
     text = text[:1].upper() + text[1:]
     return text if text[-1:] in ".!?" else f"{text}."

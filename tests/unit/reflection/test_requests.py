@@ -65,6 +65,7 @@ def test_standing_requests_of_the_user_are_picked_with_a_category() -> None:
 def test_a_proposal_reads_as_a_sentence() -> None:
     assert as_preference("please keep your answers short") == "Please keep your answers short."
     assert as_preference("Could you stop adding emojis?") == "Could you stop adding emojis?"
+    assert as_preference("no emojis please,") == "No emojis please."  # not "please,."
 
 
 def test_reflection_proposes_the_users_request_in_their_words(store: Store, tmp_path: Path) -> None:
